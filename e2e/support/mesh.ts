@@ -1,0 +1,270 @@
+/**
+ * Starts real hub and node processes on loopback (ports chosen by the OS) and connects real MCP
+ * clients to them. Every process and folder a test makes is gone after it.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openPostgresDb } from '@brainmesh/shared';
+import { type Spawned, spawnTs, tempDir, uniqueName } from '@brainmesh/shared/testing';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { stringify } from 'yaml';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The real program, as an operator runs it. */
+export const BRAINMESH = path.join(root, 'scripts', 'brainmesh.mjs');
+
+export interface TestContext {
+  after(fn: () => unknown): void;
+}
+
+const baseEnv = (home: string): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  BRAINMESH_HOME: home,
+  BRAINMESH_LOG_LEVEL: 'debug',
+});
+
+export interface HubProcess {
+  url: string;
+  home: string;
+  key: string;
+  proc: Spawned;
+  configFile: string;
+  restart(): Promise<HubProcess>;
+}
+
+/** Fast health checks, so a dead node is noticed well within the 2 s a client may wait. */
+export const FAST_LINKS = {
+  healthIntervalMs: 250,
+  healthTimeoutMs: 500,
+  callTimeoutMs: 30_000,
+  breakerFailures: 5,
+  breakerHalfOpenMs: 1_000,
+};
+
+export interface HubOptions {
+  home?: string;
+  port?: number;
+  links?: object;
+  limits?: object;
+  /** More environment for the hub process. */
+  env?: NodeJS.ProcessEnv;
+  /** Real Postgres and Redis (a fresh schema, a hub id of its own) instead of embedded storage. */
+  real?: { databaseUrl: string; redisUrl: string; schema: string; hubId: string };
+}
+
+/** Real storage for one test: its own schema (dropped afterwards) and its own hub id. */
+export async function realStorage(
+  t: TestContext,
+  servers: { databaseUrl: string; redisUrl: string },
+): Promise<NonNullable<HubOptions['real']>> {
+  const schema = uniqueName('e2e');
+  const db = await openPostgresDb({ url: servers.databaseUrl, schema });
+  t.after(async () => {
+    await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await db.close();
+  });
+  const url = new URL(servers.databaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { databaseUrl: url.toString(), redisUrl: servers.redisUrl, schema, hubId: `hub-${schema.slice(-8)}` };
+}
+
+export async function startHub(t: TestContext, options: HubOptions = {}): Promise<HubProcess> {
+  const dir = options.home === undefined ? tempDir('hub') : undefined;
+  if (dir !== undefined) t.after(dir.remove);
+  const home = options.home ?? dir!.dir;
+  const configFile = path.join(home, 'hub.yaml');
+  writeFileSync(
+    configFile,
+    stringify({
+      server: { port: options.port ?? 0 },
+      links: { ...FAST_LINKS, ...options.links },
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      ...(options.real === undefined ? {} : { hub: { id: options.real.hubId } }),
+    }),
+  );
+  const env = {
+    ...baseEnv(home),
+    ...(options.real === undefined ? {} : { DATABASE_URL: options.real.databaseUrl, REDIS_URL: options.real.redisUrl }),
+    ...options.env,
+  };
+  const proc = spawnTs(BRAINMESH, ['hub', '--config', configFile], env);
+  t.after(() => proc.stop('SIGKILL'));
+  const { url } = await proc.waitFor<{ msg: string; url: string }>((l) => l.msg === 'hub listening');
+  const key = readFileSync(path.join(home, 'operator-key'), 'utf8').trim();
+  return {
+    url,
+    home,
+    key,
+    proc,
+    configFile,
+    restart: async () => {
+      await proc.stop('SIGTERM');
+      return startHub(t, { ...options, home, port: Number(new URL(url).port) });
+    },
+  };
+}
+
+export async function admin(
+  hub: { url: string; key: string },
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<Response> {
+  return fetch(new URL(route, hub.url), {
+    method,
+    headers: {
+      authorization: `Bearer ${hub.key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+export async function enrolmentToken(hub: HubProcess, node: string): Promise<string> {
+  const res = await admin(hub, 'POST', '/admin/enrolments', { node });
+  if (res.status !== 201) throw new Error(`enrolment token: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+export interface NodeProcess {
+  url: string;
+  home: string;
+  proc: Spawned;
+  start(): Promise<NodeProcess>;
+}
+
+export interface NodeOptions {
+  name: string;
+  packs?: string[];
+  mounts?: object[];
+  home?: string;
+  port?: number;
+}
+
+/** Enrols (first start) and starts a node; `start()` on the result starts it again, same home and port. */
+export async function startNode(t: TestContext, hub: HubProcess, options: NodeOptions): Promise<NodeProcess> {
+  const dir = options.home === undefined ? tempDir(`node-${options.name}`) : undefined;
+  if (dir !== undefined) t.after(dir.remove);
+  const home = options.home ?? dir!.dir;
+  const configFile = path.join(home, 'node.yaml');
+  const enrolled = options.home !== undefined;
+  writeFileSync(
+    configFile,
+    stringify({
+      node: { name: options.name },
+      server: { port: options.port ?? 0 },
+      hub: { url: hub.url, ...(enrolled ? {} : { enrolmentToken: await enrolmentToken(hub, options.name) }) },
+      packs: options.packs ?? ['devtools'],
+      mounts: options.mounts ?? [],
+    }),
+  );
+  const proc = spawnTs(BRAINMESH, ['node', '--config', configFile], baseEnv(home));
+  t.after(() => proc.stop('SIGKILL'));
+  const { url } = await proc.waitFor<{ msg: string; url: string }>((l) => l.msg === 'node listening', 60_000);
+  return {
+    url,
+    home,
+    proc,
+    start: () => startNode(t, hub, { ...options, home, port: Number(new URL(url).port) }),
+  };
+}
+
+export interface ConnectedClient {
+  client: Client;
+  /** Names of list_changed notifications received so far, in order. */
+  listChanged: string[];
+}
+
+export async function connectClient(
+  t: TestContext,
+  hub: { url: string; key: string },
+  capabilities: ClientCapabilities = {},
+): Promise<ConnectedClient> {
+  const client = new Client({ name: 'e2e', version: '1.0.0' }, { capabilities });
+  const listChanged: string[] = [];
+  client.fallbackNotificationHandler = async (n) => {
+    if (n.method.endsWith('/list_changed')) listChanged.push(n.method);
+  };
+  const transport = new StreamableHTTPClientTransport(new URL('/mcp', hub.url), {
+    requestInit: { headers: { authorization: `Bearer ${hub.key}` } },
+  });
+  await client.connect(transport);
+  t.after(() => client.close());
+  return { client, listChanged };
+}
+
+/** Waits until `check` passes, for state that changes on its own (health checks, restarts). */
+export async function until<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until the hub reports the node linked and up. */
+export async function nodeUp(
+  hub: { url: string; key: string },
+  name: string,
+  timeoutMs = 15_000,
+): Promise<{ tools: number }> {
+  return until(
+    async () => {
+      const res = await admin(hub, 'GET', `/admin/nodes/${name}`);
+      const body = (await res.json()) as { link: string; tools: number };
+      return body.link === 'up' ? body : undefined;
+    },
+    `node ${name} up`,
+    timeoutMs,
+  );
+}
+
+/**
+ * For suites that share one mesh across tests: collects cleanups registered in `before` and
+ * runs them, newest first, in the suite's `after`.
+ */
+export function suiteScope(): TestContext & { dispose(): Promise<void> } {
+  const cleanups: Array<() => unknown> = [];
+  return {
+    after: (fn) => {
+      cleanups.push(fn);
+    },
+    dispose: async () => {
+      for (const fn of cleanups.reverse()) await fn();
+    },
+  };
+}
+
+/** The text of a tool result, its text parts joined. */
+export function text(result: Record<string, unknown>): string {
+  return ((result.content as Array<{ text?: string }>) ?? []).map((c) => c.text ?? '').join('');
+}
+
+/** The HTTP status of one MCP `ping` POSTed to the hub with a bearer credential (key or token). */
+export async function mcpStatus(hubUrl: string, bearer: string): Promise<number> {
+  const res = await fetch(`${hubUrl}/mcp`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${bearer}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+  });
+  await res.body?.cancel();
+  return res.status;
+}

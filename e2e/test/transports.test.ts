@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { type HubProcess, nodeUp, startHub, startNode, suiteScope } from '../support/mesh.js';
+
+describe('the hub’s MCP endpoints', { timeout: 120_000 }, () => {
+  const scope = suiteScope();
+  after(() => scope.dispose());
+  let hub: HubProcess;
+
+  before(async () => {
+    hub = await startHub(scope);
+    await startNode(scope, hub, { name: 'alpha' });
+    await nodeUp(hub, 'alpha');
+  });
+
+  const post = (body: unknown, headers: Record<string, string> = {}) =>
+    fetch(new URL('/mcp', hub.url), {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${hub.key}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...headers,
+      },
+      body: JSON.stringify(body),
+    });
+
+  /** The JSON-RPC message in an SSE or JSON response body. */
+  const message = async (res: Response) => {
+    const body = await res.text();
+    const data = body.startsWith('{')
+      ? body
+      : body
+          .split('\n')
+          .find((l) => l.startsWith('data: '))
+          ?.slice(6);
+    return JSON.parse(data ?? 'null') as { result?: { protocolVersion: string }; error?: { message: string } };
+  };
+
+  it('serves older clients over the legacy HTTP+SSE transport', async () => {
+    const auth = { authorization: `Bearer ${hub.key}` };
+    const transport = new SSEClientTransport(new URL('/sse', hub.url), {
+      requestInit: { headers: auth },
+      eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, ...auth } }) },
+    });
+    const client = new Client({ name: 'legacy', version: '1' });
+    await client.connect(transport);
+    try {
+      const { tools } = await client.listTools();
+      assert.ok(tools.some((t) => t.name === 'alpha__echo'));
+      const result = await client.callTool({ name: 'alpha__echo', arguments: { text: 'over sse' } });
+      assert.deepEqual(result.content, [{ type: 'text', text: 'over sse' }]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('negotiates an older protocol version a client asks for, and the current one by default', async () => {
+    const init = (protocolVersion: string) => ({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion, capabilities: {}, clientInfo: { name: 'probe', version: '1' } },
+    });
+    assert.equal((await message(await post(init('2025-03-26')))).result?.protocolVersion, '2025-03-26');
+    assert.equal((await message(await post(init('2025-11-25')))).result?.protocolVersion, '2025-11-25');
+  });
+
+  it('answers 400 without a session id, 404 for an unknown one, 401 without a key', async () => {
+    const ping = { jsonrpc: '2.0', id: 2, method: 'ping' };
+    const missing = await fetch(new URL('/mcp', hub.url), { headers: { authorization: `Bearer ${hub.key}` } });
+    assert.equal(missing.status, 400);
+    const unknown = await post(ping, { 'mcp-session-id': 'no-such-session' });
+    assert.equal(unknown.status, 404);
+    const noKey = await fetch(new URL('/mcp', hub.url), { method: 'POST', body: JSON.stringify(ping) });
+    assert.equal(noKey.status, 401);
+    assert.equal(
+      noKey.headers.get('www-authenticate'),
+      `Bearer realm="brainmesh", resource_metadata="${hub.url}/.well-known/oauth-protected-resource/mcp"`,
+    );
+  });
+});

@@ -1,0 +1,100 @@
+import type { Db, KeyRing, Logger, Store } from '@brainmesh/shared';
+import { httpErrorResponse, listeningUrl } from '@brainmesh/shared';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { ApiKeys } from './api-keys.js';
+import type { HubConfig } from './config.js';
+import { mcpRoutes } from './mcp/http.js';
+import type { Mesh } from './mesh/mesh.js';
+import { oauthRoutes } from './oauth/routes.js';
+import { OAuthService } from './oauth/service.js';
+import { RateLimiter } from './rate-limit.js';
+import type { Registry } from './registry.js';
+import { adminRoutes } from './routes/admin.js';
+import { healthRoutes } from './routes/health.js';
+import { linkRoutes } from './routes/links.js';
+import { originGuard } from './routes/origin.js';
+
+export interface HubDeps {
+  config: Readonly<HubConfig>;
+  db: Db;
+  store: Store;
+  logger: Logger;
+  ring: KeyRing;
+  registry: Registry;
+  keys: ApiKeys;
+  mesh: Mesh;
+}
+
+/** Builds the hub's HTTP app from its dependencies; listening is the caller's business. */
+export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Each MCP call is logged once, with its outcome and trace id, by the code that serves it;
+    // per-request lines would double every log for nothing.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 4 * 1024 * 1024,
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body, internal } = httpErrorResponse(err);
+    if (internal) request.log.error({ err }, 'request failed');
+    return reply.code(status).send(body);
+  });
+
+  // The hub's own origin and URL are known only once it listens (port 0 in tests).
+  const origins = new Set(deps.config.server.allowedOrigins.map((o) => new URL(o).origin));
+  let listening = deps.config.hub.publicUrl;
+  if (listening !== undefined) origins.add(new URL(listening).origin);
+  app.addHook('onListen', async () => {
+    const address = app.server.address();
+    if (typeof address === 'object' && address !== null) {
+      for (const host of ['127.0.0.1', 'localhost', '[::1]']) origins.add(`http://${host}:${address.port}`);
+      listening ??= listeningUrl(address, deps.config.server.host, address.port);
+    }
+  });
+  const issuer = () => (listening ?? '').replace(/\/$/, '');
+  const oauth = new OAuthService(deps.db, deps.ring, issuer);
+  const credentials = {
+    keys: deps.keys,
+    oauth,
+    resourceMetadataUrl: () => `${issuer()}/.well-known/oauth-protected-resource/mcp`,
+  };
+  app.addHook(
+    'onRequest',
+    originGuard(() => origins),
+  );
+
+  const { limits } = deps.config;
+  const limit = {
+    limiter: new RateLimiter(deps.store),
+    requests: limits.requests,
+    windowMs: limits.windowSeconds * 1000,
+  };
+  await app.register(healthRoutes, { db: deps.db, store: deps.store });
+  await app.register(linkRoutes, {
+    hubId: deps.config.hub.id,
+    ring: deps.ring,
+    registry: deps.registry,
+    store: deps.store,
+  });
+  await app.register(oauthRoutes, { oauth, issuer, limiter: limit.limiter });
+  await app.register(adminRoutes, {
+    registry: deps.registry,
+    mesh: deps.mesh,
+    keys: deps.keys,
+    credentials,
+    oauth,
+    enrolmentTtlMs: deps.config.enrolment.ttlMinutes * 60_000,
+    limit,
+  });
+  await app.register(mcpRoutes, {
+    mesh: deps.mesh,
+    credentials,
+    ring: deps.ring,
+    hubId: deps.config.hub.id,
+    logger: deps.logger,
+    callTimeoutMs: deps.config.links.callTimeoutMs,
+    limit,
+    toolCalls: limits.toolCalls,
+  });
+  return app;
+}

@@ -1,0 +1,102 @@
+import { adminRequest, UsageProblem } from './admin-client.js';
+import { type CommandSpec, type Io, runCommand, table } from './command.js';
+
+export const NODES_USAGE = `usage: brainmesh nodes <enroll|list|show|disable|enable|remove> [NAME] [flags]
+
+  enroll NAME [--ttl MINUTES]   make a one-time enrolment token for a new node
+  list                          every node, its status and tools
+  show NAME                     one node in detail
+  disable NAME | enable NAME    take a node out of the mesh, or bring it back
+  remove NAME                   forget a node; its links stop working at once
+
+flags:
+  --hub URL        the hub (default $BRAINMESH_HUB, else http://127.0.0.1:8080)
+  --api-key KEY    an admin key (default $BRAINMESH_API_KEY, else the local operator key)
+  --json           print JSON instead of text
+
+example: brainmesh nodes enroll medtainer`;
+
+interface NodeView {
+  id: string;
+  url: string | null;
+  status: string;
+  link: string;
+  lastSeen: string | null;
+  tools: number;
+}
+
+const nodePath = (name: string) => `/admin/nodes/${encodeURIComponent(name)}`;
+
+const toggle = (action: 'disable' | 'enable') => ({
+  args: ['NAME'],
+  run: async ({ args: [name], target, print }: Parameters<CommandSpec['actions'][string]['run']>[0]) => {
+    const node = await adminRequest<NodeView>(target(), 'POST', `${nodePath(name!)}/${action}`);
+    print(node, `${node.id} ${action}d\n`);
+  },
+});
+
+export const nodesSpec: CommandSpec = {
+  name: 'nodes',
+  usage: NODES_USAGE,
+  options: { ttl: { type: 'string' } },
+  actions: {
+    enroll: {
+      args: ['NAME'],
+      run: async ({ args: [name], flags, target, print }) => {
+        const ttl = flags.ttl === undefined ? undefined : Number(flags.ttl);
+        if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1)) {
+          throw new UsageProblem(`--ttl must be a whole number of minutes, got "${flags.ttl}"`);
+        }
+        const made = await adminRequest<{ node: string; token: string; expiresAt: string }>(
+          target(),
+          'POST',
+          '/admin/enrolments',
+          {
+            node: name,
+            ...(ttl === undefined ? {} : { ttlMinutes: ttl }),
+          },
+        );
+        print(
+          made,
+          `enrolment token for ${made.node} (works once, until ${made.expiresAt}):\n\n  ${made.token}\n\n` +
+            `start the node with it:\n\n  BRAINMESH_ENROLMENT_TOKEN=${made.token} brainmesh node --config configs/${made.node}.yaml\n`,
+        );
+      },
+    },
+    list: {
+      args: [],
+      run: async ({ target, print }) => {
+        const { nodes } = await adminRequest<{ nodes: NodeView[] }>(target(), 'GET', '/admin/nodes');
+        const rows = nodes.map((n) => [n.id, n.status, n.link, String(n.tools), n.lastSeen ?? '-', n.url ?? '-']);
+        print(
+          nodes,
+          nodes.length === 0
+            ? 'no nodes yet: brainmesh nodes enroll NAME\n'
+            : table([['NAME', 'STATUS', 'LINK', 'TOOLS', 'LAST SEEN', 'URL'], ...rows]),
+        );
+      },
+    },
+    show: {
+      args: ['NAME'],
+      run: async ({ args: [name], target, print }) => {
+        const node = await adminRequest<Record<string, unknown>>(target(), 'GET', nodePath(name!));
+        const lines = Object.entries(node).map(
+          ([k, v]) => `${k.padEnd(11)} ${Array.isArray(v) ? v.join(', ') : (v ?? '-')}`,
+        );
+        print(node, `${lines.join('\n')}\n`);
+      },
+    },
+    disable: toggle('disable'),
+    enable: toggle('enable'),
+    remove: {
+      args: ['NAME'],
+      run: async ({ args: [name], target, print }) => {
+        await adminRequest(target(), 'DELETE', nodePath(name!));
+        print({ removed: name }, `${name} removed\n`);
+      },
+    },
+  },
+};
+
+export const nodesCommand = (argv: string[], env: Readonly<Record<string, string | undefined>>, io: Io) =>
+  runCommand(nodesSpec, argv, env, io);

@@ -1,0 +1,104 @@
+import { baseConfigSchema, baseEnvOverrides, type EnvOverride, loadConfig } from '@brainmesh/shared';
+import { z } from 'zod';
+
+export const hubConfigSchema = baseConfigSchema
+  .extend({
+    hub: z
+      .object({
+        /** The hub's identity in link tokens (`iss`); stable across restarts. */
+        id: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes')
+          .default('hub'),
+        /**
+         * The URL clients use to reach this hub (the OAuth issuer; `<publicUrl>/mcp` is the
+         * resource tokens are for). By default, the address it listens on.
+         */
+        publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+      })
+      .strict()
+      .default({ id: 'hub' }),
+    server: z
+      .object({
+        /** Loopback unless an operator says otherwise. */
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /**
+         * Browser origins allowed to call the hub (besides its own). A request with any other
+         * Origin header is refused with 403, against DNS rebinding and cross-site calls.
+         */
+        allowedOrigins: z.array(z.url()).default([]),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080, allowedOrigins: [] }),
+    links: z
+      .object({
+        /** How long a proxied call may take (progress resets the clock). */
+        callTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+        healthIntervalMs: z.number().int().min(100).max(600_000).default(5_000),
+        healthTimeoutMs: z.number().int().min(50).max(60_000).default(2_000),
+        /** Consecutive link failures that open a node's circuit, and how long it stays open. */
+        breakerFailures: z.number().int().min(1).max(100).default(5),
+        breakerHalfOpenMs: z.number().int().min(100).max(600_000).default(10_000),
+      })
+      .strict()
+      .default({
+        callTimeoutMs: 60_000,
+        healthIntervalMs: 5_000,
+        healthTimeoutMs: 2_000,
+        breakerFailures: 5,
+        breakerHalfOpenMs: 10_000,
+      }),
+    /** Per principal and fixed window, shared by every replica through the store. */
+    limits: z
+      .object({
+        windowSeconds: z.number().int().min(1).max(86_400).default(60),
+        /** HTTP requests a window (MCP and admin API); past it, 429 with Retry-After. */
+        requests: z.number().int().min(1).default(1_200),
+        /** Tool calls a window by class: read-only, writing, destructive (MCP's annotations). */
+        toolCalls: z
+          .object({
+            read: z.number().int().min(1).default(600),
+            write: z.number().int().min(1).default(120),
+            destructive: z.number().int().min(1).default(30),
+          })
+          .strict()
+          .default({ read: 600, write: 120, destructive: 30 }),
+      })
+      .strict()
+      .default({ windowSeconds: 60, requests: 1_200, toolCalls: { read: 600, write: 120, destructive: 30 } }),
+    enrolment: z
+      .object({
+        ttlMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 60)
+          .default(15),
+      })
+      .strict()
+      .default({ ttlMinutes: 15 }),
+  })
+  .strict();
+
+export type HubConfig = z.infer<typeof hubConfigSchema>;
+
+export const hubEnvOverrides: Readonly<Record<string, EnvOverride>> = {
+  ...baseEnvOverrides,
+  BRAINMESH_HUB_HOST: { path: ['server', 'host'], type: 'string' },
+  BRAINMESH_HUB_PORT: { path: ['server', 'port'], type: 'port' },
+};
+
+export function loadHubConfig(options: {
+  file?: string | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+  overrides?: Record<string, unknown>;
+}): Readonly<HubConfig> {
+  return loadConfig({
+    schema: hubConfigSchema,
+    file: options.file,
+    env: options.env,
+    envOverrides: hubEnvOverrides,
+    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+  });
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Closer, KeyRing, type Logger, listeningUrl, migrate, openDb, openStore, resolveHome } from '@brainmesh/shared';
+import { ApiKeys } from './api-keys.js';
+import { buildHubApp } from './app.js';
+import type { HubConfig } from './config.js';
+import { Mesh } from './mesh/mesh.js';
+import { Registry } from './registry.js';
+
+export const HUB_MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+
+export interface RunningHub {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Opens storage, brings the schema up to date, loads the registry and links to every node, and serves. */
+export async function startHub(config: Readonly<HubConfig>, logger: Logger): Promise<RunningHub> {
+  const started = Date.now();
+  const home = resolveHome(config);
+  const closer = new Closer(logger);
+  try {
+    const ring = await KeyRing.open(home);
+    const db = await openDb({ databaseUrl: config.storage.databaseUrl, home, name: 'hub-db' });
+    closer.add(() => db.close());
+    const store = await openStore({ redisUrl: config.storage.redisUrl, keyPrefix: `brainmesh:${config.hub.id}:` });
+    closer.add(() => store.close());
+    logger.info({ database: db.kind, store: store.kind, home }, 'storage open');
+    const migrated = await migrate(db, HUB_MIGRATIONS, logger);
+    logger.info({ schemaVersion: migrated.current, applied: migrated.applied.length }, 'schema ready');
+
+    const keys = new ApiKeys(db);
+    await keys.ensureOperatorKey(home, logger);
+    const registry = new Registry(db, store);
+    const mesh = new Mesh({ registry, ring, hubId: config.hub.id, logger, settings: config.links });
+    await mesh.start();
+    closer.add(() => mesh.stop());
+    logger.info({ nodes: mesh.links.size }, 'registry loaded');
+
+    const app = await buildHubApp({ config, db, store, logger, ring, registry, keys, mesh });
+    closer.add(() => app.close());
+    await app.listen({ host: config.server.host, port: config.server.port });
+    const url = listeningUrl(app.server.address(), config.server.host, config.server.port);
+    logger.info({ url, ms: Date.now() - started }, 'hub listening');
+    return {
+      url,
+      close: async () => {
+        logger.info('shutting down');
+        await closer.closeAll();
+        logger.info('stopped');
+      },
+    };
+  } catch (err) {
+    await closer.closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { KeyRing, Logger } from '@brainmesh/shared';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Mesh } from '../mesh/mesh.js';
+import type { ToolClass } from '../rate-limit.js';
+import { type Credentials, type HttpLimit, type Principal, requirePrincipal } from '../routes/auth.js';
+import { Access } from '../scopes.js';
+import { createHubSession } from './session.js';
+
+export interface McpRouteDeps {
+  mesh: Mesh;
+  credentials: Credentials;
+  ring: KeyRing;
+  hubId: string;
+  logger: Logger;
+  callTimeoutMs: number;
+  limit: HttpLimit;
+  toolCalls: Readonly<Record<ToolClass, number>>;
+}
+
+interface LiveSession {
+  transport: Transport;
+  principal: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The hub's MCP endpoints: Streamable HTTP at `/mcp` (the current protocol, and the older
+ * versions the SDK negotiates) and the legacy HTTP+SSE pair `/sse` + `/messages` for older
+ * clients. Every request needs an API key or an OAuth access token; a session belongs to the
+ * principal that opened it.
+ * Sessions live in this plugin instance, not in a module, so two hubs in one process (tests)
+ * or a restart never share them.
+ */
+export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => {
+  const sessions = new Map<string, LiveSession>();
+  const auth = requirePrincipal(deps.credentials, deps.limit);
+
+  const open = async (who: Principal, transport: Transport, sessionId: () => string | undefined) => {
+    const id = randomUUID();
+    const principal = who.principal;
+    const hub = createHubSession({
+      id,
+      principal,
+      access: new Access(who.scopes),
+      limiter: deps.limit.limiter,
+      toolCalls: deps.toolCalls,
+      limitWindowMs: deps.limit.windowMs,
+      mesh: deps.mesh,
+      logger: deps.logger,
+      hubId: deps.hubId,
+      ring: deps.ring,
+      callTimeoutMs: deps.callTimeoutMs,
+    });
+    const live: LiveSession = { transport, principal, close: hub.close };
+    transport.onclose = () => {
+      const sid = sessionId();
+      if (sid !== undefined) sessions.delete(sid);
+      void hub.close();
+    };
+    await hub.server.connect(transport);
+    return live;
+  };
+
+  const rpcError = (reply: FastifyReply, status: number, code: number, message: string) =>
+    reply.code(status).send({ jsonrpc: '2.0', error: { code, message }, id: null });
+
+  const streamable = async (request: FastifyRequest, reply: FastifyReply) => {
+    const principal = request.principal!.principal;
+    const sessionId = request.headers['mcp-session-id'];
+    let session: LiveSession | undefined;
+    if (typeof sessionId === 'string') {
+      session = sessions.get(sessionId);
+      if (session === undefined || !(session.transport instanceof StreamableHTTPServerTransport)) {
+        return rpcError(reply, 404, -32001, 'Session not found');
+      }
+      if (session.principal !== principal)
+        return rpcError(reply, 403, -32600, 'this session belongs to another principal');
+    } else if (request.method === 'POST') {
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (sid) => {
+          sessions.set(sid, live);
+        },
+      });
+      const live = await open(request.principal!, transport, () => transport.sessionId);
+      session = live;
+    } else {
+      return rpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    }
+    reply.hijack();
+    await (session.transport as StreamableHTTPServerTransport).handleRequest(request.raw, reply.raw, request.body);
+  };
+
+  app.route({ method: ['POST', 'GET', 'DELETE'], url: '/mcp', preHandler: auth, handler: streamable });
+
+  // Legacy HTTP+SSE (protocol 2024-11-05): a GET opens the event stream and names the URL
+  // that messages are POSTed to.
+  app.get('/sse', { preHandler: auth }, async (request, reply) => {
+    reply.hijack();
+    const transport = new SSEServerTransport('/messages', reply.raw);
+    const live = await open(request.principal!, transport, () => transport.sessionId);
+    sessions.set(transport.sessionId, live);
+  });
+
+  app.post('/messages', { preHandler: auth }, async (request, reply) => {
+    const sessionId = (request.query as Record<string, unknown>).sessionId;
+    const session = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
+    if (session === undefined || !(session.transport instanceof SSEServerTransport)) {
+      return reply.code(404).send({ code: 'NOT_FOUND', message: 'unknown SSE session' });
+    }
+    if (session.principal !== request.principal!.principal) {
+      return reply.code(403).send({ code: 'FORBIDDEN', message: 'this session belongs to another principal' });
+    }
+    reply.hijack();
+    await session.transport.handlePostMessage(request.raw, reply.raw, request.body);
+  });
+
+  app.addHook('preClose', async () => {
+    await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
+    sessions.clear();
+  });
+};

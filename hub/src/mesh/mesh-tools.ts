@@ -1,0 +1,170 @@
+import { inputJsonSchema, invalidArguments } from '@brainmesh/shared';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Access } from '../scopes.js';
+import type { Mesh } from './mesh.js';
+
+/**
+ * The hub's own tools, beside the nodes': discovery across the whole mesh. They live in the
+ * `mesh` namespace, which no node can take (node names cannot contain `__`, and `mesh` is
+ * reserved at enrolment).
+ */
+
+export const MESH_NAMESPACE = 'mesh';
+
+const searchInput = z
+  .object({
+    query: z.string().min(1).max(200).describe('Words to look for in tool names, descriptions and node names'),
+    node: z.string().optional().describe('Only tools of this node'),
+    readOnly: z.boolean().optional().describe('Only tools that do not change anything (readOnlyHint)'),
+    limit: z.number().int().min(1).max(100).default(20),
+  })
+  .strict();
+const describeInput = z.object({ name: z.string().min(1).describe('The tool name as listed by the hub') }).strict();
+const listInput = z.object({}).strict();
+
+interface MeshTool {
+  tool: Tool;
+  run(args: Record<string, unknown>, mesh: Mesh, access: Access): CallToolResult;
+}
+
+const json = (value: unknown): CallToolResult => ({
+  content: [{ type: 'text', text: JSON.stringify(value, null, 2) }],
+  structuredContent: value as Record<string, unknown>,
+});
+
+export const MESH_TOOLS: Readonly<Record<string, MeshTool>> = {
+  mesh__search_tools: {
+    tool: {
+      name: 'mesh__search_tools',
+      description:
+        'Searches every node of the mesh for tools by name, description and node, best matches first. Use it to find the right tool before calling it.',
+      inputSchema: inputJsonSchema(searchInput),
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    run: (args, mesh, access) => {
+      const parsed = searchInput.safeParse(args);
+      if (!parsed.success) return invalidArguments(parsed.error);
+      return json({ results: searchTools(mesh, parsed.data, access) });
+    },
+  },
+  mesh__list_nodes: {
+    tool: {
+      name: 'mesh__list_nodes',
+      description:
+        'Lists the nodes of the mesh: status, when each was last seen, how many tools it has, and its latency.',
+      inputSchema: inputJsonSchema(listInput),
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    run: (args, mesh, access) => {
+      const parsed = listInput.safeParse(args);
+      if (!parsed.success) return invalidArguments(parsed.error);
+      const visible = [...mesh.links.values()].filter((link) => access.allowsNode(link.id));
+      const nodes = visible.map((link) => ({
+        node: link.id,
+        status: link.status,
+        lastSeen: link.lastSeen?.toISOString() ?? null,
+        downSince: link.downSince?.toISOString() ?? null,
+        tools: link.status === 'up' ? link.lists.tools.length : 0,
+        latencyMs: link.latencyMs ?? null,
+      }));
+      return json({ nodes });
+    },
+  },
+  mesh__describe_tool: {
+    tool: {
+      name: 'mesh__describe_tool',
+      description: "Shows one tool's full input schema, annotations and the node it comes from.",
+      inputSchema: inputJsonSchema(describeInput),
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    run: (args, mesh, access) => {
+      const parsed = describeInput.safeParse(args);
+      if (!parsed.success) return invalidArguments(parsed.error);
+      const own = MESH_TOOLS[parsed.data.name];
+      if (own !== undefined)
+        return json({ ...own.tool, node: MESH_NAMESPACE, nameOnNode: own.tool.name, nodeStatus: 'up' });
+      const routed = mesh.catalog.resolveTool(parsed.data.name);
+      // A tool outside the principal's scopes is described as if it did not exist.
+      if (routed === undefined || !access.allowsTool(parsed.data.name, routed.link.id, routed.item)) {
+        return {
+          content: [{ type: 'text', text: `no tool named ${parsed.data.name}; try mesh__search_tools` }],
+          isError: true,
+        };
+      }
+      return json({
+        ...routed.item,
+        name: parsed.data.name,
+        node: routed.link.id,
+        nameOnNode: routed.name,
+        nodeStatus: routed.link.status,
+      });
+    },
+  },
+};
+
+interface SearchHit {
+  name: string;
+  node: string;
+  title?: string;
+  description: string;
+  readOnly: boolean;
+  nodeStatus: string;
+  score: number;
+}
+
+/**
+ * A small ranked search: each query word scores by where it is found (the tool's own name
+ * weighs most, then its node, then its description), whole-word matches above partial ones.
+ */
+export function searchTools(mesh: Mesh, query: z.output<typeof searchInput>, access: Access): SearchHit[] {
+  const words = query.query
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  const hits: SearchHit[] = [];
+  const candidates: Array<[string, string, Tool, string]> = [
+    ...Object.values(MESH_TOOLS).map((m): [string, string, Tool, string] => [
+      m.tool.name,
+      MESH_NAMESPACE,
+      m.tool,
+      'up',
+    ]),
+    ...mesh.catalog
+      .allTools()
+      .filter(([name, r]) => access.allowsTool(name, r.link.id, r.item))
+      .map(([name, r]): [string, string, Tool, string] => [name, r.link.id, r.item, r.link.status]),
+  ];
+  for (const [name, node, tool, status] of candidates) {
+    if (query.node !== undefined && node !== query.node) continue;
+    const readOnly = tool.annotations?.readOnlyHint === true;
+    if (query.readOnly === true && !readOnly) continue;
+    const fields = {
+      name: tool.name.toLowerCase().split(/[^a-z0-9]+/),
+      node: node.toLowerCase().split(/[^a-z0-9]+/),
+      text: `${tool.title ?? ''} ${tool.description ?? ''}`.toLowerCase().split(/[^a-z0-9]+/),
+    };
+    let score = 0;
+    for (const word of words) {
+      score += weigh(fields.name, word, 10) + weigh(fields.node, word, 4) + weigh(fields.text, word, 2);
+    }
+    if (score === 0) continue;
+    hits.push({
+      name,
+      node,
+      ...(tool.title === undefined ? {} : { title: tool.title }),
+      description: tool.description ?? '',
+      readOnly,
+      nodeStatus: status,
+      score,
+    });
+  }
+  return hits.sort((a, b) => b.score - a.score || a.name.localeCompare(b.name)).slice(0, query.limit);
+}
+
+function weigh(tokens: string[], word: string, weight: number): number {
+  if (tokens.includes(word)) return weight;
+  if (word.length >= 3 && tokens.some((t) => t.startsWith(word) || (t.length >= 4 && word.startsWith(t))))
+    return weight / 2;
+  return 0;
+}

@@ -1,0 +1,96 @@
+import { baseConfigSchema, baseEnvOverrides, type EnvOverride, loadConfig } from '@brainmesh/shared';
+import { z } from 'zod';
+
+const nodeName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    'lowercase letters, digits and dashes, at most 63, starting with a letter or digit',
+  );
+
+const mountName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, _ and -, at most 32');
+
+/** An existing MCP server served as part of this node: a command over stdio, or a URL. */
+export const mountSchema = z.discriminatedUnion('transport', [
+  z
+    .object({
+      transport: z.literal('stdio'),
+      name: mountName,
+      command: z.string().min(1),
+      args: z.array(z.string()).default([]),
+      /** Passed to the process on top of a minimal environment (PATH, HOME…); nothing else leaks in. */
+      env: z.record(z.string(), z.string()).default({}),
+      cwd: z.string().optional(),
+      /** Put before each of its names (`<prefix>_<name>`), for mounts whose names would collide. */
+      prefix: mountName.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      transport: z.literal('http'),
+      name: mountName,
+      url: z.url({ protocol: /^https?$/ }),
+      headers: z.record(z.string(), z.string()).default({}),
+      prefix: mountName.optional(),
+    })
+    .strict(),
+]);
+
+export type MountConfig = z.infer<typeof mountSchema>;
+
+export const nodeConfigSchema = baseConfigSchema
+  .extend({
+    node: z.object({ name: nodeName, description: z.string().max(500).optional() }).strict(),
+    server: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(0),
+        /** The URL the hub should use to reach this node; by default the address it listens on. */
+        publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 0 }),
+    hub: z
+      .object({
+        url: z.url({ protocol: /^https?$/ }),
+        /** One-time token from `brainmesh nodes enroll`; needed on the first start only. */
+        enrolmentToken: z.string().min(1).optional(),
+      })
+      .strict(),
+    /** Built-in tool packs to serve, by name. */
+    packs: z.array(z.string().min(1)).default([]),
+    mounts: z.array(mountSchema).default([]),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.mounts.forEach((m, i) => {
+      if (seen.has(m.name))
+        ctx.addIssue({ code: 'custom', path: ['mounts', i, 'name'], message: `mount "${m.name}" appears twice` });
+      seen.add(m.name);
+    });
+  });
+
+export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+
+export const nodeEnvOverrides: Readonly<Record<string, EnvOverride>> = {
+  ...baseEnvOverrides,
+  BRAINMESH_NODE_HOST: { path: ['server', 'host'], type: 'string' },
+  BRAINMESH_NODE_PORT: { path: ['server', 'port'], type: 'port' },
+  BRAINMESH_HUB_URL: { path: ['hub', 'url'], type: 'string' },
+  BRAINMESH_ENROLMENT_TOKEN: { path: ['hub', 'enrolmentToken'], type: 'string' },
+};
+
+export function loadNodeConfig(options: {
+  file?: string | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+  overrides?: Record<string, unknown>;
+}): Readonly<NodeConfig> {
+  return loadConfig({
+    schema: nodeConfigSchema,
+    file: options.file,
+    env: options.env,
+    envOverrides: nodeEnvOverrides,
+    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+  });
+}

@@ -1,0 +1,184 @@
+import {
+  type Db,
+  isBrainmeshError,
+  type Logger,
+  newTraceId,
+  SERVER_CAPABILITIES,
+  TRACE_META_KEY,
+} from '@brainmesh/shared';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  CompleteRequestSchema,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  type ServerNotification,
+  type ServerRequest,
+  SetLevelRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { CallContext, Source } from './source.js';
+
+export interface NodeServerDeps {
+  nodeName: string;
+  sources: readonly Source[];
+  db: Db;
+  logger: Logger;
+  /** The client principal this session was opened for (the link token's `sub`). */
+  principal: string;
+}
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/**
+ * One MCP server per session, over every source of the node. Lookups go by the lists the
+ * sources publish, so a name always reaches the source that listed it.
+ */
+export function createNodeServer(deps: NodeServerDeps): Server {
+  const server = new Server(
+    { name: `brainmesh-node-${deps.nodeName}`, version: '0.1.0' },
+    { capabilities: SERVER_CAPABILITIES },
+  );
+
+  const owner = async <K extends 'tool' | 'prompt'>(kind: K, name: string): Promise<Source> => {
+    for (const source of deps.sources) {
+      const items = kind === 'tool' ? await source.listTools() : await source.listPrompts();
+      if (items.some((i) => i.name === name)) return source;
+    }
+    throw new McpError(ErrorCode.InvalidParams, `unknown ${kind} ${name} on node ${deps.nodeName}`);
+  };
+
+  const resourceOwner = async (uri: string): Promise<Source> => {
+    for (const source of deps.sources) {
+      if ((await source.listResources()).some((r) => r.uri === uri)) return source;
+    }
+    // A URI that matches no listed resource may still match a template: the first source with
+    // templates is asked, and says so if it does not know it.
+    for (const source of deps.sources) {
+      if ((await source.listResourceTemplates()).length > 0) return source;
+    }
+    throw new McpError(ErrorCode.InvalidParams, `unknown resource ${uri} on node ${deps.nodeName}`);
+  };
+
+  const context = (extra: Extra): CallContext => {
+    const traceId =
+      typeof extra._meta?.[TRACE_META_KEY] === 'string' ? (extra._meta[TRACE_META_KEY] as string) : newTraceId();
+    const progressToken = extra._meta?.progressToken;
+    const caps = server.getClientCapabilities() ?? {};
+    return {
+      principal: deps.principal,
+      traceId,
+      logger: deps.logger.child({ traceId, principal: deps.principal }),
+      db: deps.db,
+      signal: extra.signal,
+      clientCapabilities: { sampling: caps.sampling !== undefined, elicitation: caps.elicitation !== undefined },
+      progress: async (update) => {
+        if (progressToken === undefined) return;
+        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, ...update } });
+      },
+      sample: (params) => extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema),
+      elicit: (params) => extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema),
+    };
+  };
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: firstOfEachName(await Promise.all(deps.sources.map((s) => s.listTools())), deps.logger),
+  }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const { name } = request.params;
+    const source = await owner('tool', name);
+    const ctx = context(extra);
+    const started = performance.now();
+    let status: 'ok' | 'error' | 'cancelled' = 'ok';
+    try {
+      const result = await source.callTool(name, request.params.arguments ?? {}, ctx);
+      if (result.isError === true) status = 'error';
+      return result;
+    } catch (err) {
+      status = 'error';
+      if (err instanceof McpError) throw err;
+      if (!isBrainmeshError(err)) ctx.logger.error({ err, tool: name }, 'tool failed');
+      return {
+        content: [{ type: 'text', text: isBrainmeshError(err) ? err.message : `tool ${name} failed: internal error` }],
+        isError: true,
+      };
+    } finally {
+      if (extra.signal.aborted) status = 'cancelled';
+      ctx.logger.info(
+        { tool: name, source: source.name, status, ms: Math.round(performance.now() - started) },
+        'tool call',
+      );
+    }
+  });
+
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+    resources: (await Promise.all(deps.sources.map((s) => s.listResources()))).flat(),
+  }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+    resourceTemplates: (await Promise.all(deps.sources.map((s) => s.listResourceTemplates()))).flat(),
+  }));
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) =>
+    rethrow(async () => (await resourceOwner(request.params.uri)).readResource(request.params.uri, context(extra))),
+  );
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({
+    prompts: firstOfEachName(await Promise.all(deps.sources.map((s) => s.listPrompts())), deps.logger),
+  }));
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) =>
+    rethrow(async () =>
+      (await owner('prompt', request.params.name)).getPrompt(
+        request.params.name,
+        request.params.arguments ?? {},
+        context(extra),
+      ),
+    ),
+  );
+  server.setRequestHandler(CompleteRequestSchema, async (request, extra) =>
+    rethrow(async () => {
+      const ref = request.params.ref;
+      const source = ref.type === 'ref/prompt' ? await owner('prompt', ref.name) : await resourceOwner(ref.uri);
+      return source.complete(request.params, context(extra));
+    }),
+  );
+  server.setRequestHandler(SetLevelRequestSchema, async () => ({}));
+
+  return server;
+}
+
+/**
+ * One item per name across sources, the first source's (packs, then mounts in config order),
+ * which is also the one a call reaches. A shadowed name is logged: the fix is a mount `prefix`.
+ */
+function firstOfEachName<T extends { name: string }>(lists: T[][], logger: Logger): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const item of lists.flat()) {
+    if (seen.has(item.name)) {
+      logger.warn({ name: item.name }, 'a name is served by two sources; the first wins (give the mount a prefix)');
+      continue;
+    }
+    seen.add(item.name);
+    out.push(item);
+  }
+  return out;
+}
+
+/** Our own errors become JSON-RPC errors a client can read; anything else stays internal. */
+async function rethrow<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof McpError) throw err;
+    if (isBrainmeshError(err)) throw new McpError(err.rpcCode, err.message);
+    throw new McpError(ErrorCode.InternalError, 'internal error');
+  }
+}

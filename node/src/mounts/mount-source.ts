@@ -1,0 +1,294 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BrainmeshError, EMPTY_LISTS, type Logger, listEverything, type McpLists } from '@brainmesh/shared';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  type CallToolResult,
+  CallToolResultSchema,
+  type CompleteRequest,
+  type CompleteResult,
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  type GetPromptResult,
+  type Prompt,
+  PromptListChangedNotificationSchema,
+  type ReadResourceResult,
+  type Resource,
+  ResourceListChangedNotificationSchema,
+  type ResourceTemplate,
+  type Tool,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import type { MountConfig } from '../config.js';
+import type { CallContext, Source } from '../source.js';
+
+// Commands named in a mount (`mcp-server-everything`) resolve against the project's own
+// node_modules/.bin first, so a server installed as a dependency needs no global install.
+const PROJECT_BIN = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'node_modules',
+  '.bin',
+);
+
+/**
+ * An existing MCP server served as part of this node. One process (or one HTTP session) per
+ * mount, shared by every caller; when it dies it is restarted with exponential backoff, and
+ * closing the mount stops it for good. Its lists are cached and refreshed when it says they
+ * changed.
+ */
+export class MountSource implements Source {
+  readonly name: string;
+  private client: Client | undefined;
+  private lists: McpLists = EMPTY_LISTS;
+  private closing = false;
+  private readonly closed = new AbortController();
+  private readonly listeners = new Set<() => void>();
+  /** Calls in flight, newest last: where a request from the mounted server is sent on. */
+  private readonly inFlight: CallContext[] = [];
+  private readonly prefix: string;
+
+  constructor(
+    private readonly config: MountConfig,
+    private readonly logger: Logger,
+  ) {
+    this.name = config.name;
+    this.prefix = config.prefix === undefined ? '' : `${config.prefix}_`;
+  }
+
+  /**
+   * Makes the first connection. A mount that cannot start does not hold up the node: it is
+   * reported, its tools are absent, and it keeps being retried with backoff.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.connect();
+    } catch (err) {
+      this.logger.warn({ mount: this.name, err }, 'mount failed to start; retrying in the background');
+      this.keepTrying();
+    }
+  }
+
+  private keepTrying(): void {
+    this.connectWithRetry().catch((err) => {
+      if (!this.closing) this.logger.error({ mount: this.name, err }, 'mount restart abandoned');
+    });
+  }
+
+  get state(): 'up' | 'restarting' | 'closed' {
+    if (this.closing) return 'closed';
+    return this.client === undefined ? 'restarting' : 'up';
+  }
+
+  onListChanged(listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
+  private emitChanged(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  private async connectWithRetry(): Promise<void> {
+    const policy = retry(handleAll, {
+      maxAttempts: Number.POSITIVE_INFINITY,
+      backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 30_000 }),
+    });
+    policy.onRetry((event) => {
+      if ('error' in event) {
+        this.logger.warn(
+          { mount: this.name, err: event.error, retryInMs: Math.round(event.delay) },
+          'mount failed to start',
+        );
+      }
+    });
+    await policy.execute(async ({ signal }) => {
+      if (signal.aborted) return;
+      await this.connect();
+    }, this.closed.signal);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client(
+      { name: 'brainmesh-node', version: '0.1.0' },
+      { capabilities: { sampling: {}, elicitation: { form: {} } } },
+    );
+    client.setRequestHandler(CreateMessageRequestSchema, (request) => this.forward().sample(request.params));
+    client.setRequestHandler(ElicitRequestSchema, (request) => this.forward().elicit(request.params));
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.refresh());
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => this.refresh());
+    client.setNotificationHandler(PromptListChangedNotificationSchema, () => this.refresh());
+    const transport = this.transport();
+    try {
+      await client.connect(transport, { timeout: 30_000 });
+    } catch (err) {
+      // A process that started but never answered must not be left behind.
+      await client.close().catch(() => {});
+      throw err;
+    }
+    const pid = transport instanceof StdioClientTransport ? transport.pid : null;
+    client.onclose = () => this.onLost(client);
+    this.client = client;
+    this.lists = await this.fetchLists(client);
+    this.logger.info({ mount: this.name, pid, tools: this.lists.tools.length }, 'mount started');
+    this.emitChanged();
+  }
+
+  private transport(): Transport {
+    const c = this.config;
+    if (c.transport === 'http') {
+      return new StreamableHTTPClientTransport(new URL(c.url), { requestInit: { headers: c.headers } });
+    }
+    const env = { ...getDefaultEnvironment(), ...c.env };
+    if (existsSync(PROJECT_BIN)) env.PATH = `${PROJECT_BIN}${path.delimiter}${env.PATH ?? ''}`;
+    const transport = new StdioClientTransport({
+      command: c.command,
+      args: c.args,
+      env,
+      stderr: 'pipe',
+      ...(c.cwd === undefined ? {} : { cwd: c.cwd }),
+    });
+    transport.stderr?.on('data', (chunk: Buffer) => {
+      this.logger.debug({ mount: this.name, stderr: chunk.toString('utf8').trimEnd() }, 'mount stderr');
+    });
+    return transport;
+  }
+
+  private onLost(client: Client): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.lists = EMPTY_LISTS;
+    if (this.closing) return;
+    this.logger.warn({ mount: this.name }, 'mount exited; restarting');
+    this.emitChanged();
+    this.keepTrying();
+  }
+
+  private async refresh(): Promise<void> {
+    const client = this.client;
+    if (client === undefined) return;
+    try {
+      this.lists = await this.fetchLists(client);
+      this.emitChanged();
+    } catch (err) {
+      this.logger.warn({ mount: this.name, err }, 'mount list refresh failed');
+    }
+  }
+
+  private async fetchLists(client: Client): Promise<McpLists> {
+    const lists = await listEverything(client);
+    return {
+      ...lists,
+      tools: lists.tools.map((t) => ({ ...t, name: this.prefix + t.name })),
+      prompts: lists.prompts.map((p) => ({ ...p, name: this.prefix + p.name })),
+    };
+  }
+
+  /** The caller a request from the mounted server belongs to: the newest call in flight. */
+  private forward(): CallContext {
+    const ctx = this.inFlight.at(-1);
+    if (ctx === undefined)
+      throw new BrainmeshError('INVALID_INPUT', `mount ${this.name} asked the client with no call in flight`);
+    return ctx;
+  }
+
+  private live(): Client {
+    if (this.client === undefined) {
+      throw new BrainmeshError('UPSTREAM_UNAVAILABLE', `mounted server ${this.name} is restarting; try again shortly`);
+    }
+    return this.client;
+  }
+
+  private unprefixed(name: string): string {
+    return this.prefix !== '' && name.startsWith(this.prefix) ? name.slice(this.prefix.length) : name;
+  }
+
+  private async track<T>(ctx: CallContext, work: () => Promise<T>): Promise<T> {
+    this.inFlight.push(ctx);
+    try {
+      return await work();
+    } finally {
+      this.inFlight.splice(this.inFlight.indexOf(ctx), 1);
+    }
+  }
+
+  async listTools(): Promise<Tool[]> {
+    return this.lists.tools;
+  }
+
+  callTool(name: string, args: Record<string, unknown>, ctx: CallContext): Promise<CallToolResult> {
+    const client = this.live();
+    return this.track(ctx, async () => {
+      // Relayed in order and flushed before the result, so no update trails the answer.
+      let relayed = Promise.resolve();
+      const result = await client.request(
+        { method: 'tools/call', params: { name: this.unprefixed(name), arguments: args } },
+        CallToolResultSchema,
+        {
+          signal: ctx.signal,
+          onprogress: (p) => {
+            const update = {
+              progress: p.progress,
+              ...(p.total === undefined ? {} : { total: p.total }),
+              ...(p.message === undefined ? {} : { message: p.message }),
+            };
+            relayed = relayed.then(() => ctx.progress(update)).catch(() => {});
+          },
+          resetTimeoutOnProgress: true,
+          timeout: 10 * 60_000,
+        },
+      );
+      await relayed;
+      return result as CallToolResult;
+    });
+  }
+
+  async listResources(): Promise<Resource[]> {
+    return this.lists.resources;
+  }
+
+  async listResourceTemplates(): Promise<ResourceTemplate[]> {
+    return this.lists.templates;
+  }
+
+  readResource(uri: string, ctx: CallContext): Promise<ReadResourceResult> {
+    const client = this.live();
+    return this.track(ctx, () => client.readResource({ uri }, { signal: ctx.signal }));
+  }
+
+  async listPrompts(): Promise<Prompt[]> {
+    return this.lists.prompts;
+  }
+
+  getPrompt(name: string, args: Record<string, string>, ctx: CallContext): Promise<GetPromptResult> {
+    const client = this.live();
+    return this.track(ctx, () =>
+      client.getPrompt({ name: this.unprefixed(name), arguments: args }, { signal: ctx.signal }),
+    );
+  }
+
+  complete(params: CompleteRequest['params'], ctx: CallContext): Promise<CompleteResult> {
+    const client = this.live();
+    const ref =
+      params.ref.type === 'ref/prompt' ? { ...params.ref, name: this.unprefixed(params.ref.name) } : params.ref;
+    return this.track(ctx, () => client.complete({ ...params, ref }, { signal: ctx.signal }));
+  }
+
+  hasResource(uri: string): boolean {
+    return this.lists.resources.some((r) => r.uri === uri);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.closed.abort();
+    const client = this.client;
+    this.client = undefined;
+    await client?.close();
+  }
+}

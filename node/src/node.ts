@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  Closer,
+  createLinkVerifier,
+  KeyRing,
+  type Logger,
+  listeningUrl,
+  migrate,
+  openDb,
+  openStore,
+  resolveHome,
+} from '@brainmesh/shared';
+import { buildNodeApp } from './app.js';
+import type { NodeConfig } from './config.js';
+import { HubLink } from './hub-link.js';
+import { MountSource } from './mounts/mount-source.js';
+import { PackSource } from './pack-source.js';
+import { loadPacks } from './packs/index.js';
+import type { Source } from './source.js';
+
+export const NODE_MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+
+export interface RunningNode {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a node: keys, storage, packs and mounts, the HTTP server, then enrolment (first start)
+ * and an announcement to the hub. A failed start closes what it opened, mounted processes
+ * included.
+ */
+export async function startNode(config: Readonly<NodeConfig>, logger: Logger): Promise<RunningNode> {
+  const started = Date.now();
+  const home = resolveHome(config);
+  const closer = new Closer(logger);
+  try {
+    const ring = await KeyRing.open(home);
+    const link = new HubLink(home, ring, logger);
+    // On a shared server a node keeps to a schema of its own, so its tables and its migration
+    // history never meet the hub's or another node's.
+    const db = await openDb({
+      databaseUrl: config.storage.databaseUrl,
+      home,
+      name: 'node-db',
+      schema: nodeSchema(config.node.name),
+    });
+    closer.add(() => db.close());
+    await migrate(db, NODE_MIGRATIONS, logger);
+    const store = await openStore({
+      redisUrl: config.storage.redisUrl,
+      keyPrefix: `brainmesh:node:${config.node.name}:`,
+    });
+    closer.add(() => store.close());
+
+    const sources: Source[] = [
+      new PackSource(loadPacks(config.packs, { nodeName: config.node.name, startedAt: new Date(started) })),
+    ];
+    for (const mount of config.mounts) {
+      const source = new MountSource(mount, logger);
+      closer.add(() => source.close());
+      await source.start();
+      sources.push(source);
+    }
+
+    const verifyLink = createLinkVerifier({
+      issuer: link.enrolled?.hubId ?? 'hub',
+      audience: link.enrolled?.nodeId ?? config.node.name,
+      keys: () => link.hubKeys(),
+      replay: store,
+    });
+    // Until enrolment, the verifier has no hub keys and refuses everything.
+    let verify = verifyLink;
+    const { app, closeSessions } = await buildNodeApp({
+      nodeName: config.node.name,
+      sources,
+      db,
+      store,
+      logger,
+      verifyLink: (token) => verify(token),
+      jwks: () => ring.jwks(),
+    });
+    closer.add(() => app.close());
+    closer.add(closeSessions);
+    await app.listen({ host: config.server.host, port: config.server.port });
+    const url = config.server.publicUrl ?? listeningUrl(app.server.address(), config.server.host, config.server.port);
+
+    if (link.enrolled === undefined) {
+      if (config.hub.enrolmentToken === undefined) {
+        logger.warn(
+          { node: config.node.name },
+          'not enrolled: get a token with `brainmesh nodes enroll <name>` and start again with BRAINMESH_ENROLMENT_TOKEN set',
+        );
+      } else {
+        const state = await link.enrol({
+          hubUrl: config.hub.url,
+          token: config.hub.enrolmentToken,
+          nodeName: config.node.name,
+          url,
+        });
+        verify = createLinkVerifier({
+          issuer: state.hubId,
+          audience: state.nodeId,
+          keys: () => link.hubKeys(),
+          replay: store,
+        });
+      }
+    }
+    const announcing = new AbortController();
+    closer.add(async () => announcing.abort());
+    if (link.enrolled !== undefined) {
+      link.announce(url, announcing.signal).catch((err) => {
+        if (!announcing.signal.aborted) logger.error({ err }, 'announce abandoned');
+      });
+    }
+    const tools = (await Promise.all(sources.map((s) => s.listTools()))).flat().length;
+    logger.info({ node: config.node.name, url, tools, ms: Date.now() - started }, 'node listening');
+    return {
+      url,
+      close: async () => {
+        logger.info('shutting down');
+        await closer.closeAll();
+      },
+    };
+  } catch (err) {
+    await closer.closeAll();
+    throw err;
+  }
+}
+
+/** `node_<name>` as a Postgres identifier: dashes become _, and a long one is cut and hashed. */
+function nodeSchema(name: string): string {
+  const schema = `node_${name.replaceAll('-', '_')}`;
+  if (schema.length <= 63) return schema;
+  return `${schema.slice(0, 54)}_${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+}

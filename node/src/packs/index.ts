@@ -1,0 +1,26 @@
+import { BrainmeshError } from '@brainmesh/shared';
+import type { ToolPack } from '../pack.js';
+import { devtoolsPack } from './devtools.js';
+
+export interface PackEnv {
+  nodeName: string;
+  startedAt: Date;
+}
+
+/** The built-in packs a node config can name. */
+export const PACKS: Readonly<Record<string, (env: PackEnv) => ToolPack>> = {
+  devtools: devtoolsPack,
+};
+
+export function loadPacks(names: readonly string[], env: PackEnv): ToolPack[] {
+  return names.map((name) => {
+    const make = PACKS[name];
+    if (make === undefined) {
+      throw new BrainmeshError(
+        'CONFIG_INVALID',
+        `packs: no pack named "${name}" (have: ${Object.keys(PACKS).join(', ')})`,
+      );
+    }
+    return make(env);
+  });
+}

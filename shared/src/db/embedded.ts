@@ -1,0 +1,112 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import lockfile from 'proper-lockfile';
+import { BrainmeshError } from '../errors.js';
+import { type Db, INT8_OID, type Queryable, type QueryResult, type Session } from './db.js';
+
+export interface EmbeddedDbOptions {
+  /** Folder for the database files; omitted, the database lives in memory and dies with the process. */
+  dataDir?: string;
+  /** How long to wait for another process to let go of the folder before giving up. */
+  lockTimeoutMs?: number;
+}
+
+const parsers = { [INT8_OID]: (v: string) => Number(v) };
+
+export async function openEmbeddedDb(options: EmbeddedDbOptions = {}): Promise<Db> {
+  const { dataDir } = options;
+  if (dataDir === undefined) return new EmbeddedDb(await PGlite.create({ parsers }), undefined);
+
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // PGlite is a single-process database: a second process opening the same files would corrupt
+  // them. The folder lock makes a second process wait its turn, then fail with a clear message.
+  const release = await acquireFolderLock(dataDir, options.lockTimeoutMs ?? 20_000);
+  try {
+    return new EmbeddedDb(await PGlite.create(dataDir, { parsers }), release);
+  } catch (cause) {
+    await release();
+    throw new BrainmeshError('DB_UNAVAILABLE', `cannot open the embedded database in ${dataDir}`, { cause });
+  }
+}
+
+async function acquireFolderLock(dataDir: string, timeoutMs: number): Promise<() => Promise<void>> {
+  const stepMs = 100;
+  try {
+    return await lockfile.lock(dataDir, {
+      stale: 15_000,
+      update: 5_000,
+      retries: {
+        retries: Math.max(1, Math.ceil(timeoutMs / stepMs)),
+        factor: 1,
+        minTimeout: stepMs,
+        maxTimeout: stepMs,
+      },
+      // The lock is refreshed in the background; if that ever fails the process must not go on
+      // writing files another process may now own.
+      onCompromised: (err) => {
+        process.emitWarning(`embedded database lock on ${dataDir} lost: ${err.message}`);
+      },
+    });
+  } catch (cause) {
+    throw new BrainmeshError(
+      'DB_DATA_DIR_LOCKED',
+      `the embedded database in ${dataDir} is in use by another brainmesh process; stop it, or give this process its own BRAINMESH_HOME`,
+      { cause },
+    );
+  }
+}
+
+class EmbeddedDb implements Db {
+  readonly kind = 'embedded' as const;
+
+  constructor(
+    private readonly pg: PGlite,
+    private readonly release: (() => Promise<void>) | undefined,
+  ) {}
+
+  query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    return runQuery<R>(this.pg, sql, params);
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pg.exec(sql);
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    // PGlite serialises every query behind an open transaction, so this is also the isolation.
+    return this.pg.transaction((tx) => fn(wrapTx(tx)));
+  }
+
+  withLock<T>(_name: string, fn: (session: Session) => Promise<T>): Promise<T> {
+    // The folder lock already makes this process the only one using the database.
+    return fn(this);
+  }
+
+  async ping(): Promise<void> {
+    await this.pg.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.pg.closed) return;
+    await this.pg.close();
+    await this.release?.();
+  }
+}
+
+function wrapTx(tx: Transaction): Queryable {
+  return {
+    query: (sql, params) => runQuery(tx, sql, params),
+    exec: async (sql) => {
+      await tx.exec(sql);
+    },
+  };
+}
+
+async function runQuery<R>(
+  target: PGlite | Transaction,
+  sql: string,
+  params?: readonly unknown[],
+): Promise<QueryResult<R>> {
+  const result = await target.query<R>(sql, params as unknown[] | undefined);
+  return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
+}

@@ -1,0 +1,44 @@
+export * from './config.js';
+export type { Db, Queryable, QueryResult, Session } from './db/db.js';
+export { openEmbeddedDb } from './db/embedded.js';
+export { type MigrateResult, type Migration, migrate, readMigrations } from './db/migrate.js';
+export { openDb } from './db/open.js';
+export { openPostgresDb } from './db/postgres.js';
+export * from './errors.js';
+export { httpErrorResponse } from './http-error.js';
+export { Closer, listeningUrl } from './lifecycle.js';
+export { KeyRing, LINK_ALG, type SigningKey } from './link/keyring.js';
+export {
+  createLinkVerifier,
+  type LinkClaims,
+  type LinkRefusal,
+  LinkTokenError,
+  type LinkVerifierOptions,
+  MAX_LINK_TOKEN_TTL_S,
+  signLinkToken,
+} from './link/token.js';
+export { createLogger, type Logger, newTraceId } from './logger.js';
+export {
+  describeIssues,
+  EMPTY_LISTS,
+  inputJsonSchema,
+  invalidArguments,
+  listEverything,
+  type McpLists,
+  SERVER_CAPABILITIES,
+  TRACE_META_KEY,
+} from './mcp.js';
+export { type ParsedFlags, type ProcessSpec, portFlag, runProcess, type Service, UsageError } from './process-main.js';
+export { isSecretKey, REDACTED, redactSecrets } from './redact.js';
+export { safeUrl } from './safe-url.js';
+export { createMemoryStore } from './store/memory.js';
+export { openStore } from './store/open.js';
+export { openRedisStore } from './store/redis.js';
+export type { Store, Unsubscribe } from './store/store.js';
+export {
+  CLIENT_NAME_PATTERN,
+  MAX_CLIENT_NAME,
+  NAMESPACE_SEPARATOR,
+  namespacedName,
+  sanitizeName,
+} from './tool-names.js';

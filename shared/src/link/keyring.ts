@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK } from 'jose';
+import { z } from 'zod';
+import { BrainmeshError } from '../errors.js';
+
+/**
+ * A process's own Ed25519 signing keys, kept in `<home>/keys.json` (owner-only). One key is
+ * active and signs; retiring keys still appear in the published JWKS, so tokens and peers that
+ * know them keep working through a rotation, until the operator retires them.
+ */
+
+const storedKeySchema = z.object({
+  kid: z.string().min(1),
+  status: z.enum(['active', 'retiring']),
+  createdAt: z.string(),
+  privateJwk: z.record(z.string(), z.unknown()),
+  publicJwk: z.record(z.string(), z.unknown()),
+});
+const keyFileSchema = z.object({ keys: z.array(storedKeySchema).min(1) });
+type StoredKey = z.infer<typeof storedKeySchema>;
+
+export const LINK_ALG = 'EdDSA';
+
+export interface SigningKey {
+  kid: string;
+  key: CryptoKey;
+}
+
+export class KeyRing {
+  private constructor(
+    private readonly file: string | undefined,
+    private keys: StoredKey[],
+    private signing: SigningKey,
+  ) {}
+
+  /** Loads the ring from `<home>/keys.json`, creating it with one fresh key on first start. */
+  static async open(home: string): Promise<KeyRing> {
+    const file = path.join(home, 'keys.json');
+    if (!existsSync(file)) {
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      const ring = new KeyRing(file, [], undefined as unknown as SigningKey);
+      await ring.rotate();
+      return ring;
+    }
+    let parsed: z.infer<typeof keyFileSchema>;
+    try {
+      parsed = keyFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    } catch (cause) {
+      throw new BrainmeshError('CONFIG_INVALID', `${file}: not a brainmesh key file`, { cause });
+    }
+    const active = parsed.keys.find((k) => k.status === 'active') ?? parsed.keys[0]!;
+    return new KeyRing(file, parsed.keys, await importSigning(active));
+  }
+
+  /** A ring that lives only in memory (tests, one-off tools). */
+  static async ephemeral(): Promise<KeyRing> {
+    const ring = new KeyRing(undefined, [], undefined as unknown as SigningKey);
+    await ring.rotate();
+    return ring;
+  }
+
+  get activeKid(): string {
+    return this.signing.kid;
+  }
+
+  signingKey(): SigningKey {
+    return this.signing;
+  }
+
+  /** Public keys of every key not yet retired. */
+  jwks(): JSONWebKeySet {
+    return { keys: this.keys.map((k) => ({ ...k.publicJwk }) as JWK) };
+  }
+
+  /** Makes a new active key; the old one keeps verifying (status `retiring`) until retired. */
+  async rotate(): Promise<string> {
+    const { privateKey, publicKey } = await generateKeyPair(LINK_ALG, { crv: 'Ed25519', extractable: true });
+    const kid = `${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(6).toString('hex')}`;
+    const stored: StoredKey = {
+      kid,
+      status: 'active',
+      createdAt: new Date().toISOString(),
+      privateJwk: { ...(await exportJWK(privateKey)), kid, alg: LINK_ALG },
+      publicJwk: { ...(await exportJWK(publicKey)), kid, alg: LINK_ALG, use: 'sig' },
+    };
+    const next = [...this.keys.map((k) => ({ ...k, status: 'retiring' as const })), stored];
+    this.persist(next);
+    this.keys = next;
+    this.signing = await importSigning(stored);
+    return kid;
+  }
+
+  /** Drops a retiring key: tokens signed with it stop verifying at once. */
+  retire(kid: string): void {
+    const key = this.keys.find((k) => k.kid === kid);
+    if (key === undefined) throw new BrainmeshError('NOT_FOUND', `no key ${kid}`);
+    if (key.status === 'active') throw new BrainmeshError('CONFLICT', `key ${kid} is the active key; rotate first`);
+    const next = this.keys.filter((k) => k.kid !== kid);
+    this.persist(next);
+    this.keys = next;
+  }
+
+  private persist(keys: StoredKey[]): void {
+    if (this.file === undefined) return;
+    // Written whole to a temporary file and renamed, so a crash never leaves half a key file.
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify({ keys }, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, this.file);
+  }
+}
+
+async function importSigning(stored: StoredKey): Promise<SigningKey> {
+  const key = await importJWK(stored.privateJwk as JWK, LINK_ALG);
+  return { kid: stored.kid, key: key as CryptoKey };
+}

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { createLocalJWKSet, errors, type JSONWebKeySet, jwtVerify, SignJWT } from 'jose';
+import { BrainmeshError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { type KeyRing, LINK_ALG } from './keyring.js';
+
+/**
+ * Link tokens: short JWTs that every hub-to-node (and node-to-hub) request carries. The claims
+ * are fixed by the design: iss, aud, sub (the principal the call is made for), iat, exp (at most
+ * 60 s after iat), jti (single use).
+ */
+
+export const MAX_LINK_TOKEN_TTL_S = 60;
+
+export interface LinkClaims {
+  iss: string;
+  aud: string;
+  sub: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export async function signLinkToken(
+  ring: KeyRing,
+  claims: { iss: string; aud: string; sub: string },
+  ttlSeconds = 30,
+): Promise<string> {
+  const ttl = Math.min(Math.max(1, Math.floor(ttlSeconds)), MAX_LINK_TOKEN_TTL_S);
+  const { kid, key } = ring.signingKey();
+  return new SignJWT({})
+    .setProtectedHeader({ alg: LINK_ALG, kid, typ: 'JWT' })
+    .setIssuer(claims.iss)
+    .setAudience(claims.aud)
+    .setSubject(claims.sub)
+    .setJti(randomUUID())
+    .setIssuedAt()
+    .setExpirationTime(`${ttl}s`)
+    .sign(key);
+}
+
+export interface LinkVerifierOptions {
+  issuer: string;
+  audience: string;
+  /** The peer's pinned public keys; read on every verification, so a key update applies at once. */
+  keys: () => JSONWebKeySet | undefined;
+  /** Where used `jti`s are remembered until their token would have expired. */
+  replay: Store;
+  now?: () => number;
+}
+
+/** Why a token was refused: logged by the receiver, never sent back in detail. */
+export type LinkRefusal =
+  | 'missing'
+  | 'malformed'
+  | 'bad-alg'
+  | 'unknown-key'
+  | 'bad-signature'
+  | 'wrong-issuer'
+  | 'wrong-audience'
+  | 'expired'
+  | 'lifetime-too-long'
+  | 'replayed'
+  | 'no-peer-keys';
+
+export class LinkTokenError extends BrainmeshError {
+  constructor(readonly reason: LinkRefusal) {
+    super('UNAUTHENTICATED', `link token refused: ${reason}`, { details: { reason } });
+  }
+}
+
+export function createLinkVerifier(options: LinkVerifierOptions): (token: string | undefined) => Promise<LinkClaims> {
+  const now = options.now ?? Date.now;
+  return async (token) => {
+    if (token === undefined || token === '') throw new LinkTokenError('missing');
+    const keys = options.keys();
+    if (keys === undefined || keys.keys.length === 0) throw new LinkTokenError('no-peer-keys');
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, createLocalJWKSet(keys), {
+        algorithms: [LINK_ALG],
+        issuer: options.issuer,
+        audience: options.audience,
+        currentDate: new Date(now()),
+        requiredClaims: ['iss', 'aud', 'sub', 'jti', 'iat', 'exp'],
+        clockTolerance: 5,
+      }));
+    } catch (err) {
+      throw new LinkTokenError(refusalOf(err));
+    }
+    const claims = payload as unknown as LinkClaims;
+    if (typeof claims.aud !== 'string') throw new LinkTokenError('wrong-audience');
+    if (claims.exp - claims.iat > MAX_LINK_TOKEN_TTL_S) throw new LinkTokenError('lifetime-too-long');
+    // A token is good once. Remember its id for as long as it could still verify.
+    const remainingMs = (claims.exp + 5) * 1000 - now();
+    const first = await options.replay.setIfAbsent(
+      `link-jti:${claims.iss}:${claims.jti}`,
+      '1',
+      Math.max(1_000, remainingMs),
+    );
+    if (!first) throw new LinkTokenError('replayed');
+    return claims;
+  };
+}
+
+function refusalOf(err: unknown): LinkRefusal {
+  if (err instanceof errors.JWTExpired) return 'expired';
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'bad-alg';
+  if (err instanceof errors.JWKSNoMatchingKey) return 'unknown-key';
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'bad-signature';
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'iss') return 'wrong-issuer';
+    if (err.claim === 'aud') return 'wrong-audience';
+    if (err.claim === 'exp') return 'expired';
+    return 'malformed';
+  }
+  return 'malformed';
+}

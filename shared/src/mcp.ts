@@ -1,0 +1,76 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type {
+  CallToolResult,
+  Prompt,
+  Resource,
+  ResourceTemplate,
+  ServerCapabilities,
+  Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+
+/**
+ * MCP conventions hub and node share. The trace id of a proxied call travels in the request's
+ * `_meta` under this key, so the hub's record of the call and the node's carry the same id.
+ */
+export const TRACE_META_KEY = 'io.brainmesh/traceId';
+
+/** What the hub and every node serve: lists that change and say so, completion, logging. */
+export const SERVER_CAPABILITIES: ServerCapabilities = Object.freeze({
+  tools: { listChanged: true },
+  resources: { listChanged: true },
+  prompts: { listChanged: true },
+  completions: {},
+  logging: {},
+});
+
+/** A tool's input schema as MCP lists it: JSON Schema of what a caller may send (defaults optional). */
+export function inputJsonSchema(schema: z.ZodObject): Tool['inputSchema'] {
+  const json = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  delete json.$schema;
+  return json as Tool['inputSchema'];
+}
+
+/** Every problem zod found, as `field: what is wrong`, for a person (or a model) to fix the call. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length === 0 ? '(arguments)' : i.path.join('.')}: ${i.message}`).join('; ');
+}
+
+/** The tool error for arguments that fail their schema: an error the model can read and correct. */
+export function invalidArguments(error: z.ZodError): CallToolResult {
+  return { content: [{ type: 'text', text: `invalid arguments: ${describeIssues(error)}` }], isError: true };
+}
+
+export interface McpLists {
+  tools: Tool[];
+  resources: Resource[];
+  templates: ResourceTemplate[];
+  prompts: Prompt[];
+}
+
+export const EMPTY_LISTS: McpLists = Object.freeze({ tools: [], resources: [], templates: [], prompts: [] });
+
+/** Everything a server offers, every page of it, asking only for what it declares. */
+export async function listEverything(client: Client): Promise<McpLists> {
+  const caps = client.getServerCapabilities() ?? {};
+  const pages = async <T>(page: (cursor?: string) => Promise<[T[], string | undefined]>): Promise<T[]> => {
+    const out: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const [items, next] = await page(cursor);
+      out.push(...items);
+      cursor = next;
+    } while (cursor !== undefined);
+    return out;
+  };
+  const p = (cursor?: string) => (cursor === undefined ? {} : { cursor });
+  const [tools, resources, templates, prompts] = await Promise.all([
+    caps.tools ? pages((c) => client.listTools(p(c)).then((r) => [r.tools, r.nextCursor])) : [],
+    caps.resources ? pages((c) => client.listResources(p(c)).then((r) => [r.resources, r.nextCursor])) : [],
+    caps.resources
+      ? pages((c) => client.listResourceTemplates(p(c)).then((r) => [r.resourceTemplates, r.nextCursor]))
+      : [],
+    caps.prompts ? pages((c) => client.listPrompts(p(c)).then((r) => [r.prompts, r.nextCursor])) : [],
+  ]);
+  return { tools, resources, templates, prompts };
+}

@@ -1,0 +1,122 @@
+import { Redis } from 'ioredis';
+import { BrainmeshError } from '../errors.js';
+import { safeUrl } from '../safe-url.js';
+import type { Store, Unsubscribe } from './store.js';
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Prepended to every key and channel, so deployments and test runs sharing a server stay apart. */
+  keyPrefix?: string;
+}
+
+// INCRBY and the first PEXPIRE must happen together, or a crash between them leaves a counter
+// that never expires.
+const INCR_WITH_TTL = `
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if tonumber(ARGV[2]) > 0 and redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return v`;
+
+export async function openRedisStore(options: RedisStoreOptions): Promise<Store> {
+  const client = new Redis(options.url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    // Fail fast at start-up; once running, ioredis reconnects on its own.
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (cause) {
+    client.disconnect();
+    throw new BrainmeshError('STORE_UNAVAILABLE', `cannot reach Redis at ${safeUrl(options.url)}`, { cause });
+  }
+  client.defineCommand('bmIncrTtl', { numberOfKeys: 1, lua: INCR_WITH_TTL });
+  return new RedisStore(client, options.keyPrefix ?? '');
+}
+
+type WithIncr = Redis & { bmIncrTtl(key: string, by: number, ttlMs: number): Promise<number> };
+
+class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  private subscriber: Redis | undefined;
+  private readonly handlers = new Map<string, Set<(message: string) => void>>();
+
+  constructor(
+    private readonly client: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async get(key: string): Promise<string | null> {
+    return this.client.get(this.prefix + key);
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    if (ttlMs === undefined) await this.client.set(this.prefix + key, value);
+    else await this.client.set(this.prefix + key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
+    const k = this.prefix + key;
+    const reply =
+      ttlMs === undefined
+        ? await this.client.set(k, value, 'NX')
+        : await this.client.set(k, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    return reply === 'OK';
+  }
+
+  async del(key: string): Promise<boolean> {
+    return (await this.client.del(this.prefix + key)) > 0;
+  }
+
+  async incr(key: string, options: { by?: number; ttlMs?: number } = {}): Promise<number> {
+    const ttl = options.ttlMs === undefined ? 0 : Math.max(1, Math.ceil(options.ttlMs));
+    return (this.client as WithIncr).bmIncrTtl(this.prefix + key, options.by ?? 1, ttl);
+  }
+
+  async ttl(key: string): Promise<number> {
+    return this.client.pttl(this.prefix + key);
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.client.publish(this.prefix + channel, message);
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void): Promise<Unsubscribe> {
+    const name = this.prefix + channel;
+    // A connection in subscriber mode can run nothing else, so it is a second, lazily made one.
+    if (this.subscriber === undefined) {
+      this.subscriber = this.client.duplicate();
+      this.subscriber.on('error', () => {});
+      this.subscriber.on('message', (ch: string, message: string) => {
+        for (const handler of this.handlers.get(ch) ?? []) handler(message);
+      });
+    }
+    let set = this.handlers.get(name);
+    if (set === undefined) {
+      set = new Set();
+      this.handlers.set(name, set);
+      await this.subscriber.subscribe(name);
+    }
+    set.add(onMessage);
+    return async () => {
+      const current = this.handlers.get(name);
+      current?.delete(onMessage);
+      if (current?.size === 0) {
+        this.handlers.delete(name);
+        await this.subscriber?.unsubscribe(name);
+      }
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+    await Promise.all([this.client.quit().catch(() => {}), this.subscriber?.quit().catch(() => {})]);
+  }
+}

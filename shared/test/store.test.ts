@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createMemoryStore, openRedisStore, type Store } from '../src/index.js';
+import { eventually, realServers, storeBackends, uniqueName } from '../testing/index.js';
+
+for (const backend of storeBackends()) {
+  describe(`Store on ${backend.name}`, () => {
+    it('gets, sets, replaces and deletes', async (t) => {
+      const { value: store, dispose } = await backend.open();
+      t.after(dispose);
+      assert.equal(await store.get('k'), null);
+      await store.set('k', 'one');
+      await store.set('k', 'two');
+      assert.equal(await store.get('k'), 'two');
+      assert.equal(await store.ttl('k'), -1);
+      assert.equal(await store.del('k'), true);
+      assert.equal(await store.del('k'), false);
+      assert.equal(await store.ttl('k'), -2);
+    });
+
+    it('expires keys after their TTL', async (t) => {
+      const { value: store, dispose } = await backend.open();
+      t.after(dispose);
+      await store.set('short', 'v', 80);
+      await store.set('long', 'v', 60_000);
+      assert.equal(await store.get('short'), 'v');
+      const left = await store.ttl('short');
+      assert.ok(left > 0 && left <= 80, `ttl ${left}`);
+      await eventually(async () => (await store.get('short')) === null);
+      assert.equal(await store.get('long'), 'v');
+      // An expired key is absent for setIfAbsent too.
+      assert.equal(await store.setIfAbsent('short', 'again'), true);
+    });
+
+    it('counts atomically, and a counter with a TTL expires as a window', async (t) => {
+      const { value: store, dispose } = await backend.open();
+      t.after(dispose);
+      const results = await Promise.all(Array.from({ length: 200 }, () => store.incr('hits', { ttlMs: 60_000 })));
+      assert.equal(await store.get('hits'), '200');
+      assert.deepEqual(
+        [...results].sort((a, b) => a - b),
+        Array.from({ length: 200 }, (_, i) => i + 1),
+      );
+      // Later increments keep the window's original expiry instead of extending it.
+      assert.equal(await store.incr('window', { ttlMs: 80 }), 1);
+      assert.equal(await store.incr('window', { by: 4, ttlMs: 60_000 }), 5);
+      assert.ok((await store.ttl('window')) <= 80);
+      await eventually(async () => (await store.get('window')) === null);
+      assert.equal(await store.incr('window', { ttlMs: 60_000 }), 1);
+    });
+
+    it('publishes to subscribers until they unsubscribe', async (t) => {
+      const { value: store, dispose } = await backend.open();
+      t.after(dispose);
+      const got: string[] = [];
+      let resolveSecond: () => void = () => {};
+      const second = new Promise<void>((resolve) => {
+        resolveSecond = resolve;
+      });
+      const unsubscribe = await store.subscribe('registry', (m) => {
+        got.push(m);
+        if (got.length === 2) resolveSecond();
+      });
+      await store.publish('registry', 'node-added');
+      await store.publish('registry', 'node-removed');
+      await second;
+      assert.deepEqual(got, ['node-added', 'node-removed']);
+      await unsubscribe();
+      const after: string[] = [];
+      const probe = await store.subscribe('registry', (m) => after.push(m));
+      await store.publish('registry', 'late');
+      await eventually(async () => after.length === 1);
+      await probe();
+      assert.deepEqual(got, ['node-added', 'node-removed']);
+    });
+  });
+}
+
+describe('setIfAbsent is atomic under concurrency', () => {
+  async function race(stores: Store[], key: string): Promise<number> {
+    const attempts = stores.flatMap((s, i) =>
+      Array.from({ length: 25 }, (_, j) => s.setIfAbsent(key, `${i}:${j}`, 30_000)),
+    );
+    const won = (await Promise.all(attempts)).filter(Boolean).length;
+    return won;
+  }
+
+  it('in the in-process store', async (t) => {
+    const store = createMemoryStore();
+    t.after(() => store.close());
+    assert.equal(await race([store, store, store, store], 'jti:abc'), 1);
+  });
+
+  const { redisUrl } = realServers();
+  if (redisUrl !== undefined) {
+    it('across separate Redis connections', async (t) => {
+      const keyPrefix = `${uniqueName('nx')}:`;
+      // Four clients, as four hub replicas would be, all trying to claim the same token id.
+      const stores = await Promise.all([0, 1, 2, 3].map(() => openRedisStore({ url: redisUrl, keyPrefix })));
+      t.after(async () => {
+        await stores[0]?.del('jti:abc');
+        await Promise.all(stores.map((s) => s.close()));
+      });
+      assert.equal(await race(stores, 'jti:abc'), 1);
+      const winner = await stores[1]?.get('jti:abc');
+      assert.match(winner ?? '', /^\d:\d+$/);
+    });
+  }
+});
+
+describe('key prefixes keep runs apart', () => {
+  const { redisUrl } = realServers();
+  if (redisUrl !== undefined) {
+    it('on one Redis server', async (t) => {
+      const [a, b] = await Promise.all([
+        openRedisStore({ url: redisUrl, keyPrefix: `${uniqueName('a')}:` }),
+        openRedisStore({ url: redisUrl, keyPrefix: `${uniqueName('b')}:` }),
+      ]);
+      t.after(async () => {
+        await a.del('k');
+        await Promise.all([a.close(), b.close()]);
+      });
+      await a.set('k', 'from a');
+      assert.equal(await b.get('k'), null);
+      assert.equal(await b.setIfAbsent('k', 'from b', 1_000), true);
+      await b.del('k');
+      assert.equal(await a.get('k'), 'from a');
+    });
+  }
+});
+
+describe('in-process store expiry with an injected clock', () => {
+  it('expires exactly at the TTL', async (t) => {
+    let now = 1_000_000;
+    const store = createMemoryStore({ now: () => now });
+    t.after(() => store.close());
+    await store.set('k', 'v', 500);
+    now += 499;
+    assert.equal(await store.get('k'), 'v');
+    assert.equal(await store.ttl('k'), 1);
+    now += 1;
+    assert.equal(await store.get('k'), null);
+  });
+});
