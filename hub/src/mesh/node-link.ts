@@ -183,10 +183,12 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
       this.latencyMs = Math.round(performance.now() - started);
       this.lastSeen = new Date();
     } catch (err) {
+      // Down first, then close: a call whose client closes under it must find the node down and
+      // say so, rather than report a bare "connection closed".
       this.catalog = undefined;
+      this.setStatus('down', err);
       await client.close().catch(() => {});
       await this.dropClients();
-      this.setStatus('down', err);
     }
   }
 
@@ -234,10 +236,12 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
       if (err instanceof BrokenCircuitError) throw this.unavailable() ?? err;
       if (isLinkFailure(err)) {
         this.sessions.delete(session.id);
+        // A health check may have found the node gone while this call was on its way.
+        if (this.status !== 'up') throw this.unavailable() ?? err;
         if (isConnectionRefused(err)) {
           this.catalog = undefined;
-          await this.dropClients();
           this.setStatus('down', err);
+          await this.dropClients();
           throw this.unavailable() ?? err;
         }
         if (isTimeout(err)) {
