@@ -8,6 +8,8 @@ register();
 const USAGE = `usage: brainmesh <command> [flags]
 
 commands:
+  up      run the local mesh     brainmesh up            (the hub and every node in configs/mesh.yaml)
+  connect stdio bridge           brainmesh connect --hub URL   (for Claude Desktop)
   hub     run the hub            brainmesh hub --config configs/hub.yaml
   node    run one node           brainmesh node --config configs/devmcp.yaml
   nodes   manage nodes           brainmesh nodes enroll|list|show|disable|enable|remove
@@ -23,6 +25,8 @@ const commands = {
 
 // Commands that do one thing and exit, as opposed to the long-running processes above.
 const oneShot = {
+  up: async () => (await import('../hub/src/cli/up.ts')).upCommand,
+  connect: async () => (await import('../hub/src/cli/connect.ts')).connectCommand,
   nodes: async () => (await import('../hub/src/cli/nodes.ts')).nodesCommand,
   keys: async () => (await import('../hub/src/cli/keys.ts')).keysCommand,
   users: async () => (await import('../hub/src/cli/users.ts')).usersCommand,

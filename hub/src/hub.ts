@@ -1,6 +1,16 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Closer, KeyRing, type Logger, listeningUrl, migrate, openDb, openStore, resolveHome } from '@brainmesh/shared';
+import {
+  Closer,
+  KeyRing,
+  type Logger,
+  listeningUrl,
+  listenOrExplain,
+  migrate,
+  openDb,
+  openStore,
+  resolveHome,
+} from '@brainmesh/shared';
 import { ApiKeys } from './api-keys.js';
 import { buildHubApp } from './app.js';
 import type { HubConfig } from './config.js';
@@ -39,7 +49,12 @@ export async function startHub(config: Readonly<HubConfig>, logger: Logger): Pro
 
     const app = await buildHubApp({ config, db, store, logger, ring, registry, keys, mesh });
     closer.add(() => app.close());
-    await app.listen({ host: config.server.host, port: config.server.port });
+    await listenOrExplain(app, {
+      host: config.server.host,
+      port: config.server.port,
+      what: 'the hub',
+      hint: 'stop what uses it, or choose another port with --port N (or server.port in the hub config)',
+    });
     const url = listeningUrl(app.server.address(), config.server.host, config.server.port);
     logger.info({ url, ms: Date.now() - started }, 'hub listening');
     return {

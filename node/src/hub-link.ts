@@ -86,9 +86,11 @@ export class HubLink {
 
   /**
    * Tells the hub where this node listens. Retries with backoff while the hub is unreachable,
-   * until it succeeds or `signal` aborts; the node serves meanwhile.
+   * until it succeeds or `signal` aborts; the node serves meanwhile. The hub is found at the URL
+   * the node is configured with now, which may differ from where it enrolled: the hub's identity
+   * is its pinned keys, not its address.
    */
-  async announce(url: string, signal: AbortSignal): Promise<void> {
+  async announce(url: string, hubUrl: string, signal: AbortSignal): Promise<void> {
     const state = this.state;
     if (state === undefined) throw new BrainmeshError('UNAUTHENTICATED', 'not enrolled');
     // Unreachable or failing: try again. Refused: the hub no longer knows this node (removed,
@@ -108,7 +110,7 @@ export class HubLink {
       .execute(async () => {
         if (signal.aborted) return;
         const token = await signLinkToken(this.ring, { iss: state.nodeId, aud: state.hubId, sub: state.nodeId });
-        const res = await fetch(new URL('/links/announce', state.hubUrl), {
+        const res = await fetch(new URL('/links/announce', hubUrl), {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
           body: JSON.stringify({ url, jwks: this.ring.jwks() }),

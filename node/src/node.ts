@@ -7,6 +7,7 @@ import {
   KeyRing,
   type Logger,
   listeningUrl,
+  listenOrExplain,
   migrate,
   openDb,
   openStore,
@@ -84,7 +85,12 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
     });
     closer.add(() => app.close());
     closer.add(closeSessions);
-    await app.listen({ host: config.server.host, port: config.server.port });
+    await listenOrExplain(app, {
+      host: config.server.host,
+      port: config.server.port,
+      what: `node ${config.node.name}`,
+      hint: 'stop what uses it, or choose another port (server.port in the node config, or BRAINMESH_NODE_PORT)',
+    });
     const url = config.server.publicUrl ?? listeningUrl(app.server.address(), config.server.host, config.server.port);
 
     if (link.enrolled === undefined) {
@@ -111,7 +117,7 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
     const announcing = new AbortController();
     closer.add(async () => announcing.abort());
     if (link.enrolled !== undefined) {
-      link.announce(url, announcing.signal).catch((err) => {
+      link.announce(url, config.hub.url, announcing.signal).catch((err) => {
         if (!announcing.signal.aborted) logger.error({ err }, 'announce abandoned');
       });
     }

@@ -37,6 +37,7 @@ export const ErrorCodes = {
   DB_MIGRATION_FAILED: spec(500, JsonRpcCode.InternalError, 'A schema migration failed; nothing of it was applied.'),
   DB_DATA_DIR_LOCKED: spec(503, JsonRpcCode.InternalError, 'Another process holds the embedded database folder.'),
   STORE_UNAVAILABLE: spec(503, JsonRpcCode.InternalError, 'The key-value store (Redis) cannot be reached.'),
+  PORT_IN_USE: spec(500, JsonRpcCode.InternalError, 'The port a process was told to listen on is taken.'),
   INVALID_INPUT: spec(400, JsonRpcCode.InvalidParams, 'A request failed validation; the message names the field.'),
   NOT_FOUND: spec(404, JsonRpcCode.InvalidParams, 'The thing asked for does not exist.'),
   CONFLICT: spec(409, JsonRpcCode.InvalidRequest, 'The request conflicts with what already exists.'),

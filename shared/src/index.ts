@@ -6,7 +6,7 @@ export { openDb } from './db/open.js';
 export { openPostgresDb } from './db/postgres.js';
 export * from './errors.js';
 export { httpErrorResponse } from './http-error.js';
-export { Closer, listeningUrl } from './lifecycle.js';
+export { Closer, listeningUrl, listenOrExplain } from './lifecycle.js';
 export { KeyRing, LINK_ALG, type SigningKey } from './link/keyring.js';
 export {
   createLinkVerifier,

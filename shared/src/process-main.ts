@@ -64,6 +64,12 @@ async function run(spec: ProcessSpec, argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
+    // Started by a supervisor (`brainmesh up`) over an IPC channel: when the supervisor goes,
+    // however it went, this process goes too, so nothing is left behind listening.
+    if (process.channel !== undefined) {
+      process.channel.unref();
+      process.once('disconnect', () => resolve());
+    }
   });
   await service.close();
   return 0;

@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Spawned, spawnTs, tempDir } from '@brainmesh/shared/testing';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { stringify } from 'yaml';
+import { BRAINMESH, text } from '../support/mesh.js';
+
+const CONFIGS = path.resolve(BRAINMESH, '..', '..', 'configs');
+
+/**
+ * `brainmesh up` as a new user runs it: the real program, the real reference configs (only the
+ * ports are chosen at run time), an empty data folder, and Claude Desktop's side played by an MCP
+ * client that starts the bridge exactly as the printed snippet says.
+ */
+describe('brainmesh up', { timeout: 240_000 }, () => {
+  const dir = tempDir('up');
+  after(() => dir.remove());
+  const home = path.join(dir.dir, 'home');
+  const meshFile = path.join(dir.dir, 'mesh.yaml');
+
+  before(() => {
+    // A second node beside the reference devmcp node, so "every node" means more than one.
+    writeFileSync(
+      path.join(dir.dir, 'alpha.yaml'),
+      stringify({ node: { name: 'alpha' }, hub: { url: 'http://127.0.0.1:8080' }, packs: ['devtools'] }),
+    );
+    writeFileSync(
+      meshFile,
+      stringify({
+        hub: { config: path.join(CONFIGS, 'hub.yaml') },
+        nodes: [{ config: path.join(CONFIGS, 'devmcp.yaml'), port: 0 }, { config: 'alpha.yaml' }],
+      }),
+    );
+  });
+
+  const env = () => ({ PATH: process.env.PATH, HOME: dir.dir });
+  const up = (args: string[] = []) => spawnTs(BRAINMESH, ['up', '--home', home, '--mesh', meshFile, ...args], env());
+  const ready = (proc: Spawned) =>
+    proc.waitFor<string>((l) => typeof l === 'string' && l.includes('stop: Ctrl-C'), 120_000);
+  const hubUrlOf = (proc: Spawned) => {
+    const line = proc.stdout.find((l) => l.includes('MCP endpoint'));
+    return line!.match(/(http:\/\/127\.0\.0\.1:\d+)\/mcp/)![1]!;
+  };
+  const snippetOf = (proc: Spawned) => {
+    const out = proc.stdout.join('\n');
+    const start = out.indexOf('{', out.indexOf('claude_desktop_config.json'));
+    const end = out.indexOf('\nlogs: ');
+    return JSON.parse(out.slice(start, end)) as {
+      mcpServers: { brainmesh: { command: string; args: string[]; env: Record<string, string> } };
+    };
+  };
+
+  let firstKey: string;
+  let firstHubKid: string;
+
+  it('comes up on an empty home, says what it does, and prints the key once and the Claude Desktop snippet', async (t) => {
+    const proc = up(['--port', '0']);
+    t.after(() => proc.stop('SIGKILL'));
+    await ready(proc);
+    const out = proc.stdout.join('\n');
+    assert.match(out, /^brainmesh up: a new mesh in /);
+    assert.match(out, /hub {7}ready at http:\/\/127\.0\.0\.1:\d+ \(\d+\.\d s\)/);
+    assert.match(out, /devmcp {4}starting and enrolling \(first run\)/);
+    assert.match(out, /alpha {5}ready \(\d+\.\d s\)/);
+    // The node table: both nodes linked, with their tool counts (devtools has 7; devmcp adds
+    // the mounted server-everything's).
+    assert.match(out, /alpha +up +7\n/);
+    const devmcpTools = Number(out.match(/devmcp +up +(\d+)\n/)?.[1]);
+    assert.ok(devmcpTools > 7, out);
+
+    const keyFile = path.join(home, 'operator-key');
+    firstKey = readFileSync(keyFile, 'utf8').trim();
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    assert.ok(out.includes(`    ${firstKey}`), 'the key is printed');
+    firstHubKid = JSON.parse(readFileSync(path.join(home, 'keys.json'), 'utf8')).keys[0].kid;
+
+    // Claude Desktop's part: start the bridge as the snippet says, with its environment only.
+    const entry = snippetOf(proc).mcpServers.brainmesh;
+    assert.deepEqual(entry.args.slice(1), ['connect', '--hub', hubUrlOf(proc)]);
+    const client = new Client({ name: 'claude-desktop-stand-in', version: '1.0.0' });
+    const transport = new StdioClientTransport({
+      command: entry.command,
+      args: entry.args,
+      env: entry.env,
+      stderr: 'pipe',
+    });
+    await client.connect(transport);
+    t.after(() => client.close());
+    const names = (await client.listTools()).tools.map((tool) => tool.name);
+    assert.ok(
+      names.includes('alpha__echo') && names.includes('devmcp__echo') && names.includes('devmcp__everything_echo'),
+    );
+    assert.equal(text(await client.callTool({ name: 'alpha__echo', arguments: { text: 'hi alpha' } })), 'hi alpha');
+    assert.equal(text(await client.callTool({ name: 'devmcp__echo', arguments: { text: 'hi devmcp' } })), 'hi devmcp');
+    assert.match(
+      text(await client.callTool({ name: 'devmcp__everything_echo', arguments: { message: 'hi everything' } })),
+      /hi everything/,
+    );
+    await client.close();
+
+    // Ctrl-C: every process it started goes, and nothing is left listening.
+    const family = descendants(proc.child.pid!);
+    assert.ok(family.length >= 4, `hub, two nodes and a mounted server, got ${family.length}`);
+    const ports = listeningPorts(proc);
+    proc.child.kill('SIGINT');
+    assert.equal(await proc.exited, 0);
+    assert.match(proc.stdout.join('\n'), /stopping\nstopped$/);
+    assert.deepEqual(family.filter(alive), [], 'no process left behind');
+    for (const port of ports) assert.equal(await accepts(port), false, `port ${port} still listening`);
+  });
+
+  it('reuses everything on a second run: same keys, same nodes, no new enrolment, no key printed', async (t) => {
+    const proc = up(['--port', '0']);
+    t.after(() => proc.stop('SIGKILL'));
+    await ready(proc);
+    const out = proc.stdout.join('\n');
+    assert.match(out, /^brainmesh up: the mesh in /);
+    assert.doesNotMatch(out, /enrolling/);
+    assert.doesNotMatch(out, /operator API key/);
+    assert.ok(!out.includes(firstKey));
+    assert.equal(readFileSync(path.join(home, 'operator-key'), 'utf8').trim(), firstKey);
+    assert.equal(JSON.parse(readFileSync(path.join(home, 'keys.json'), 'utf8')).keys[0].kid, firstHubKid);
+    assert.match(out, /alpha +up +7\n/);
+
+    // The bridge with the key given outright rather than found in the data folder.
+    const client = new Client({ name: 'e2e', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [BRAINMESH, 'connect', '--hub', hubUrlOf(proc)],
+        env: { BRAINMESH_API_KEY: firstKey },
+        stderr: 'pipe',
+      }),
+    );
+    t.after(() => client.close());
+    assert.equal(text(await client.callTool({ name: 'alpha__echo', arguments: { text: 'again' } })), 'again');
+    await client.close();
+    proc.child.kill('SIGINT');
+    assert.equal(await proc.exited, 0);
+  });
+
+  it('says which port is taken and how to choose another', async (t) => {
+    const blocker = await listen();
+    t.after(() => new Promise((r) => blocker.close(r)));
+    const port = (blocker.address() as { port: number }).port;
+    const proc = up(['--port', String(port)]);
+    t.after(() => proc.stop('SIGKILL'));
+    assert.equal(await proc.exited, 2);
+    assert.equal(
+      proc.stderr.join('\n'),
+      `brainmesh up: port ${port} (the hub) is taken by another program; stop it, or choose another port: brainmesh up --port ${port + 1}`,
+    );
+    assert.deepEqual(descendants(proc.child.pid!), []);
+  });
+
+  it('has help with an example, and exits 2 on a bad flag', async () => {
+    const help = spawnTs(BRAINMESH, ['up', '--help'], env());
+    assert.equal(await help.exited, 0);
+    assert.match(help.stdout.join('\n'), /^usage: brainmesh up/);
+    assert.match(help.stdout.join('\n'), /example: brainmesh up --port 8081/);
+    const bad = spawnTs(BRAINMESH, ['up', '--port', 'eighty'], env());
+    assert.equal(await bad.exited, 2);
+    assert.match(bad.stderr[0] ?? '', /--port must be a number/);
+  });
+});
+
+/** Every process below `pid`, from /proc (children of children included). */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name may hold spaces and parentheses; the fields after its last ")" do not.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // gone between readdir and read
+    }
+  }
+  const found: number[] = [];
+  const walk = (parent: number) => {
+    for (const [child, ppid] of parents) {
+      if (ppid === parent) {
+        found.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+function alive(pid: number): boolean {
+  return existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+}
+
+/** The ports the mesh listens on, as its processes logged them: the hub's, and each node's. */
+function listeningPorts(proc: Spawned): number[] {
+  const home = proc.stdout[0]!.replace(/^brainmesh up: .* in /, '');
+  const ports: number[] = [];
+  for (const log of readdirSync(path.join(home, 'logs'))) {
+    for (const line of readFileSync(path.join(home, 'logs', log), 'utf8').split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const entry = JSON.parse(line) as { msg?: string; url?: string };
+      if (entry.msg === 'hub listening' || entry.msg === 'node listening') ports.push(Number(new URL(entry.url!).port));
+    }
+  }
+  return [...new Set(ports)];
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function listen(): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve(server));
+  });
+}
