@@ -52,7 +52,7 @@ describe('brainmesh connect', { timeout: 180_000 }, () => {
     client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
       role: 'assistant',
       model: 'stand-in',
-      content: { type: 'text', text: `you asked: ${(request.params.messages[0]?.content as { text: string }).text}` },
+      content: { type: 'text', text: `you asked: ${(request.params.messages[0]!.content as { text: string }).text}` },
     }));
     client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { ok: true } }));
     const transport = new StdioClientTransport({
