@@ -63,7 +63,7 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
     await ready(proc);
     const out = proc.stdout.join('\n');
     assert.match(out, /^brainmesh up: a new mesh in /);
-    assert.match(out, /hub {7}ready at http:\/\/127\.0\.0\.1:\d+ \(\d+\.\d s\)/);
+    assert.match(out, /hub {7}ready at http:\/\/127\.0\.0\.1:\d+, storage embedded\/memory \(\d+\.\d s\)/);
     assert.match(out, /devmcp {4}starting and enrolling \(first run\)/);
     assert.match(out, /alpha {5}ready \(\d+\.\d s\)/);
     // The node table: both nodes linked, with their tool counts (devtools has 7; devmcp adds

@@ -16,8 +16,9 @@ export const PROGRAM = path.join(ROOT, 'scripts', 'brainmesh.mjs');
 export const UP_USAGE = `usage: brainmesh up [--port N] [--mesh FILE] [--home DIR]
 
 Runs the whole local mesh: the hub and every node in the mesh file, on loopback, with embedded
-storage in the data folder. The first run enrols the nodes and creates the operator API key;
-later runs reuse both. Ctrl-C stops everything.
+storage in the data folder (or the real Postgres and Redis that DATABASE_URL and REDIS_URL
+name). The first run enrols the nodes and creates the operator API key; later runs reuse both.
+Ctrl-C stops everything.
 
 flags:
   --port N      the hub's port (default: the hub config's, 8080; 0 picks a free one)
@@ -29,10 +30,11 @@ example: brainmesh up --port 8081`;
 /** How long a process may take to come up before `up` gives up on it. */
 const START_TIMEOUT_MS = 60_000;
 
-/** Variables that would point a child elsewhere than the local mesh `up` is building. */
+/**
+ * Variables that would point a child elsewhere than the local mesh `up` is building.
+ * DATABASE_URL and REDIS_URL do pass: they choose real storage for every process.
+ */
 const NOT_INHERITED = [
-  'DATABASE_URL',
-  'REDIS_URL',
   'BRAINMESH_API_KEY',
   'BRAINMESH_HUB',
   'BRAINMESH_HUB_URL',
@@ -147,9 +149,11 @@ class LocalMesh {
       ]),
     );
     for (const wait of nodesUp.values()) wait.catch(() => {});
+    const storage = this.hub.waitFor((l) => l.msg === 'storage open', 'storage open', START_TIMEOUT_MS);
     const listening = await this.hub.waitFor((l) => l.msg === 'hub listening', 'listening', START_TIMEOUT_MS);
     const hubUrl = String(listening.url);
-    this.say(`  hub       ready at ${hubUrl} (${seconds(hubStarted)})`);
+    const { database, store } = await storage;
+    this.say(`  hub       ready at ${hubUrl}, storage ${database}/${store} (${seconds(hubStarted)})`);
     const target: HubTarget = { hub: hubUrl, apiKey: readFileSync(keyFile, 'utf8').trim() };
 
     await Promise.all(
