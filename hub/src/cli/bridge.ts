@@ -91,6 +91,13 @@ export class StdioBridge {
   private fromClient(message: JSONRPCMessage): void {
     if (this.state === 'closed') return;
     if (isJSONRPCRequest(message) && message.method === 'initialize') {
+      // A client that initializes again starts over: a new session for it.
+      if (this.upstream !== undefined) {
+        void this.upstream.terminateSession().catch(() => {});
+        void this.upstream.close().catch(() => {});
+        this.upstream = undefined;
+        this.state = 'connecting';
+      }
       this.initialize = message;
       this.firstInitializeId = message.id;
       const timer = setTimeout(() => {
@@ -119,6 +126,11 @@ export class StdioBridge {
       return;
     }
     if (this.state !== 'ready') {
+      // An answer to a request of the lost session means nothing to the next one.
+      if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
+        this.options.logger.warn({ id: message.id }, 'answer to the hub dropped: its session is gone');
+        return;
+      }
       this.queueWaiting({ message });
       return;
     }
