@@ -12,8 +12,10 @@ commands:
   connect stdio bridge           brainmesh connect --hub URL   (for Claude Desktop)
   hub     run the hub            brainmesh hub --config configs/hub.yaml
   node    run one node           brainmesh node --config configs/devmcp.yaml
-  nodes   manage nodes           brainmesh nodes enroll|list|show|disable|enable|remove
+  status  the mesh at a glance   brainmesh status
+  nodes   manage nodes           brainmesh nodes enroll|list|show|disable|enable|remove|rotate-keys
   keys    manage API keys        brainmesh keys create|list|revoke
+  tools   find tools             brainmesh tools search QUERY
   users   operator accounts      brainmesh users create NAME   (for OAuth sign-in)
 
 Run "brainmesh <command> --help" for a command's flags.`;
@@ -23,11 +25,14 @@ const commands = {
   node: async () => (await import('../node/src/process.ts')).nodeProcess,
 };
 
-// Commands that do one thing and exit, as opposed to the long-running processes above.
+// Commands that run in this process and exit with the code they return: the operator commands,
+// and up and connect, which supervise or bridge until stopped. The ones above run a server.
 const oneShot = {
   up: async () => (await import('../hub/src/cli/up.ts')).upCommand,
   connect: async () => (await import('../hub/src/cli/connect.ts')).connectCommand,
+  status: async () => (await import('../hub/src/cli/status.ts')).statusCommand,
   nodes: async () => (await import('../hub/src/cli/nodes.ts')).nodesCommand,
+  tools: async () => (await import('../hub/src/cli/tools.ts')).toolsCommand,
   keys: async () => (await import('../hub/src/cli/keys.ts')).keysCommand,
   users: async () => (await import('../hub/src/cli/users.ts')).usersCommand,
 };

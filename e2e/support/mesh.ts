@@ -2,9 +2,11 @@
  * Starts real hub and node processes on loopback (ports chosen by the OS) and connects real MCP
  * clients to them. Every process and folder a test makes is gone after it.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { openPostgresDb } from '@brainmesh/shared';
 import { type Spawned, spawnTs, tempDir, uniqueName } from '@brainmesh/shared/testing';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -194,6 +196,32 @@ export async function connectClient(
   await client.connect(transport);
   t.after(() => client.close());
   return { client, listChanged };
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the real program as an operator would, against `hub` with its operator key (unless `env`
+ * says otherwise); resolves with its exit code and output, whatever the code.
+ */
+export async function runCli(
+  hub: { url: string; key: string },
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BRAINMESH, ...args], {
+      env: { PATH: process.env.PATH, BRAINMESH_HUB: hub.url, BRAINMESH_API_KEY: hub.key, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }
 
 /** Waits until `check` passes, for state that changes on its own (health checks, restarts). */

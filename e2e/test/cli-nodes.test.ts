@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { BRAINMESH, type HubProcess, nodeUp, startHub, startNode, suiteScope } from '../support/mesh.js';
-
-const exec = promisify(execFile);
+import { BRAINMESH, type HubProcess, nodeUp, runCli, startHub, startNode, suiteScope } from '../support/mesh.js';
 
 describe('brainmesh nodes', { timeout: 120_000 }, () => {
   const scope = suiteScope();
@@ -18,18 +15,7 @@ describe('brainmesh nodes', { timeout: 120_000 }, () => {
     await nodeUp(hub, 'alpha');
   });
 
-  /** Runs the real program; resolves with its exit code and output, whatever the code. */
-  const brainmesh = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [BRAINMESH, ...args], {
-        env: { PATH: process.env.PATH, BRAINMESH_HUB: hub.url, BRAINMESH_API_KEY: hub.key, ...env },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const brainmesh = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(hub, args, env);
 
   it('enrolls: prints a one-time token and how to use it, or JSON', async () => {
     const text = await brainmesh(['nodes', 'enroll', 'gamma']);

@@ -85,6 +85,11 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     oauth,
     enrolmentTtlMs: deps.config.enrolment.ttlMinutes * 60_000,
     limit,
+    hubId: deps.config.hub.id,
+    ring: deps.ring,
+    nodeTimeoutMs: deps.config.links.callTimeoutMs,
+    startedAt: new Date(),
+    storage: { database: deps.db.kind, store: deps.store.kind },
   });
   await app.register(mcpRoutes, {
     mesh: deps.mesh,

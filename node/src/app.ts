@@ -22,6 +22,14 @@ export interface NodeAppDeps {
   /** Checks the hub-signed link token every request must carry. */
   verifyLink: (token: string | undefined) => Promise<LinkClaims>;
   jwks: () => unknown;
+  /** Makes a new active key, keeping the one before it and retiring older ones; the hub asks. */
+  rotateKeys: () => Promise<KeyRotation>;
+}
+
+export interface KeyRotation {
+  active: string;
+  retired: string[];
+  jwks: unknown;
 }
 
 interface Session {
@@ -140,6 +148,18 @@ export async function buildNodeApp(
   };
 
   app.route({ method: ['POST', 'GET', 'DELETE'], url: '/mcp', preHandler: authenticate, handler: handle });
+
+  // Only the hub acting for itself may rotate a node's keys, not a call it relays for a client.
+  app.post('/links/rotate', { preHandler: authenticate }, async (request, reply) => {
+    const claims = request.link!;
+    if (claims.sub !== `hub:${claims.iss}`) {
+      request.log.warn({ sub: claims.sub }, 'key rotation refused: not asked by the hub itself');
+      return reply.code(403).send({ code: 'FORBIDDEN', message: "only the hub may rotate this node's keys" });
+    }
+    const rotation = await deps.rotateKeys();
+    request.log.info({ active: rotation.active, retired: rotation.retired }, 'keys rotated');
+    return rotation;
+  });
 
   app.setErrorHandler((err, request, reply) => {
     const { status, body, internal } = httpErrorResponse(err);

@@ -82,6 +82,14 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
       logger,
       verifyLink: (token) => verify(token),
       jwks: () => ring.jwks(),
+      rotateKeys: async () => {
+        // The key before this rotation stays valid (tokens signed with it may be in flight);
+        // keys older than that are retired, so a ring holds at most two.
+        const retired = ring.kids().filter((kid) => kid !== ring.activeKid);
+        const active = await ring.rotate();
+        for (const kid of retired) ring.retire(kid);
+        return { active, retired, jwks: ring.jwks() };
+      },
     });
     closer.add(() => app.close());
     closer.add(closeSessions);

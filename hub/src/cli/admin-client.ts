@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { BrainmeshError } from '@brainmesh/shared';
+import { BrainmeshError, type ErrorCode } from '@brainmesh/shared';
 
 /**
  * The operator commands' way to the hub: its admin API over HTTP, with an API key. Which hub
@@ -39,6 +39,17 @@ export function resolveTarget(
   return { hub, apiKey };
 }
 
+/** The hub's answers whose message is meant for the operator as it stands. */
+const ANSWERS: Record<number, ErrorCode> = {
+  400: 'INVALID_INPUT',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  429: 'RATE_LIMITED',
+  503: 'UPSTREAM_UNAVAILABLE',
+  504: 'UPSTREAM_TIMEOUT',
+};
+
 /** A mistake in how the command was called: usage and exit 2. */
 export class UsageProblem extends Error {}
 
@@ -64,9 +75,8 @@ export async function adminRequest<T>(target: HubTarget, method: string, route: 
   if (!res.ok) {
     const message = typeof payload.message === 'string' ? payload.message : `HTTP ${res.status}`;
     if (res.status === 401) throw new BrainmeshError('UNAUTHENTICATED', `the hub refused the API key: ${message}`);
-    if (res.status === 403) throw new BrainmeshError('FORBIDDEN', message);
-    if (res.status === 404) throw new BrainmeshError('NOT_FOUND', message);
-    if (res.status === 400) throw new BrainmeshError('INVALID_INPUT', message);
+    const code = ANSWERS[res.status];
+    if (code !== undefined) throw new BrainmeshError(code, message);
     throw new BrainmeshError('INTERNAL', `the hub answered ${res.status}: ${message}`);
   }
   return payload as T;

@@ -19,10 +19,15 @@ export interface ActionContext {
   target(): HubTarget;
   /** Prints `value` as JSON under --json, `text` otherwise. */
   print(value: unknown, text: string): void;
+  /** Exit 1 though the command worked: a check that found something wrong (`status`). */
+  failed(): void;
 }
 
 export interface Action {
-  /** Names of the positional arguments, for the usage check. */
+  /**
+   * Names of the positional arguments, for the usage check. A last name ending in `...` takes
+   * one or more words, joined by spaces (a search query).
+   */
   args: string[];
   run(ctx: ActionContext): Promise<void>;
 }
@@ -31,7 +36,8 @@ export interface CommandSpec {
   name: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
-  actions: Record<string, Action>;
+  /** Either actions (`nodes list`) or, for a command that does one thing, that one (`status`). */
+  actions: Record<string, Action> | Action;
 }
 
 export async function runCommand(
@@ -65,13 +71,25 @@ export async function runCommand(
     io.out(`${spec.usage}\n`);
     return 0;
   }
-  const [name, ...args] = parsed.positionals;
-  if (name === undefined) return fail('say what to do', 2);
-  const action = spec.actions[name];
-  if (action === undefined) return fail(`unknown action "${name}"`, 2);
-  if (args.length < action.args.length) return fail(`${name} needs ${action.args.slice(args.length).join(' ')}`, 2);
-  if (args.length > action.args.length) return fail(`unexpected argument "${args[action.args.length]}"`, 2);
+  let action: Action;
+  let args = parsed.positionals;
+  let what = spec.name;
+  if (isAction(spec.actions)) {
+    action = spec.actions;
+  } else {
+    const [name, ...rest] = args;
+    if (name === undefined) return fail('say what to do', 2);
+    const named = Object.hasOwn(spec.actions, name) ? spec.actions[name] : undefined;
+    if (named === undefined) return fail(`unknown action "${name}"`, 2);
+    [action, args, what] = [named, rest, name];
+  }
+  const wanted = action.args.length;
+  const variadic = action.args[wanted - 1]?.endsWith('...') === true;
+  if (args.length < wanted) return fail(`${what} needs ${action.args.slice(args.length).join(' ')}`, 2);
+  if (variadic) args = [...args.slice(0, wanted - 1), args.slice(wanted - 1).join(' ')];
+  else if (args.length > wanted) return fail(`unexpected argument "${args[wanted]}"`, 2);
   const json = parsed.values.json === true;
+  let code = 0;
   try {
     await action.run({
       args,
@@ -83,14 +101,20 @@ export async function runCommand(
           process.cwd(),
         ),
       print: (value, text) => io.out(json ? `${JSON.stringify(value, null, 2)}\n` : text),
+      failed: () => {
+        code = 1;
+      },
     });
-    return 0;
+    return code;
   } catch (err) {
     if (err instanceof UsageProblem) return fail(err.message, 2);
     if (isBrainmeshError(err)) return fail(err.message, 1);
     throw err;
   }
 }
+
+const isAction = (actions: CommandSpec['actions']): actions is Action =>
+  Array.isArray(actions.args) && typeof actions.run === 'function';
 
 /** Rows as aligned columns, the first row a header. */
 export function table(rows: string[][]): string {

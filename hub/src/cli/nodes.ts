@@ -1,20 +1,23 @@
 import { adminRequest, UsageProblem } from './admin-client.js';
-import { type CommandSpec, type Io, runCommand, table } from './command.js';
+import { type ActionContext, type CommandSpec, type Io, runCommand, table } from './command.js';
 
-export const NODES_USAGE = `usage: brainmesh nodes <enroll|list|show|disable|enable|remove> [NAME] [flags]
+export const NODES_USAGE = `usage: brainmesh nodes <enroll|list|show|disable|enable|remove|rotate-keys> [NAME] [flags]
 
   enroll NAME [--ttl MINUTES]   make a one-time enrolment token for a new node
   list                          every node, its status and tools
   show NAME                     one node in detail
   disable NAME | enable NAME    take a node out of the mesh, or bring it back
   remove NAME                   forget a node; its links stop working at once
+  rotate-keys NAME              give a node a new signing key; the one before stays valid
+                                until the next rotation, older ones are retired
 
 flags:
   --hub URL        the hub (default $BRAINMESH_HUB, else http://127.0.0.1:8080)
   --api-key KEY    an admin key (default $BRAINMESH_API_KEY, else the local operator key)
   --json           print JSON instead of text
 
-example: brainmesh nodes enroll medtainer`;
+example: brainmesh nodes enroll medtainer
+         brainmesh nodes rotate-keys medtainer --json`;
 
 interface NodeView {
   id: string;
@@ -29,7 +32,7 @@ const nodePath = (name: string) => `/admin/nodes/${encodeURIComponent(name)}`;
 
 const toggle = (action: 'disable' | 'enable') => ({
   args: ['NAME'],
-  run: async ({ args: [name], target, print }: Parameters<CommandSpec['actions'][string]['run']>[0]) => {
+  run: async ({ args: [name], target, print }: ActionContext) => {
     const node = await adminRequest<NodeView>(target(), 'POST', `${nodePath(name!)}/${action}`);
     print(node, `${node.id} ${action}d\n`);
   },
@@ -88,6 +91,23 @@ export const nodesSpec: CommandSpec = {
     },
     disable: toggle('disable'),
     enable: toggle('enable'),
+    'rotate-keys': {
+      args: ['NAME'],
+      run: async ({ args: [name], target, print }) => {
+        const done = await adminRequest<{ node: string; active: string; retired: string[]; keys: string[] }>(
+          target(),
+          'POST',
+          `${nodePath(name!)}/rotate-keys`,
+        );
+        const before = done.keys.filter((kid) => kid !== done.active);
+        print(
+          done,
+          `${done.node} signs with a new key: ${done.active}\n` +
+            (before.length === 0 ? '' : `still valid until the next rotation: ${before.join(', ')}\n`) +
+            (done.retired.length === 0 ? '' : `retired: ${done.retired.join(', ')}\n`),
+        );
+      },
+    },
     remove: {
       args: ['NAME'],
       run: async ({ args: [name], target, print }) => {

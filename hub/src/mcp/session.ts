@@ -39,6 +39,7 @@ import { createNodeClient } from '../mesh/node-client.js';
 import type { NodeLink, SessionPeer } from '../mesh/node-link.js';
 import { type RateLimiter, type ToolClass, toolClass } from '../rate-limit.js';
 import { Access } from '../scopes.js';
+import { HUB_VERSION } from '../version.js';
 
 export interface HubSessionDeps {
   id: string;
@@ -64,7 +65,7 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
  */
 export function createHubSession(deps: HubSessionDeps): { server: Server; close(): Promise<void> } {
   const server = new Server(
-    { name: 'brainmesh-hub', version: '0.1.0' },
+    { name: 'brainmesh-hub', version: HUB_VERSION },
     {
       capabilities: SERVER_CAPABILITIES,
       instructions:

@@ -91,9 +91,12 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
     this.healthTimer.unref();
   }
 
-  /** The registry changed this node: a new URL or keys means a fresh connection. */
+  /**
+   * The registry changed this node: a new URL means a fresh connection. New node keys do not:
+   * the hub signs what it sends with its own key, so a rotation leaves open sessions alone.
+   */
   update(record: NodeRecord): void {
-    const moved = record.url !== this.record.url || JSON.stringify(record.jwks) !== JSON.stringify(this.record.jwks);
+    const moved = record.url !== this.record.url;
     const toggled = record.status !== this.record.status;
     this.record = record;
     if (toggled || moved) {

@@ -1,12 +1,14 @@
-import { BrainmeshError } from '@brainmesh/shared';
+import { BrainmeshError, type KeyRing } from '@brainmesh/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { ApiKeys } from '../api-keys.js';
 import type { Mesh } from '../mesh/mesh.js';
-import { MESH_NAMESPACE } from '../mesh/mesh-tools.js';
+import { MESH_NAMESPACE, MESH_TOOLS, searchTools } from '../mesh/mesh-tools.js';
+import { rotateNodeKeys } from '../mesh/node-keys.js';
 import type { OAuthService } from '../oauth/service.js';
 import { type NodeRecord, nodeIdSchema, type Registry } from '../registry.js';
-import { scopesSchema } from '../scopes.js';
+import { Access, scopesSchema } from '../scopes.js';
+import { HUB_VERSION } from '../version.js';
 import { type Credentials, type HttpLimit, requirePrincipal } from './auth.js';
 import { parse } from './links.js';
 
@@ -18,6 +20,12 @@ export interface AdminRouteDeps {
   oauth: OAuthService;
   enrolmentTtlMs: number;
   limit: HttpLimit;
+  hubId: string;
+  ring: KeyRing;
+  /** How long the hub waits for a node it asks something of. */
+  nodeTimeoutMs: number;
+  startedAt: Date;
+  storage: { database: string; store: string };
 }
 
 const enrolmentBody = z
@@ -48,6 +56,13 @@ const userBody = z
     username: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, . _ and -'),
     password: z.string().min(12, 'at least 12 characters').max(1024),
     scopes: scopesSchema.default(['admin']),
+  })
+  .strict();
+const toolQuery = z
+  .object({
+    query: z.string().min(1, 'say what to look for').max(200),
+    node: nodeIdSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
   })
   .strict();
 const keyParams = z
@@ -99,6 +114,62 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
   app.post('/admin/nodes/:id/enable', async (request) =>
     view(await deps.registry.setStatus(parse(nodeParams, request.params).id, 'enabled')),
   );
+
+  app.post('/admin/nodes/:id/rotate-keys', async (request) => {
+    const node = await deps.registry.require(parse(nodeParams, request.params).id);
+    if (node.status === 'disabled') {
+      throw new BrainmeshError('CONFLICT', `node ${node.id} is disabled; enable it before rotating its keys`);
+    }
+    if (node.url === null) {
+      throw new BrainmeshError('CONFLICT', `node ${node.id} has not told the hub where it listens; start it first`);
+    }
+    const previous = node.jwks.keys.map((k) => k.kid);
+    const rotation = await rotateNodeKeys({
+      nodeId: node.id,
+      url: node.url,
+      hubId: deps.hubId,
+      ring: deps.ring,
+      timeoutMs: deps.nodeTimeoutMs,
+    });
+    // Pinned at once: the node signs with the new key from now on.
+    await deps.registry.updateLink(node.id, node.url, rotation.jwks);
+    request.log.info({ node: node.id, active: rotation.active, retired: rotation.retired }, 'node keys rotated');
+    return {
+      node: node.id,
+      active: rotation.active,
+      retired: rotation.retired,
+      previous,
+      ...view(await deps.registry.require(node.id)),
+    };
+  });
+
+  app.get('/admin/tools', async (request) => {
+    const query = parse(toolQuery, request.query);
+    return { tools: searchTools(deps.mesh, query, new Access(request.principal?.scopes ?? [])) };
+  });
+
+  app.get('/admin/status', async () => {
+    const nodes = (await deps.registry.list()).map(view);
+    const count = (link: string) => nodes.filter((n) => n.link === link).length;
+    return {
+      hub: {
+        id: deps.hubId,
+        version: HUB_VERSION,
+        startedAt: deps.startedAt.toISOString(),
+        uptimeSeconds: Math.round((Date.now() - deps.startedAt.getTime()) / 1000),
+        storage: deps.storage,
+      },
+      nodes: {
+        total: nodes.length,
+        up: count('up'),
+        connecting: count('connecting'),
+        down: count('down'),
+        disabled: nodes.filter((n) => n.status === 'disabled').length,
+      },
+      tools: Object.keys(MESH_TOOLS).length + nodes.reduce((sum, n) => sum + n.tools, 0),
+      list: nodes,
+    };
+  });
 
   app.post('/admin/keys', async (request, reply) => {
     const body = parse(keyBody, request.body);

@@ -69,6 +69,11 @@ export class KeyRing {
     return this.signing;
   }
 
+  /** Every key not yet retired, the active one among them. */
+  kids(): string[] {
+    return this.keys.map((k) => k.kid);
+  }
+
   /** Public keys of every key not yet retired. */
   jwks(): JSONWebKeySet {
     return { keys: this.keys.map((k) => ({ ...k.publicJwk }) as JWK) };
