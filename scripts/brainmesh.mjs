@@ -16,6 +16,7 @@ commands:
   nodes   manage nodes           brainmesh nodes enroll|list|show|disable|enable|remove|rotate-keys
   keys    manage API keys        brainmesh keys create|list|revoke
   tools   find tools             brainmesh tools search QUERY
+  audit   the audit trail        brainmesh audit search|tail|verify|lag
   users   operator accounts      brainmesh users create NAME   (for OAuth sign-in)
 
 Run "brainmesh <command> --help" for a command's flags.`;
@@ -33,6 +34,7 @@ const oneShot = {
   status: async () => (await import('../hub/src/cli/status.ts')).statusCommand,
   nodes: async () => (await import('../hub/src/cli/nodes.ts')).nodesCommand,
   tools: async () => (await import('../hub/src/cli/tools.ts')).toolsCommand,
+  audit: async () => (await import('../hub/src/cli/audit.ts')).auditCommand,
   keys: async () => (await import('../hub/src/cli/keys.ts')).keysCommand,
   users: async () => (await import('../hub/src/cli/users.ts')).usersCommand,
 };

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { openPostgresDb } from '@brainmesh/shared';
+import { type Db, openEmbeddedDb, openPostgresDb } from '@brainmesh/shared';
 import { type Spawned, spawnTs, tempDir, uniqueName } from '@brainmesh/shared/testing';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -222,6 +222,14 @@ export async function runCli(
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/**
+ * The embedded database a stopped hub (`hub-db`) or node (`node-db`) left in its home, opened
+ * to look at (or, in a tamper test, to change) what it holds.
+ */
+export function openHomeDb(home: string, name: 'hub-db' | 'node-db'): Promise<Db> {
+  return openEmbeddedDb({ dataDir: path.join(home, name) });
 }
 
 /** Waits until `check` passes, for state that changes on its own (health checks, restarts). */

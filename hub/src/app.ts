@@ -2,6 +2,8 @@ import type { Db, KeyRing, Logger, Store } from '@brainmesh/shared';
 import { httpErrorResponse, listeningUrl } from '@brainmesh/shared';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { ApiKeys } from './api-keys.js';
+import type { HubCallLog } from './audit/hub-calls.js';
+import type { AuditIngest } from './audit/ingest.js';
 import type { HubConfig } from './config.js';
 import { mcpRoutes } from './mcp/http.js';
 import type { Mesh } from './mesh/mesh.js';
@@ -23,6 +25,8 @@ export interface HubDeps {
   registry: Registry;
   keys: ApiKeys;
   mesh: Mesh;
+  calls: HubCallLog;
+  ingest: AuditIngest;
 }
 
 /** Builds the hub's HTTP app from its dependencies; listening is the caller's business. */
@@ -75,6 +79,8 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     ring: deps.ring,
     registry: deps.registry,
     store: deps.store,
+    ingest: deps.ingest,
+    db: deps.db,
   });
   await app.register(oauthRoutes, { oauth, issuer, limiter: limit.limiter });
   await app.register(adminRoutes, {
@@ -90,6 +96,8 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     nodeTimeoutMs: deps.config.links.callTimeoutMs,
     startedAt: new Date(),
     storage: { database: deps.db.kind, store: deps.store.kind },
+    db: deps.db,
+    store: deps.store,
   });
   await app.register(mcpRoutes, {
     mesh: deps.mesh,
@@ -100,6 +108,8 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     callTimeoutMs: deps.config.links.callTimeoutMs,
     limit,
     toolCalls: limits.toolCalls,
+    db: deps.db,
+    calls: deps.calls,
   });
   return app;
 }

@@ -13,6 +13,8 @@ import {
 } from '@brainmesh/shared';
 import { ApiKeys } from './api-keys.js';
 import { buildHubApp } from './app.js';
+import { HubCallLog } from './audit/hub-calls.js';
+import { AuditIngest } from './audit/ingest.js';
 import type { HubConfig } from './config.js';
 import { Mesh } from './mesh/mesh.js';
 import { Registry } from './registry.js';
@@ -47,7 +49,11 @@ export async function startHub(config: Readonly<HubConfig>, logger: Logger): Pro
     closer.add(() => mesh.stop());
     logger.info({ nodes: mesh.links.size }, 'registry loaded');
 
-    const app = await buildHubApp({ config, db, store, logger, ring, registry, keys, mesh });
+    const calls = new HubCallLog(db, logger);
+    // Added after the database, so it is written out before the database closes.
+    closer.add(() => calls.close());
+    const ingest = new AuditIngest(db, store, config.hub.id, logger);
+    const app = await buildHubApp({ config, db, store, logger, ring, registry, keys, mesh, calls, ingest });
     closer.add(() => app.close());
     await listenOrExplain(app, {
       host: config.server.host,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { BrainmeshError, type Db, type Store } from '@brainmesh/shared';
+import { BrainmeshError, type Db, type Queryable, type Store } from '@brainmesh/shared';
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 
@@ -123,6 +123,7 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
          RETURNING *`,
         [input.nodeId, input.url, JSON.stringify(input.jwks)],
       );
+      await rememberKeys(tx, input.nodeId, input.jwks);
       return toRecord(rows[0]!);
     });
     await this.announce({ kind: 'upserted', nodeId: record.id });
@@ -153,6 +154,7 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
       JSON.stringify(jwks),
     ]);
     if (rowCount === 0) throw new BrainmeshError('NOT_FOUND', `no node named ${nodeId}`);
+    await rememberKeys(this.db, nodeId, jwks);
     await this.announce({ kind: 'upserted', nodeId });
   }
 
@@ -170,5 +172,18 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
     const { rowCount } = await this.db.query('DELETE FROM nodes WHERE id = $1', [nodeId]);
     if (rowCount === 0) throw new BrainmeshError('NOT_FOUND', `no node named ${nodeId}`);
     await this.announce({ kind: 'removed', nodeId });
+  }
+}
+
+/**
+ * Every public key a node has shown is kept, so the batches it signed before a rotation can be
+ * checked later (`brainmesh audit verify`).
+ */
+async function rememberKeys(db: Queryable, nodeId: string, jwks: JSONWebKeySet): Promise<void> {
+  for (const key of jwks.keys) {
+    await db.query(
+      'INSERT INTO node_key_history (node_id, kid, jwk) VALUES ($1, $2, $3) ON CONFLICT (node_id, kid) DO NOTHING',
+      [nodeId, key.kid, JSON.stringify(key)],
+    );
   }
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
  *   tools:GLOB       tools whose hub name matches GLOB (`*` matches any run of name characters),
  *                    e.g. tools:medtainer__gohighlevel_*
  *   read:GLOB        the same, but only tools marked read-only (readOnlyHint)
+ *   audit            the whole mesh's audit trail (mesh__audit_search), arguments included
  *
  * The hub's own discovery tools (mesh__*) are open to every principal and show only what it may
  * call. Anything no scope grants is refused.
@@ -20,14 +21,15 @@ const GLOB = '[A-Za-z0-9_*-]{1,128}';
 export const scopeSchema = z
   .string()
   .regex(
-    new RegExp(`^(admin|node:${NODE}|tools:${GLOB}|read:${GLOB})$`),
-    'a scope is admin, node:NAME, tools:GLOB or read:GLOB',
+    new RegExp(`^(admin|audit|node:${NODE}|tools:${GLOB}|read:${GLOB})$`),
+    'a scope is admin, audit, node:NAME, tools:GLOB or read:GLOB',
   );
 
 export const scopesSchema = z.array(scopeSchema).min(1).max(50);
 
 type Grant =
   | { kind: 'admin' }
+  | { kind: 'audit' }
   | { kind: 'node'; node: string }
   | { kind: 'tools' | 'read'; pattern: RegExp; glob: string };
 
@@ -41,6 +43,7 @@ export class Access {
     this.grants = scopes.flatMap((scope): Grant[] => {
       const [kind, arg = ''] = scope.split(/:(.*)/s) as [string, string?];
       if (kind === 'admin') return [{ kind: 'admin' }];
+      if (kind === 'audit') return [{ kind: 'audit' }];
       if (kind === 'node') return [{ kind: 'node', node: arg }];
       if (kind === 'tools' || kind === 'read') return [{ kind, pattern: globToRegExp(arg), glob: arg }];
       return []; // an unknown scope grants nothing
@@ -51,11 +54,17 @@ export class Access {
     return this.grants.some((g) => g.kind === 'admin');
   }
 
+  /** May this principal read the audit trail? It shows every call's arguments, so only on purpose. */
+  get readsAudit(): boolean {
+    return this.grants.some((g) => g.kind === 'admin' || g.kind === 'audit');
+  }
+
   /** May this principal see and call the tool listed as `name` on node `node`? */
   allowsTool(name: string, node: string, tool: Pick<Tool, 'annotations'>): boolean {
     return this.grants.some((g) => {
       if (g.kind === 'admin') return true;
       if (g.kind === 'node') return g.node === node;
+      if (g.kind === 'audit') return false;
       if (!g.pattern.test(name)) return false;
       return g.kind === 'tools' || tool.annotations?.readOnlyHint === true;
     });
@@ -66,6 +75,7 @@ export class Access {
     return this.grants.some((g) => {
       if (g.kind === 'admin') return true;
       if (g.kind === 'node') return g.node === node;
+      if (g.kind === 'audit') return false;
       // A glob that can match some name of the node opens its resources and prompts.
       return g.glob === '*' || g.glob.startsWith(`${node}__`) || globToRegExp(g.glob).test(`${node}__`);
     });

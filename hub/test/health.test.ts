@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { createLogger, KeyRing, migrate } from '@brainmesh/shared';
 import { dbBackends, storeBackends } from '@brainmesh/shared/testing';
 import { ApiKeys } from '../src/api-keys.js';
+import { HubCallLog } from '../src/audit/hub-calls.js';
+import { AuditIngest } from '../src/audit/ingest.js';
 import { HUB_MIGRATIONS } from '../src/hub.js';
 import { buildHubApp, hubConfigSchema } from '../src/index.js';
 import { Mesh } from '../src/mesh/mesh.js';
@@ -31,6 +33,8 @@ describe('health endpoints', () => {
       registry,
       keys: new ApiKeys(db.value),
       mesh,
+      calls: new HubCallLog(db.value, logger),
+      ingest: new AuditIngest(db.value, store.value, config.hub.id, logger),
     });
     t.after(async () => {
       await app.close();

@@ -10,6 +10,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import type { AuditRecorder } from './audit/recorder.js';
 import { createNodeServer } from './mcp-server.js';
 import type { Source } from './source.js';
 
@@ -22,6 +23,8 @@ export interface NodeAppDeps {
   /** Checks the hub-signed link token every request must carry. */
   verifyLink: (token: string | undefined) => Promise<LinkClaims>;
   jwks: () => unknown;
+  audit: AuditRecorder;
+  maxAuditResponseBytes: number;
   /** Makes a new active key, keeping the one before it and retiring older ones; the hub asks. */
   rotateKeys: () => Promise<KeyRotation>;
 }
@@ -129,6 +132,8 @@ export async function buildNodeApp(
       db: deps.db,
       logger: deps.logger,
       principal,
+      audit: deps.audit,
+      maxAuditResponseBytes: deps.maxAuditResponseBytes,
     });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),

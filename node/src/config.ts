@@ -1,4 +1,11 @@
-import { baseConfigSchema, baseEnvOverrides, type EnvOverride, loadConfig } from '@brainmesh/shared';
+import {
+  auditPolicySchema,
+  baseConfigSchema,
+  baseEnvOverrides,
+  DEFAULT_MAX_AUDIT_RESPONSE_BYTES,
+  type EnvOverride,
+  loadConfig,
+} from '@brainmesh/shared';
 import { z } from 'zod';
 
 const nodeName = z
@@ -23,6 +30,8 @@ export const mountSchema = z.discriminatedUnion('transport', [
       cwd: z.string().optional(),
       /** Put before each of its names (`<prefix>_<name>`), for mounts whose names would collide. */
       prefix: mountName.optional(),
+      /** Fields of its tools' arguments and results to keep out of the audit trail. */
+      audit: auditPolicySchema.optional(),
     })
     .strict(),
   z
@@ -32,6 +41,8 @@ export const mountSchema = z.discriminatedUnion('transport', [
       url: z.url({ protocol: /^https?$/ }),
       headers: z.record(z.string(), z.string()).default({}),
       prefix: mountName.optional(),
+      /** Fields of its tools' arguments and results to keep out of the audit trail. */
+      audit: auditPolicySchema.optional(),
     })
     .strict(),
 ]);
@@ -60,6 +71,18 @@ export const nodeConfigSchema = baseConfigSchema
     /** Built-in tool packs to serve, by name. */
     packs: z.array(z.string().min(1)).default([]),
     mounts: z.array(mountSchema).default([]),
+    audit: z
+      .object({
+        /** A result larger than this (as JSON) is kept in the audit trail as its size and digest. */
+        maxResponseBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(DEFAULT_MAX_AUDIT_RESPONSE_BYTES),
+      })
+      .strict()
+      .default({ maxResponseBytes: DEFAULT_MAX_AUDIT_RESPONSE_BYTES }),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -19,10 +19,17 @@ const linkFileSchema = z.object({
   nodeId: z.string().min(1),
   hubJwks: jwksSchema,
   enrolledAt: z.string(),
+  /** Where the hub's audit record of this node's name ended at enrolment: the chain goes on from there. */
+  auditBase: z.object({ seq: z.number().int().min(0), hash: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 export type LinkFile = z.infer<typeof linkFileSchema>;
 
-const enrolResponseSchema = z.object({ hubId: z.string().min(1), nodeId: z.string().min(1), jwks: jwksSchema });
+const enrolResponseSchema = z.object({
+  hubId: z.string().min(1),
+  nodeId: z.string().min(1),
+  jwks: jwksSchema,
+  audit: z.object({ seq: z.number().int().min(0), hash: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+});
 
 export class HubLink {
   private state: LinkFile | undefined;
@@ -74,6 +81,7 @@ export class HubLink {
       nodeId: parsed.nodeId,
       hubJwks: parsed.jwks,
       enrolledAt: new Date().toISOString(),
+      ...(parsed.audit === undefined ? {} : { auditBase: parsed.audit }),
     };
     const tmp = `${this.file()}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });

@@ -1,4 +1,7 @@
 import {
+  type AuditSource,
+  auditedResponse,
+  auditedValue,
   type Db,
   isBrainmeshError,
   type Logger,
@@ -26,6 +29,7 @@ import {
   type ServerRequest,
   SetLevelRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { AuditRecorder } from './audit/recorder.js';
 import type { CallContext, Source } from './source.js';
 
 export interface NodeServerDeps {
@@ -35,6 +39,8 @@ export interface NodeServerDeps {
   logger: Logger;
   /** The client principal this session was opened for (the link token's `sub`). */
   principal: string;
+  audit: AuditRecorder;
+  maxAuditResponseBytes: number;
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -69,7 +75,7 @@ export function createNodeServer(deps: NodeServerDeps): Server {
     throw new McpError(ErrorCode.InvalidParams, `unknown resource ${uri} on node ${deps.nodeName}`);
   };
 
-  const context = (extra: Extra): CallContext => {
+  const context = (extra: Extra, onSource: (source: AuditSource) => void = () => {}): CallContext => {
     const traceId =
       typeof extra._meta?.[TRACE_META_KEY] === 'string' ? (extra._meta[TRACE_META_KEY] as string) : newTraceId();
     const progressToken = extra._meta?.progressToken;
@@ -87,6 +93,7 @@ export function createNodeServer(deps: NodeServerDeps): Server {
       },
       sample: (params) => extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema),
       elicit: (params) => extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema),
+      markSource: onSource,
     };
   };
 
@@ -96,29 +103,60 @@ export function createNodeServer(deps: NodeServerDeps): Server {
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const { name } = request.params;
+    const args = request.params.arguments ?? {};
     const source = await owner('tool', name);
-    const ctx = context(extra);
+    let answeredFrom: AuditSource = 'live';
+    const ctx = context(extra, (from) => {
+      answeredFrom = from;
+    });
+    const at = new Date();
     const started = performance.now();
     let status: 'ok' | 'error' | 'cancelled' = 'ok';
+    let result: CallToolResult | undefined;
+    let failure: unknown;
     try {
-      const result = await source.callTool(name, request.params.arguments ?? {}, ctx);
+      result = await source.callTool(name, args, ctx);
       if (result.isError === true) status = 'error';
-      return result;
     } catch (err) {
       status = 'error';
-      if (err instanceof McpError) throw err;
-      if (!isBrainmeshError(err)) ctx.logger.error({ err, tool: name }, 'tool failed');
-      return {
-        content: [{ type: 'text', text: isBrainmeshError(err) ? err.message : `tool ${name} failed: internal error` }],
-        isError: true,
-      };
-    } finally {
-      if (extra.signal.aborted) status = 'cancelled';
-      ctx.logger.info(
-        { tool: name, source: source.name, status, ms: Math.round(performance.now() - started) },
-        'tool call',
+      if (err instanceof McpError) failure = err;
+      else {
+        if (!isBrainmeshError(err)) ctx.logger.error({ err, tool: name }, 'tool failed');
+        result = {
+          content: [
+            { type: 'text', text: isBrainmeshError(err) ? err.message : `tool ${name} failed: internal error` },
+          ],
+          isError: true,
+        };
+      }
+    }
+    if (extra.signal.aborted) status = 'cancelled';
+    const ms = performance.now() - started;
+    ctx.logger.info({ tool: name, source: source.name, status, ms: Math.round(ms) }, 'tool call');
+    // The row is written before the answer leaves: a call that cannot be recorded is not
+    // answered as if it had been, though what it did is done.
+    const policy = source.auditPolicy(name);
+    try {
+      await deps.audit.record({
+        at,
+        tool: name,
+        params: auditedValue(args, policy),
+        response: result === undefined ? null : auditedResponse(result, policy, deps.maxAuditResponseBytes),
+        error: failure instanceof Error ? failure.message : null,
+        durationMs: ms,
+        status,
+        source: answeredFrom,
+        principal: deps.principal,
+        traceId: ctx.traceId,
+      });
+    } catch {
+      throw new McpError(
+        ErrorCode.InternalError,
+        `tool ${name} ran, but its audit record could not be written (trace ${ctx.traceId}); the node's log says why`,
       );
     }
+    if (failure !== undefined) throw failure;
+    return result!;
   });
 
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({

@@ -14,6 +14,8 @@ import {
   resolveHome,
 } from '@brainmesh/shared';
 import { buildNodeApp } from './app.js';
+import { AuditRecorder } from './audit/recorder.js';
+import { AuditShipper } from './audit/shipper.js';
 import type { NodeConfig } from './config.js';
 import { HubLink } from './hub-link.js';
 import { MountSource } from './mounts/mount-source.js';
@@ -50,6 +52,10 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
     });
     closer.add(() => db.close());
     await migrate(db, NODE_MIGRATIONS, logger);
+    const audit = new AuditRecorder(db, config.node.name, logger);
+    await audit.open(link.enrolled?.auditBase);
+    // Runs before the database closes (steps close last-added first): no row is left half-written.
+    closer.add(() => audit.flush());
     const store = await openStore({
       redisUrl: config.storage.redisUrl,
       keyPrefix: `brainmesh:node:${config.node.name}:`,
@@ -82,6 +88,8 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
       logger,
       verifyLink: (token) => verify(token),
       jwks: () => ring.jwks(),
+      audit,
+      maxAuditResponseBytes: config.audit.maxResponseBytes,
       rotateKeys: async () => {
         // The key before this rotation stays valid (tokens signed with it may be in flight);
         // keys older than that are retired, so a ring holds at most two.
@@ -120,13 +128,31 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
           keys: () => link.hubKeys(),
           replay: store,
         });
+        // No call was taken before enrolment, so the chain is still empty: it goes on from
+        // where the hub's record of this node's name ends, if it has one.
+        if (audit.headSeq === 0) await audit.open(state.auditBase);
       }
     }
     const announcing = new AbortController();
     closer.add(async () => announcing.abort());
-    if (link.enrolled !== undefined) {
+    const enrolled = link.enrolled;
+    if (enrolled !== undefined) {
       link.announce(url, config.hub.url, announcing.signal).catch((err) => {
         if (!announcing.signal.aborted) logger.error({ err }, 'announce abandoned');
+      });
+      const shipper = new AuditShipper({
+        db,
+        ring,
+        recorder: audit,
+        logger: logger.child({ part: 'audit' }),
+        nodeId: enrolled.nodeId,
+        hubId: enrolled.hubId,
+        hubUrl: config.hub.url,
+      });
+      const shipping = shipper.run(announcing.signal);
+      closer.add(async () => {
+        announcing.abort();
+        await shipping;
       });
     }
     const tools = (await Promise.all(sources.map((s) => s.listTools()))).flat().length;

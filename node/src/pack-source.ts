@@ -1,4 +1,4 @@
-import { BrainmeshError, describeIssues, inputJsonSchema, invalidArguments } from '@brainmesh/shared';
+import { type AuditPolicy, BrainmeshError, describeIssues, inputJsonSchema, invalidArguments } from '@brainmesh/shared';
 import type {
   CallToolResult,
   CompleteResult,
@@ -42,6 +42,10 @@ export class PackSource implements Source {
 
   async listTools(): Promise<Tool[]> {
     return [...this.tools.values()].map((t) => t.wire);
+  }
+
+  auditPolicy(name: string): AuditPolicy | undefined {
+    return this.tools.get(name)?.def.audit;
   }
 
   async callTool(name: string, args: Record<string, unknown>, ctx: CallContext): Promise<CallToolResult> {

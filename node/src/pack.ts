@@ -1,3 +1,4 @@
+import type { AuditPolicy } from '@brainmesh/shared';
 import type {
   CallToolResult,
   GetPromptResult,
@@ -19,6 +20,8 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   description: string;
   input: S;
   annotations?: ToolAnnotations;
+  /** Fields of its arguments and result to keep out of the audit trail, beyond secret-shaped ones. */
+  audit?: AuditPolicy;
   handler(args: z.output<S>, ctx: CallContext): Promise<CallToolResult>;
 }
 

@@ -1,4 +1,4 @@
-import type { Db, Logger } from '@brainmesh/shared';
+import type { AuditPolicy, AuditSource, Db, Logger } from '@brainmesh/shared';
 import type {
   CallToolResult,
   CompleteRequest,
@@ -37,6 +37,11 @@ export interface CallContext {
   elicit(params: ElicitRequest['params']): Promise<ElicitResult>;
   /** What the connected client can do (sampling, elicitation…), as it declared. */
   clientCapabilities: { sampling: boolean; elicitation: boolean };
+  /**
+   * Says where the answer came from, for the audit trail: `cached` (a sync cache) or `sample`
+   * (example data); a call that says nothing is `live`.
+   */
+  markSource(source: AuditSource): void;
 }
 
 export interface Source {
@@ -45,6 +50,8 @@ export interface Source {
   onListChanged(listener: () => void): void;
   listTools(): Promise<Tool[]>;
   callTool(name: string, args: Record<string, unknown>, ctx: CallContext): Promise<CallToolResult>;
+  /** What of a tool's calls to keep out of the audit trail. */
+  auditPolicy(name: string): AuditPolicy | undefined;
   listResources(): Promise<Resource[]>;
   listResourceTemplates(): Promise<ResourceTemplate[]>;
   readResource(uri: string, ctx: CallContext): Promise<ReadResourceResult>;

@@ -49,6 +49,11 @@ export const ErrorCodes = {
     'A node or mounted server is down or its circuit is open.',
   ),
   UPSTREAM_TIMEOUT: spec(504, JsonRpcCode.InternalError, 'A node or mounted server did not answer in time.'),
+  AUDIT_BATCH_REFUSED: spec(
+    422,
+    JsonRpcCode.InvalidRequest,
+    'An audit batch whose signature or hash chain does not hold; nothing of it was stored.',
+  ),
   RATE_LIMITED: spec(429, JsonRpcCode.InvalidRequest, 'Too many requests; retry after the time given.'),
   INTERNAL: spec(500, JsonRpcCode.InternalError, 'An unexpected fault; details are in the server log only.'),
 } as const satisfies Record<string, ErrorSpec>;

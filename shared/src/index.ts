@@ -1,3 +1,32 @@
+export {
+  type AuditBatch,
+  auditBatchSchema,
+  type BatchClaims,
+  signAuditBatch,
+  verifyAuditBatch,
+} from './audit/batch.js';
+export {
+  AUDIT_SOURCES,
+  AUDIT_STATUSES,
+  type AuditEvent,
+  type AuditFields,
+  type AuditSource,
+  type AuditStatus,
+  auditEventSchema,
+  auditHash,
+  type ChainBreak,
+  canonicalJson,
+  checkChain,
+  GENESIS_HASH,
+  storableJson,
+} from './audit/event.js';
+export {
+  type AuditPolicy,
+  auditedResponse,
+  auditedValue,
+  auditPolicySchema,
+  DEFAULT_MAX_AUDIT_RESPONSE_BYTES,
+} from './audit/policy.js';
 export * from './config.js';
 export type { Db, Queryable, QueryResult, Session } from './db/db.js';
 export { openEmbeddedDb } from './db/embedded.js';

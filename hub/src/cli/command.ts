@@ -19,6 +19,8 @@ export interface ActionContext {
   target(): HubTarget;
   /** Prints `value` as JSON under --json, `text` otherwise. */
   print(value: unknown, text: string): void;
+  /** For commands that stream (audit tail): stdout and stderr as they are. */
+  io: Io;
   /** Exit 1 though the command worked: a check that found something wrong (`status`). */
   failed(): void;
 }
@@ -101,6 +103,7 @@ export async function runCommand(
           process.cwd(),
         ),
       print: (value, text) => io.out(json ? `${JSON.stringify(value, null, 2)}\n` : text),
+      io,
       failed: () => {
         code = 1;
       },

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { KeyRing, Logger } from '@brainmesh/shared';
+import type { Db, KeyRing, Logger } from '@brainmesh/shared';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { HubCallLog } from '../audit/hub-calls.js';
 import type { Mesh } from '../mesh/mesh.js';
 import type { ToolClass } from '../rate-limit.js';
 import { type Credentials, type HttpLimit, type Principal, requirePrincipal } from '../routes/auth.js';
@@ -19,6 +20,8 @@ export interface McpRouteDeps {
   callTimeoutMs: number;
   limit: HttpLimit;
   toolCalls: Readonly<Record<ToolClass, number>>;
+  db: Db;
+  calls: HubCallLog;
 }
 
 interface LiveSession {
@@ -54,6 +57,8 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
       hubId: deps.hubId,
       ring: deps.ring,
       callTimeoutMs: deps.callTimeoutMs,
+      db: deps.db,
+      calls: deps.calls,
     });
     const live: LiveSession = { transport, principal, close: hub.close };
     transport.onclose = () => {

@@ -1,5 +1,6 @@
 import {
   BrainmeshError,
+  type Db,
   isBrainmeshError,
   type Logger,
   newTraceId,
@@ -32,6 +33,7 @@ import {
   type ServerRequest,
   SetLevelRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { HubCallLog } from '../audit/hub-calls.js';
 import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { MESH_TOOLS } from '../mesh/mesh-tools.js';
@@ -54,6 +56,8 @@ export interface HubSessionDeps {
   hubId: string;
   ring: Parameters<typeof createNodeClient>[0]['ring'];
   callTimeoutMs: number;
+  db: Db;
+  calls: HubCallLog;
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -128,7 +132,9 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: [
-      ...Object.values(MESH_TOOLS).map((m) => m.tool),
+      ...Object.values(MESH_TOOLS)
+        .filter((m) => m.visible?.(access) ?? true)
+        .map((m) => m.tool),
       ...deps.mesh.catalog.listTools().filter((t) => allowed(t.name)),
     ],
   }));
@@ -136,7 +142,9 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const { name } = request.params;
     const own = MESH_TOOLS[name];
-    if (own !== undefined) return own.run(request.params.arguments ?? {}, deps.mesh, access);
+    if (own !== undefined && (own.visible?.(access) ?? true)) {
+      return own.run(request.params.arguments ?? {}, deps.mesh, access, { db: deps.db });
+    }
     const routed = deps.mesh.catalog.resolveTool(name);
     if (routed === undefined) {
       const owner = deps.mesh.catalog.ownerByNamespace(name);
@@ -173,6 +181,7 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
       };
     }
     const traceId = newTraceId();
+    const at = new Date();
     const started = performance.now();
     let outcome = 'ok';
     try {
@@ -202,10 +211,17 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
         isError: true,
       };
     } finally {
-      log.info(
-        { traceId, node: routed.link.id, tool: routed.name, outcome, ms: Math.round(performance.now() - started) },
-        'proxied call',
-      );
+      const ms = performance.now() - started;
+      log.info({ traceId, node: routed.link.id, tool: routed.name, outcome, ms: Math.round(ms) }, 'proxied call');
+      deps.calls.record({
+        at,
+        traceId,
+        principal: deps.principal,
+        node: routed.link.id,
+        tool: routed.name,
+        durationMs: ms,
+        outcome,
+      });
     }
   });
 

@@ -1,6 +1,7 @@
-import { inputJsonSchema, invalidArguments } from '@brainmesh/shared';
+import { type Db, inputJsonSchema, invalidArguments, isBrainmeshError } from '@brainmesh/shared';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { auditSearchSchema, searchAudit } from '../audit/query.js';
 import type { Access } from '../scopes.js';
 import type { Mesh } from './mesh.js';
 
@@ -20,12 +21,23 @@ const searchInput = z
     limit: z.number().int().min(1).max(100).default(20),
   })
   .strict();
+// The admin API's filters, with numbers as numbers (they come as JSON here, not a query string).
+const auditSearchInput = auditSearchSchema.extend({
+  limit: z.number().int().min(1).max(100).default(20).describe('How many events, at most'),
+});
 const describeInput = z.object({ name: z.string().min(1).describe('The tool name as listed by the hub') }).strict();
 const listInput = z.object({}).strict();
 
 interface MeshTool {
   tool: Tool;
-  run(args: Record<string, unknown>, mesh: Mesh, access: Access): CallToolResult;
+  /** Listed and callable only for principals this allows; absent, for everyone. */
+  visible?(access: Access): boolean;
+  run(
+    args: Record<string, unknown>,
+    mesh: Mesh,
+    access: Access,
+    hub: { db: Db },
+  ): CallToolResult | Promise<CallToolResult>;
 }
 
 const json = (value: unknown): CallToolResult => ({
@@ -71,6 +83,27 @@ export const MESH_TOOLS: Readonly<Record<string, MeshTool>> = {
       return json({ nodes });
     },
   },
+  mesh__audit_search: {
+    tool: {
+      name: 'mesh__audit_search',
+      description:
+        'Searches the audit trail of every node: who called which tool, with which arguments, what came back, how long it took. Newest first; filters combine; pass nextCursor back as cursor for more.',
+      inputSchema: inputJsonSchema(auditSearchInput),
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    visible: (access) => access.readsAudit,
+    run: async (args, _mesh, _access, hub) => {
+      const parsed = auditSearchInput.safeParse(args);
+      if (!parsed.success) return invalidArguments(parsed.error);
+      try {
+        return json(await searchAudit(hub.db, parsed.data));
+      } catch (err) {
+        if (isBrainmeshError(err, 'INVALID_INPUT'))
+          return { content: [{ type: 'text', text: err.message }], isError: true };
+        throw err;
+      }
+    },
+  },
   mesh__describe_tool: {
     tool: {
       name: 'mesh__describe_tool',
@@ -82,7 +115,7 @@ export const MESH_TOOLS: Readonly<Record<string, MeshTool>> = {
       const parsed = describeInput.safeParse(args);
       if (!parsed.success) return invalidArguments(parsed.error);
       const own = MESH_TOOLS[parsed.data.name];
-      if (own !== undefined)
+      if (own !== undefined && (own.visible?.(access) ?? true))
         return json({ ...own.tool, node: MESH_NAMESPACE, nameOnNode: own.tool.name, nodeStatus: 'up' });
       const routed = mesh.catalog.resolveTool(parsed.data.name);
       // A tool outside the principal's scopes is described as if it did not exist.
@@ -124,12 +157,9 @@ export function searchTools(mesh: Mesh, query: z.output<typeof searchInput>, acc
     .filter(Boolean);
   const hits: SearchHit[] = [];
   const candidates: Array<[string, string, Tool, string]> = [
-    ...Object.values(MESH_TOOLS).map((m): [string, string, Tool, string] => [
-      m.tool.name,
-      MESH_NAMESPACE,
-      m.tool,
-      'up',
-    ]),
+    ...Object.values(MESH_TOOLS)
+      .filter((m) => m.visible?.(access) ?? true)
+      .map((m): [string, string, Tool, string] => [m.tool.name, MESH_NAMESPACE, m.tool, 'up']),
     ...mesh.catalog
       .allTools()
       .filter(([name, r]) => access.allowsTool(name, r.link.id, r.item))

@@ -18,7 +18,10 @@ export interface ConsentPage {
   rememberedScopes: string[];
 }
 
-const SCOPE_WORDS: Record<string, string> = { admin: 'everything, including managing the mesh' };
+const SCOPE_WORDS: Record<string, string> = {
+  admin: 'everything, including managing the mesh',
+  audit: "the audit trail: every call's arguments and results, on every node",
+};
 
 function describeScope(scope: string): string {
   if (SCOPE_WORDS[scope] !== undefined) return SCOPE_WORDS[scope];

@@ -1,4 +1,4 @@
-import { BrainmeshError, type KeyRing } from '@brainmesh/shared';
+import { BrainmeshError, type Db, type KeyRing, type Store } from '@brainmesh/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { ApiKeys } from '../api-keys.js';
@@ -9,6 +9,7 @@ import type { OAuthService } from '../oauth/service.js';
 import { type NodeRecord, nodeIdSchema, type Registry } from '../registry.js';
 import { Access, scopesSchema } from '../scopes.js';
 import { HUB_VERSION } from '../version.js';
+import { auditRoutes } from './audit.js';
 import { type Credentials, type HttpLimit, requirePrincipal } from './auth.js';
 import { parse } from './links.js';
 
@@ -26,6 +27,8 @@ export interface AdminRouteDeps {
   nodeTimeoutMs: number;
   startedAt: Date;
   storage: { database: string; store: string };
+  db: Db;
+  store: Store;
 }
 
 const enrolmentBody = z
@@ -72,6 +75,7 @@ const keyParams = z
 /** The operator's API: enrolment tokens and the node registry. Admin scope only. */
 export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps) => {
   app.addHook('preHandler', requirePrincipal(deps.credentials, deps.limit, 'admin'));
+  await app.register(auditRoutes, { db: deps.db, store: deps.store, registry: deps.registry, hubId: deps.hubId });
 
   const view = (node: NodeRecord) => {
     const link = deps.mesh.links.get(node.id);

@@ -1,14 +1,35 @@
-import { BrainmeshError, createLinkVerifier, type KeyRing, LinkTokenError, type Store } from '@brainmesh/shared';
-import type { FastifyPluginAsync } from 'fastify';
+import {
+  auditBatchSchema,
+  BrainmeshError,
+  createLinkVerifier,
+  type Db,
+  isBrainmeshError,
+  type KeyRing,
+  LinkTokenError,
+  type Store,
+} from '@brainmesh/shared';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
-import { jwksSchema, nodeIdSchema, type Registry } from '../registry.js';
+import type { AuditIngest } from '../audit/ingest.js';
+import { jwksSchema, type NodeRecord, nodeIdSchema, type Registry } from '../registry.js';
 
 export interface LinkRouteDeps {
   hubId: string;
   ring: KeyRing;
   registry: Registry;
   store: Store;
+  db: Db;
+  ingest: AuditIngest;
+}
+
+/** Where the hub's record of a node's audit chain ends, so a node enrolled afresh goes on from there. */
+async function auditBase(db: Db, nodeId: string): Promise<{ seq: number; hash: string } | undefined> {
+  const { rows } = await db.query<{ last_seq: string | number; last_hash: string }>(
+    'SELECT last_seq, last_hash FROM audit_chains WHERE node_id = $1',
+    [nodeId],
+  );
+  return rows[0] === undefined ? undefined : { seq: Number(rows[0].last_seq), hash: rows[0].last_hash };
 }
 
 const enrolBody = z
@@ -26,8 +47,8 @@ const enrolBody = z
 const announceBody = z.object({ url: z.url({ protocol: /^https?$/ }).nullable(), jwks: jwksSchema }).strict();
 
 /**
- * What nodes call: enrolment (with a one-time token), announcements (signed by the node's own
- * pinned key), and the hub's public keys.
+ * What nodes call: enrolment (with a one-time token), announcements and audit batches (signed by
+ * the node's own pinned key), and the hub's public keys.
  */
 export const linkRoutes: FastifyPluginAsync<LinkRouteDeps> = async (app, deps) => {
   app.get('/.well-known/jwks.json', async () => deps.ring.jwks());
@@ -41,10 +62,12 @@ export const linkRoutes: FastifyPluginAsync<LinkRouteDeps> = async (app, deps) =
       jwks: body.jwks,
     });
     request.log.info({ node: node.id, url: node.url }, 'node enrolled');
-    return { hubId: deps.hubId, nodeId: node.id, jwks: deps.ring.jwks() };
+    const audit = await auditBase(deps.db, node.id);
+    return { hubId: deps.hubId, nodeId: node.id, jwks: deps.ring.jwks(), ...(audit === undefined ? {} : { audit }) };
   });
 
-  app.post('/links/announce', async (request, reply) => {
+  /** The enrolled node that signed this request's link token; refused otherwise. */
+  const signingNode = async (request: FastifyRequest, what: string): Promise<NodeRecord> => {
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
     let issuer: string | undefined;
@@ -55,7 +78,7 @@ export const linkRoutes: FastifyPluginAsync<LinkRouteDeps> = async (app, deps) =
     }
     const node = issuer === undefined ? undefined : await deps.registry.get(issuer);
     if (node === undefined) {
-      request.log.warn({ issuer }, 'announce refused: unknown node');
+      request.log.warn({ issuer }, `${what} refused: unknown node`);
       throw new BrainmeshError('UNAUTHENTICATED', 'a link token from an enrolled node is required');
     }
     const verify = createLinkVerifier({
@@ -69,13 +92,30 @@ export const linkRoutes: FastifyPluginAsync<LinkRouteDeps> = async (app, deps) =
     } catch (err) {
       request.log.warn(
         { node: node.id, reason: err instanceof LinkTokenError ? err.reason : 'error' },
-        'announce refused',
+        `${what} refused`,
       );
       throw new BrainmeshError('UNAUTHENTICATED', 'a valid link token is required');
     }
+    return node;
+  };
+
+  app.post('/links/announce', async (request, reply) => {
+    const node = await signingNode(request, 'announce');
     const body = parse(announceBody, request.body);
     await deps.registry.updateLink(node.id, body.url, body.jwks);
     return reply.code(204).send();
+  });
+
+  // A disabled node still ships: what it did before it was disabled belongs in the record.
+  app.post('/links/audit', async (request) => {
+    const node = await signingNode(request, 'audit batch');
+    const batch = parse(auditBatchSchema, request.body);
+    try {
+      return await deps.ingest.ingest(node, batch);
+    } catch (err) {
+      if (isBrainmeshError(err, 'AUDIT_BATCH_REFUSED')) request.log.warn({ node: node.id, err }, 'audit batch refused');
+      throw err;
+    }
   });
 };
 

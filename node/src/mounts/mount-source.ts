@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BrainmeshError, EMPTY_LISTS, type Logger, listEverything, type McpLists } from '@brainmesh/shared';
+import {
+  type AuditPolicy,
+  BrainmeshError,
+  EMPTY_LISTS,
+  type Logger,
+  listEverything,
+  type McpLists,
+} from '@brainmesh/shared';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -74,6 +81,11 @@ export class MountSource implements Source {
       this.logger.warn({ mount: this.name, err }, 'mount failed to start; retrying in the background');
       this.keepTrying();
     }
+  }
+
+  /** One policy for every tool of the mount, from its config. */
+  auditPolicy(): AuditPolicy | undefined {
+    return this.config.audit;
   }
 
   private keepTrying(): void {

@@ -1,0 +1,178 @@
+import {
+  type AuditBatch,
+  type AuditEvent,
+  BrainmeshError,
+  checkChain,
+  type Db,
+  type Logger,
+  type Queryable,
+  type Store,
+  verifyAuditBatch,
+} from '@brainmesh/shared';
+import type { JSONWebKeySet } from 'jose';
+import type { NodeRecord } from '../registry.js';
+
+/**
+ * Audit batches landing in the central table. A batch is taken only whole and only when it
+ * holds: the node's signature over its range and last hash, each event chained to the one
+ * before, and the first one following what the hub already has of that node. A batch the hub
+ * has (partly) seen lands once: rows it already holds must be the same rows, and are skipped.
+ */
+
+export const AUDIT_CHANNEL = 'audit';
+
+interface ChainRow {
+  last_seq: string | number;
+  last_hash: string;
+}
+
+export class AuditIngest {
+  constructor(
+    private readonly db: Db,
+    private readonly store: Store,
+    private readonly hubId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async ingest(node: NodeRecord, batch: AuditBatch): Promise<{ next: number; inserted: number }> {
+    const events = batch.events as AuditEvent[];
+    const first = events[0]!;
+    const last = events[events.length - 1]!;
+    let claims: Awaited<ReturnType<typeof verifyAuditBatch>>;
+    try {
+      claims = await verifyAuditBatch(batch.signature, {
+        nodeId: node.id,
+        hubId: this.hubId,
+        keys: node.jwks as JSONWebKeySet,
+      });
+    } catch (cause) {
+      throw refused(node.id, `its signature does not verify with the node's keys`, { cause });
+    }
+    if (
+      claims.first !== first.seq ||
+      claims.last !== last.seq ||
+      claims.prev !== first.prevHash ||
+      claims.head !== last.hash
+    ) {
+      throw refused(node.id, 'the signed range does not match the events sent');
+    }
+    const foreign = events.find((e) => e.nodeId !== node.id);
+    if (foreign !== undefined) throw refused(node.id, `event ${foreign.seq} names node ${foreign.nodeId}`);
+    const broken = checkChain(events, { seq: first.seq, prevHash: first.prevHash });
+    if (broken !== undefined) throw refused(node.id, `the chain breaks at seq ${broken.seq}: ${broken.detail}`);
+
+    const result = await this.db.transaction(async (tx) => {
+      // Batches land one at a time, whichever node they come from, so row ids commit in order
+      // and a tail that has read up to id N never misses a row below N committed later.
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext('brainmesh.audit_ingest'))");
+      await tx.query(
+        `INSERT INTO audit_chains (node_id, first_seq, first_prev_hash, last_seq, last_hash)
+         VALUES ($1, $2, $3, $4, $3) ON CONFLICT (node_id) DO NOTHING`,
+        [node.id, first.seq, first.prevHash, first.seq - 1],
+      );
+      // One batch of a node at a time, across every hub replica.
+      const { rows } = await tx.query<ChainRow>(
+        'SELECT last_seq, last_hash FROM audit_chains WHERE node_id = $1 FOR UPDATE',
+        [node.id],
+      );
+      const chain = rows[0]!;
+      const have = Number(chain.last_seq);
+      if (first.seq > have + 1) {
+        throw new BrainmeshError(
+          'CONFLICT',
+          `audit rows of ${node.id} must follow seq ${have}; send from ${have + 1}`,
+          {
+            details: { next: have + 1 },
+          },
+        );
+      }
+      const fresh = events.filter((e) => e.seq > have);
+      // What the hub already holds must be what was sent: the last row it holds is the check,
+      // because the chain ties every row before it.
+      const seen = events.filter((e) => e.seq <= have);
+      if (seen.length > 0) {
+        const newestSeen = seen[seen.length - 1]!;
+        const stored = await storedHash(tx, node.id, newestSeen.seq, have, chain.last_hash);
+        if (stored !== undefined && stored !== newestSeen.hash) {
+          throw refused(node.id, `seq ${newestSeen.seq} differs from the row the hub already holds`);
+        }
+      } else if (fresh.length > 0 && fresh[0]!.prevHash !== chain.last_hash) {
+        throw refused(node.id, `seq ${fresh[0]!.seq} does not follow the last row the hub holds (seq ${have})`);
+      }
+      if (fresh.length === 0) return { next: have + 1, inserted: 0 };
+      await insertEvents(tx, fresh);
+      const newest = fresh[fresh.length - 1]!;
+      await tx.query(
+        `UPDATE audit_chains SET last_seq = $2::bigint, last_hash = $3, node_head_seq = GREATEST($4::bigint, $2::bigint),
+           last_event_at = $5, last_batch_at = now(), last_lag_ms = $6
+         WHERE node_id = $1`,
+        [node.id, newest.seq, newest.hash, batch.nodeHead, newest.at, Math.max(0, Date.now() - Date.parse(newest.at))],
+      );
+      await tx.query(
+        `INSERT INTO audit_batches (node_id, first_seq, last_seq, last_hash, signature)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (node_id, last_seq) DO NOTHING`,
+        [node.id, first.seq, last.seq, last.hash, batch.signature],
+      );
+      return { next: newest.seq + 1, inserted: fresh.length };
+    });
+    if (result.inserted > 0) {
+      this.logger.debug({ node: node.id, rows: result.inserted, next: result.next }, 'audit rows landed');
+      // The tail wakes on this; the rows themselves are read from the table.
+      await this.store.publish(AUDIT_CHANNEL, node.id).catch(() => {});
+    }
+    return result;
+  }
+}
+
+function refused(node: string, why: string, options: { cause?: unknown } = {}): BrainmeshError {
+  return new BrainmeshError('AUDIT_BATCH_REFUSED', `audit batch from ${node} refused: ${why}`, options);
+}
+
+async function storedHash(
+  tx: Queryable,
+  nodeId: string,
+  seq: number,
+  lastSeq: number,
+  lastHash: string,
+): Promise<string | undefined> {
+  if (seq === lastSeq) return lastHash;
+  const { rows } = await tx.query<{ hash: string }>('SELECT hash FROM audit_events WHERE node_id = $1 AND seq = $2', [
+    nodeId,
+    seq,
+  ]);
+  // Gone to retention: nothing left to compare with.
+  return rows[0]?.hash;
+}
+
+const COLUMNS = 14;
+
+async function insertEvents(tx: Queryable, events: readonly AuditEvent[]): Promise<void> {
+  const values: unknown[] = [];
+  const tuples = events.map((e, i) => {
+    values.push(
+      e.nodeId,
+      e.seq,
+      e.at,
+      e.tool,
+      JSON.stringify(e.params ?? null),
+      JSON.stringify(e.response ?? null),
+      e.error,
+      e.durationMs,
+      e.status,
+      e.source,
+      e.principal,
+      e.traceId,
+      e.prevHash,
+      e.hash,
+    );
+    const p = (k: number) => `$${i * COLUMNS + k}`;
+    return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}::jsonb, ${p(6)}::jsonb, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(12)}, ${p(13)}, ${p(14)})`;
+  });
+  await tx.query(
+    `INSERT INTO audit_events
+       (node_id, seq, at, tool, params, response, error, duration_ms, status, source, principal, trace_id, prev_hash, hash)
+     VALUES ${tuples.join(', ')}
+     ON CONFLICT (node_id, seq) DO NOTHING`,
+    values,
+  );
+}

@@ -1,0 +1,122 @@
+import type { Db, Store } from '@brainmesh/shared';
+import type { FastifyPluginAsync } from 'fastify';
+import type { JSONWebKeySet } from 'jose';
+import { z } from 'zod';
+import { AUDIT_CHANNEL } from '../audit/ingest.js';
+import {
+  auditAfter,
+  auditFilterSchema,
+  auditLag,
+  auditSearchSchema,
+  newestAuditId,
+  searchAudit,
+} from '../audit/query.js';
+import { verifyAudit } from '../audit/verify.js';
+import type { Registry } from '../registry.js';
+import { parse } from './links.js';
+
+export interface AuditRouteDeps {
+  db: Db;
+  store: Store;
+  registry: Registry;
+  hubId: string;
+}
+
+const tailQuery = auditFilterSchema
+  .extend({
+    /** Start after this row (a reconnecting tail says where it was); absent, from now. */
+    after: z.coerce.number().int().min(0).optional(),
+  })
+  .strict();
+const verifyQuery = z.object({ node: z.string().min(1).max(63).optional() }).strict();
+
+const PAGE = 500;
+
+/**
+ * The audit trail, for operators (registered inside the admin routes, so admin scope only):
+ * search, a live tail (server-sent events), the chain check, and each node's shipping lag.
+ */
+export const auditRoutes: FastifyPluginAsync<AuditRouteDeps> = async (app, deps) => {
+  app.get('/admin/audit', async (request) => searchAudit(deps.db, parse(auditSearchSchema, request.query)));
+
+  app.get('/admin/audit/lag', async () => ({ nodes: await auditLag(deps.db) }));
+
+  app.get('/admin/audit/verify', async (request) => {
+    const { node } = parse(verifyQuery, request.query);
+    const nodes = await verifyAudit(deps.db, {
+      hubId: deps.hubId,
+      keysOf: (id) => keysOf(deps, id),
+      ...(node === undefined ? {} : { node }),
+    });
+    return { ok: nodes.every((n) => n.ok), nodes };
+  });
+
+  app.get('/admin/audit/tail', async (request, reply) => {
+    const { after, ...filter } = parse(tailQuery, request.query);
+    let last = after ?? (await newestAuditId(deps.db));
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    // A first line at once, so the client knows the tail is live.
+    res.write(`: tailing after ${last}\n\n`);
+    let closed = false;
+    let running: Promise<void> | undefined;
+    let again = false;
+    // Reads what landed since the last row sent; a wake-up during a read asks for one more read.
+    const pump = (): void => {
+      if (closed) return;
+      if (running !== undefined) {
+        again = true;
+        return;
+      }
+      running = (async () => {
+        do {
+          again = false;
+          for (;;) {
+            const rows = await auditAfter(deps.db, filter, last, PAGE);
+            for (const row of rows) {
+              res.write(`id: ${row.id}\nevent: audit\ndata: ${JSON.stringify(row)}\n\n`);
+              last = row.id;
+            }
+            if (rows.length < PAGE || closed) break;
+          }
+        } while (again && !closed);
+      })()
+        .catch((err: unknown) => request.log.warn({ err }, 'audit tail read failed'))
+        .finally(() => {
+          running = undefined;
+        });
+    };
+    const unsubscribe = await deps.store.subscribe(AUDIT_CHANNEL, pump);
+    // Also on a timer: a wake-up lost with a Redis reconnect costs a second, not an event.
+    let ticks = 0;
+    const timer = setInterval(() => {
+      ticks += 1;
+      if (ticks % 15 === 0) res.write(': keep-alive\n\n');
+      pump();
+    }, 1_000);
+    pump();
+    request.raw.on('close', () => {
+      closed = true;
+      clearInterval(timer);
+      void unsubscribe();
+    });
+  });
+};
+
+/** Every key the node has had, so batches signed before a rotation still verify. */
+async function keysOf(deps: AuditRouteDeps, nodeId: string): Promise<JSONWebKeySet> {
+  const { rows } = await deps.db.query<{ jwk: Record<string, unknown> }>(
+    'SELECT jwk FROM node_key_history WHERE node_id = $1',
+    [nodeId],
+  );
+  const current = (await deps.registry.get(nodeId))?.jwks.keys ?? [];
+  const byKid = new Map<unknown, Record<string, unknown>>();
+  for (const key of [...rows.map((r) => r.jwk), ...(current as Array<Record<string, unknown>>)])
+    byKid.set(key.kid, key);
+  return { keys: [...byKid.values()] } as JSONWebKeySet;
+}

@@ -1,0 +1,209 @@
+import { EventEmitter } from 'node:events';
+import {
+  type AuditEvent,
+  type AuditFields,
+  type AuditSource,
+  type AuditStatus,
+  auditHash,
+  type Db,
+  GENESIS_HASH,
+  type Logger,
+} from '@brainmesh/shared';
+
+/**
+ * The node's own audit table, `tool_executions`: one row per tool execution, written before the
+ * response leaves the node. Rows carry a per-node sequence and a hash chain, so they are written
+ * by one writer in order: calls that finish together are committed together (one transaction,
+ * one fsync), which keeps the write off the critical path's cost without giving up "written
+ * before answered".
+ */
+
+export interface Execution {
+  at: Date;
+  tool: string;
+  params: unknown;
+  response: unknown;
+  error: string | null;
+  durationMs: number;
+  status: AuditStatus;
+  source: AuditSource;
+  principal: string;
+  traceId: string;
+}
+
+interface Pending {
+  fields: Omit<AuditFields, 'seq'>;
+  resolve(seq: number): void;
+  reject(err: unknown): void;
+}
+
+interface Head {
+  seq: number;
+  hash: string;
+}
+
+/** Rows written in one transaction at most; more wait for the next. */
+const MAX_GROUP = 200;
+
+export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
+  private head: Head = { seq: 0, hash: GENESIS_HASH };
+  private queue: Pending[] = [];
+  private writing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly nodeId: string,
+    private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  /**
+   * Finds where the chain stands. A node with no rows yet starts after `base`: what the hub
+   * already holds of this node's name, when it was enrolled again with a fresh data folder.
+   */
+  async open(base?: Head): Promise<void> {
+    const last = await readHead(this.db);
+    this.head = last ?? base ?? { seq: 0, hash: GENESIS_HASH };
+  }
+
+  /** The newest seq written. */
+  get headSeq(): number {
+    return this.head.seq;
+  }
+
+  /** Writes one execution; resolves with its seq once it is committed. */
+  record(execution: Execution): Promise<number> {
+    const fields: Omit<AuditFields, 'seq'> = {
+      nodeId: this.nodeId,
+      at: execution.at.toISOString(),
+      tool: execution.tool,
+      params: execution.params ?? null,
+      response: execution.response ?? null,
+      error: execution.error,
+      durationMs: Math.max(0, Math.round(execution.durationMs)),
+      status: execution.status,
+      source: execution.source,
+      principal: execution.principal,
+      traceId: execution.traceId,
+    };
+    return new Promise<number>((resolve, reject) => {
+      this.queue.push({ fields, resolve, reject });
+      this.writing ??= this.drain().finally(() => {
+        this.writing = undefined;
+      });
+    });
+  }
+
+  /** Waits for every execution handed over so far to be written. */
+  async flush(): Promise<void> {
+    while (this.writing !== undefined) await this.writing;
+  }
+
+  private async drain(): Promise<void> {
+    // Let the calls finishing in this same turn join the group.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_GROUP);
+      let { seq, hash } = this.head;
+      const events: AuditEvent[] = group.map(({ fields }) => {
+        seq += 1;
+        const event = { ...fields, seq, prevHash: hash, hash: '' };
+        event.hash = auditHash(hash, event);
+        hash = event.hash;
+        return event;
+      });
+      try {
+        await insertEvents(this.db, events);
+      } catch (err) {
+        // Nothing of the group was written; the chain stays where it was.
+        this.logger.error({ err, rows: group.length }, 'audit rows could not be written');
+        for (const p of group) p.reject(err);
+        continue;
+      }
+      this.head = { seq, hash };
+      group.forEach((p, i) => {
+        p.resolve(events[i]!.seq);
+      });
+      this.emit('recorded', seq);
+    }
+  }
+}
+
+async function readHead(db: Db): Promise<Head | undefined> {
+  const { rows } = await db.query<{ seq: string | number; hash: string }>(
+    'SELECT seq, hash FROM tool_executions ORDER BY seq DESC LIMIT 1',
+  );
+  return rows[0] === undefined ? undefined : { seq: Number(rows[0].seq), hash: rows[0].hash };
+}
+
+const COLUMNS = 13;
+
+async function insertEvents(db: Db, events: readonly AuditEvent[]): Promise<void> {
+  const values: unknown[] = [];
+  const tuples = events.map((e, i) => {
+    values.push(
+      e.seq,
+      e.at,
+      e.tool,
+      JSON.stringify(e.params ?? null),
+      JSON.stringify(e.response ?? null),
+      e.error,
+      e.durationMs,
+      e.status,
+      e.source,
+      e.principal,
+      e.traceId,
+      e.prevHash,
+      e.hash,
+    );
+    const p = (k: number) => `$${i * COLUMNS + k}`;
+    return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}::jsonb, ${p(5)}::jsonb, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(12)}, ${p(13)})`;
+  });
+  await db.query(
+    `INSERT INTO tool_executions
+       (seq, at, tool, params, response, error, duration_ms, status, source, principal, trace_id, prev_hash, hash)
+     VALUES ${tuples.join(', ')}`,
+    values,
+  );
+}
+
+interface ExecutionRow {
+  seq: string | number;
+  at: Date | string;
+  tool: string;
+  params: unknown;
+  response: unknown;
+  error: string | null;
+  duration_ms: number;
+  status: AuditStatus;
+  source: AuditSource;
+  principal: string;
+  trace_id: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Rows after `afterSeq`, oldest first, as events. */
+export async function readEvents(db: Db, nodeId: string, afterSeq: number, limit: number): Promise<AuditEvent[]> {
+  const { rows } = await db.query<ExecutionRow>('SELECT * FROM tool_executions WHERE seq > $1 ORDER BY seq LIMIT $2', [
+    afterSeq,
+    limit,
+  ]);
+  return rows.map((r) => ({
+    nodeId,
+    seq: Number(r.seq),
+    at: new Date(r.at).toISOString(),
+    tool: r.tool,
+    params: r.params,
+    response: r.response,
+    error: r.error,
+    durationMs: r.duration_ms,
+    status: r.status,
+    source: r.source,
+    principal: r.principal,
+    traceId: r.trace_id,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  }));
+}
