@@ -34,7 +34,8 @@ export interface HubProcess {
   key: string;
   proc: Spawned;
   configFile: string;
-  restart(): Promise<HubProcess>;
+  /** Stops the hub (SIGTERM, or SIGKILL for a crash) and starts it again: same home and port. */
+  restart(signal?: NodeJS.Signals): Promise<HubProcess>;
 }
 
 /** Fast health checks, so a dead node is noticed well within the 2 s a client may wait. */
@@ -102,8 +103,8 @@ export async function startHub(t: TestContext, options: HubOptions = {}): Promis
     key,
     proc,
     configFile,
-    restart: async () => {
-      await proc.stop('SIGTERM');
+    restart: async (signal = 'SIGTERM') => {
+      await proc.stop(signal);
       return startHub(t, { ...options, home, port: Number(new URL(url).port) });
     },
   };

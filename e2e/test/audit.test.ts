@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { type AuditEvent, auditHash, GENESIS_HASH, KeyRing, signAuditBatch, signLinkToken } from '@brainmesh/shared';
+import {
+  type AuditEvent,
+  auditHash,
+  type Db,
+  GENESIS_HASH,
+  KeyRing,
+  signAuditBatch,
+  signLinkToken,
+} from '@brainmesh/shared';
 import {
   admin,
   BRAINMESH,
@@ -265,5 +273,115 @@ describe('the audit trail', { timeout: 240_000 }, () => {
     assert.equal(gap.status, 409);
     assert.deepEqual(((await gap.json()) as { details: unknown }).details, { next: before + 1 });
     assert.equal(await lag(), before, 'nothing of a refused batch was kept');
+  });
+
+  it('verify names the first central row that was changed, removed or inserted by hand', async () => {
+    const verify = async () => {
+      const res = await runCli(hub, ['audit', 'verify']);
+      return { ...res, line: res.stdout.split('\n').find((l) => l.startsWith('alpha')) ?? '' };
+    };
+    const clean = await verify();
+    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    assert.match(clean.stdout, /^NODE\s+ROWS\s+SEQS\s+BATCHES\s+VERDICT\n/);
+    assert.match(clean.line, /^alpha\s+\d+\s+1-\d+\s+\d+\s+ok$/);
+
+    /** Stops the hub, changes its table by hand, and starts it again on the same home and port. */
+    const tamper = async (change: (db: Db) => Promise<unknown>) => {
+      await hub.proc.stop();
+      const db = await openHomeDb(hub.home, 'hub-db');
+      try {
+        await change(db);
+      } finally {
+        await db.close();
+      }
+      hub = await startHub(scope, { home: hub.home, port: Number(new URL(hub.url).port) });
+    };
+    const rowAt = async (db: Db, seq: number) =>
+      (
+        await db.query<Record<string, unknown>>("SELECT * FROM audit_events WHERE node_id = 'alpha' AND seq = $1", [
+          seq,
+        ])
+      ).rows[0]!;
+    let kept: Record<string, unknown> = {};
+
+    await tamper(async (db) => {
+      kept = await rowAt(db, 2);
+      await db.query(`UPDATE audit_events SET params = '{"text": "never said"}' WHERE node_id = 'alpha' AND seq = 2`);
+    });
+    let found = await verify();
+    assert.equal(found.code, 1);
+    assert.match(found.line, /altered at seq 2: seq 2: its content does not match its hash$/);
+
+    await tamper(async (db) => {
+      await db.query("UPDATE audit_events SET params = $1::jsonb WHERE node_id = 'alpha' AND seq = 2", [
+        JSON.stringify(kept.params),
+      ]);
+      kept = await rowAt(db, 3);
+      await db.query("DELETE FROM audit_events WHERE node_id = 'alpha' AND seq = 3");
+    });
+    found = await verify();
+    assert.equal(found.code, 1);
+    assert.match(found.line, /removed at seq 3: seq 3 is missing$/);
+
+    await tamper(async (db) => {
+      const columns = Object.keys(kept).filter((c) => c !== 'id');
+      await db.query(
+        `INSERT INTO audit_events (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
+        columns.map((c) => (c === 'params' || c === 'response' ? JSON.stringify(kept[c]) : kept[c])),
+      );
+      const { rows } = await db.query<{ seq: string }>(
+        "SELECT max(seq) AS seq FROM audit_events WHERE node_id = 'alpha'",
+      );
+      await db.query(
+        `INSERT INTO audit_events (node_id, seq, at, tool, params, duration_ms, status, source, principal, trace_id, prev_hash, hash)
+         VALUES ('alpha', $1, now(), 'echo', '{"text": "slipped in"}', 1, 'ok', 'live', 'key:someone', 'x', $2, $2)`,
+        [Number(rows[0]!.seq) + 1, 'f'.repeat(64)],
+      );
+    });
+    found = await verify();
+    assert.equal(found.code, 1);
+    assert.match(found.line, /inserted at seq \d+: seq \d+ is past the last row the node shipped/);
+
+    // Whoever can write the table can also recompute every hash after a change; the node's
+    // signatures over each batch are what they cannot remake.
+    await tamper(async (db) => {
+      await db.query("DELETE FROM audit_events WHERE node_id = 'alpha' AND trace_id = 'x'");
+      const { rows } = await db.query<Record<string, unknown>>(
+        "SELECT * FROM audit_events WHERE node_id = 'alpha' ORDER BY seq",
+      );
+      let prev = String(rows[0]!.prev_hash);
+      for (const r of rows) {
+        const params = Number(r.seq) === 2 ? { text: 'rewritten' } : r.params;
+        const hash = auditHash(prev, {
+          nodeId: 'alpha',
+          seq: Number(r.seq),
+          at: new Date(r.at as string).toISOString(),
+          tool: String(r.tool),
+          params,
+          response: r.response,
+          error: r.error as string | null,
+          durationMs: Number(r.duration_ms),
+          status: r.status as 'ok',
+          source: r.source as 'live',
+          principal: String(r.principal),
+          traceId: String(r.trace_id),
+        });
+        await db.query(
+          "UPDATE audit_events SET params = $1::jsonb, prev_hash = $2, hash = $3 WHERE node_id = 'alpha' AND seq = $4",
+          [JSON.stringify(params), prev, hash, r.seq],
+        );
+        prev = hash;
+      }
+      await db.query("UPDATE audit_chains SET last_hash = $1 WHERE node_id = 'alpha'", [prev]);
+    });
+    found = await verify();
+    assert.equal(found.code, 1);
+    const named =
+      /altered at seq (\d+): seqs (\d+)-(\d+) differ from what the node signed; their hashes were recomputed$/.exec(
+        found.line,
+      );
+    assert.ok(named, found.line);
+    // The signed batch that holds the changed row (seq 2) is named.
+    assert.ok(Number(named[2]) <= 2 && Number(named[3]) >= 2, found.line);
   });
 });

@@ -89,9 +89,16 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
     };
     return new Promise<number>((resolve, reject) => {
       this.queue.push({ fields, resolve, reject });
-      this.writing ??= this.drain().finally(() => {
-        this.writing = undefined;
-      });
+      this.kick();
+    });
+  }
+
+  /** Starts the writer unless it runs; a row queued as it finished starts it again. */
+  private kick(): void {
+    if (this.writing !== undefined) return;
+    this.writing = this.drain().finally(() => {
+      this.writing = undefined;
+      if (this.queue.length > 0) this.kick();
     });
   }
 

@@ -25,6 +25,8 @@ export interface ShipperOptions {
   maxBatchBytes?: number;
   /** How often to look for rows when nothing says there are new ones. */
   idleMs?: number;
+  /** How long to let rows gather once one is written, before shipping them together. */
+  lingerMs?: number;
 }
 
 const answerSchema = z.object({ next: z.number().int().positive() });
@@ -54,6 +56,8 @@ export class AuditShipper {
     while (!signal.aborted) {
       if (recorder.headSeq <= this.shipped) {
         await idle(recorder, signal, this.options.idleMs ?? 5_000);
+        // Rows come in bursts: a moment's wait ships a burst as one batch, not one per call.
+        if (this.backlog < (this.options.batchSize ?? 500)) await sleep(this.options.lingerMs ?? 200, signal);
         continue;
       }
       try {
@@ -99,13 +103,20 @@ export class AuditShipper {
       head: last.hash,
     });
     const token = await signLinkToken(ring, { iss: nodeId, aud: hubId, sub: nodeId });
-    const res = await fetch(new URL('/links/audit', hubUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ events, signature, nodeHead: this.options.recorder.headSeq }),
-      signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]),
-    });
-    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    const request = bounded(signal, 30_000);
+    let res: Response;
+    let body: Record<string, unknown>;
+    try {
+      res = await fetch(new URL('/links/audit', hubUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ events, signature, nodeHead: this.options.recorder.headSeq }),
+        signal: request.signal,
+      });
+      body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    } finally {
+      request.done();
+    }
     // The hub holds less than this node thought it had shipped (its database was restored, say):
     // it says from where it needs rows, and shipping goes on from there.
     const asked = answerSchema.safeParse(body.details);
@@ -135,8 +146,32 @@ async function writeMark(db: Db, seq: number): Promise<void> {
 
 /** Until a row is recorded, `ms` pass, or `signal` aborts. */
 async function idle(recorder: AuditRecorder, signal: AbortSignal, ms: number): Promise<void> {
-  const timeout = AbortSignal.any([signal, AbortSignal.timeout(ms)]);
-  await once(recorder, 'recorded', { signal: timeout }).catch(() => {});
+  const wake = new AbortController();
+  const timer = setTimeout(() => wake.abort(), ms);
+  // Listeners come off each time: the node's signal lives as long as the node.
+  const onAbort = () => wake.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await once(recorder, 'recorded', { signal: wake.signal }).catch(() => {});
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A signal that aborts with `signal` or after `ms`; `done()` lets go of `signal`. */
+function bounded(signal: AbortSignal, ms: number): { signal: AbortSignal; done(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no answer within ${ms} ms`)), ms);
+  const onAbort = () => controller.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    done: () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

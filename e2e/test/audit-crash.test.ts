@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  admin,
+  connectClient,
+  type HubProcess,
+  type NodeProcess,
+  nodeUp,
+  openHomeDb,
+  runCli,
+  startHub,
+  startNode,
+  suiteScope,
+  text,
+  until,
+} from '../support/mesh.js';
+
+const CALLS = 10_000;
+const WORKERS = 16;
+
+interface Lag {
+  node: string;
+  committedSeq: number;
+  nodeHeadSeq: number;
+  backlog: number;
+}
+
+/**
+ * Exactly once, with crashes: calls spread over two nodes while the hub is killed twice and one
+ * node once, mid-traffic. Afterwards the central table holds the rows the nodes wrote, one for
+ * one, and every call the client saw succeed is among them.
+ */
+describe('the audit trail through crashes', { timeout: 600_000 }, () => {
+  const scope = suiteScope();
+  after(() => scope.dispose());
+
+  it(`lands ${CALLS} calls exactly once though the hub is killed twice and a node once`, async () => {
+    // Limits high enough that only the crashes fail calls.
+    let hub: HubProcess = await startHub(scope, {
+      limits: { requests: 1_000_000, toolCalls: { read: 1_000_000, write: 1_000, destructive: 100 } },
+    });
+    const nodes: Record<'alpha' | 'beta', NodeProcess> = {
+      alpha: await startNode(scope, hub, { name: 'alpha' }),
+      beta: await startNode(scope, hub, { name: 'beta' }),
+    };
+    await Promise.all([nodeUp(hub, 'alpha'), nodeUp(hub, 'beta')]);
+
+    // One client at a time; when the hub dies under it, the first worker to notice makes the next.
+    let client: Promise<Client> = connectClient(scope, hub).then((c) => c.client);
+    const reconnect = (dead: Promise<Client>) => {
+      if (client !== dead) return;
+      client = until(async () => (await connectClient(scope, hub)).client, 'a client on the restarted hub', 60_000);
+    };
+
+    let next = 0;
+    let finished = 0;
+    const succeeded: string[] = [];
+    const worker = async () => {
+      for (let i = next++; i < CALLS; i = next++) {
+        const node = i % 2 === 0 ? 'alpha' : 'beta';
+        const marker = `call-${i}`;
+        const using = client;
+        try {
+          const result = await (await using).callTool({ name: `${node}__echo`, arguments: { text: marker } });
+          if (result.isError !== true && text(result) === marker) succeeded.push(marker);
+        } catch {
+          reconnect(using);
+        }
+        finished += 1;
+      }
+    };
+    const at = (count: number) => until(async () => finished >= count, `${count} calls`, 120_000);
+    const chaos = async () => {
+      await at(2_000);
+      hub = await hub.restart('SIGKILL');
+      await at(5_000);
+      await nodes.alpha.proc.stop('SIGKILL');
+      nodes.alpha = await nodes.alpha.start();
+      await at(7_500);
+      hub = await hub.restart('SIGKILL');
+    };
+    await Promise.all([chaos(), ...Array.from({ length: WORKERS }, worker)]);
+    assert.ok(succeeded.length > CALLS * 0.8, `most calls succeed (${succeeded.length})`);
+
+    // Every node has shipped all it wrote.
+    await until(
+      async () => {
+        const res = await admin(hub, 'GET', '/admin/audit/lag');
+        const { nodes: lag } = (await res.json()) as { nodes: Lag[] };
+        return lag.length === 2 && lag.every((n) => n.backlog === 0 && n.committedSeq > 0) ? lag : undefined;
+      },
+      'every node shipped its backlog',
+      120_000,
+    );
+    const verified = await runCli(hub, ['audit', 'verify', '--json']);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+
+    // Stopped, each database is read as it is on disk.
+    await Promise.all([hub.proc.stop(), nodes.alpha.proc.stop(), nodes.beta.proc.stop()]);
+    const central = await openHomeDb(hub.home, 'hub-db');
+    const markers = new Set<string>();
+    try {
+      for (const [name, node] of Object.entries(nodes)) {
+        const local = await openHomeDb(node.home, 'node-db');
+        const { rows: written } = await local.query<{ seq: string; hash: string }>(
+          'SELECT seq, hash FROM tool_executions ORDER BY seq',
+        );
+        await local.close();
+        const { rows: landed } = await central.query<{ seq: string; hash: string; text: string | null }>(
+          "SELECT seq, hash, params->>'text' AS text FROM audit_events WHERE node_id = $1 ORDER BY seq",
+          [name],
+        );
+        assert.ok(written.length > 1000, `${name} wrote its calls (${written.length})`);
+        assert.deepEqual(
+          landed.map((r) => `${r.seq}:${r.hash}`),
+          written.map((r) => `${r.seq}:${r.hash}`),
+          `${name}: the central rows are the node's rows, one for one`,
+        );
+        for (const row of landed) {
+          assert.ok(row.text !== null && !markers.has(row.text), `call ${row.text} executed once`);
+          markers.add(row.text);
+        }
+      }
+    } finally {
+      await central.close();
+    }
+    const lost = succeeded.filter((m) => !markers.has(m));
+    assert.deepEqual(lost, [], 'every call the client saw succeed is in the central table');
+  });
+});
