@@ -42,7 +42,7 @@ CREATE TABLE audit_chains (
   last_event_at timestamptz,
   last_batch_at timestamptz,
   -- Time from the newest event of the last batch being written on its node to landing here.
-  last_lag_ms integer
+  last_lag_ms bigint
 );
 
 -- Each batch as the node signed it: verify checks rows against these signatures.

@@ -1,4 +1,5 @@
 import { baseConfigSchema, baseEnvOverrides, type EnvOverride, loadConfig } from '@brainmesh/shared';
+import cron from 'node-cron';
 import { z } from 'zod';
 
 export const hubConfigSchema = baseConfigSchema
@@ -78,6 +79,18 @@ export const hubConfigSchema = baseConfigSchema
       })
       .strict()
       .default({ ttlMinutes: 15 }),
+    audit: z
+      .object({
+        /** Central audit rows (and the hub's call records) older than this are removed; 0 keeps them all. */
+        retentionDays: z.number().int().min(0).max(36_500).default(90),
+        /** When the retention job runs (cron, the hub's local time). */
+        retentionSchedule: z
+          .string()
+          .refine((expr) => cron.validate(expr), 'a cron expression such as "17 3 * * *"')
+          .default('17 3 * * *'),
+      })
+      .strict()
+      .default({ retentionDays: 90, retentionSchedule: '17 3 * * *' }),
   })
   .strict();
 

@@ -15,6 +15,7 @@ import { ApiKeys } from './api-keys.js';
 import { buildHubApp } from './app.js';
 import { HubCallLog } from './audit/hub-calls.js';
 import { AuditIngest } from './audit/ingest.js';
+import { scheduleRetention } from './audit/retention.js';
 import type { HubConfig } from './config.js';
 import { Mesh } from './mesh/mesh.js';
 import { Registry } from './registry.js';
@@ -53,6 +54,8 @@ export async function startHub(config: Readonly<HubConfig>, logger: Logger): Pro
     // Added after the database, so it is written out before the database closes.
     closer.add(() => calls.close());
     const ingest = new AuditIngest(db, store, config.hub.id, logger);
+    const retention = scheduleRetention(db, logger, config.audit);
+    closer.add(() => retention.stop());
     const app = await buildHubApp({ config, db, store, logger, ring, registry, keys, mesh, calls, ingest });
     closer.add(() => app.close());
     await listenOrExplain(app, {

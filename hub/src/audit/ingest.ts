@@ -20,6 +20,8 @@ import type { NodeRecord } from '../registry.js';
  */
 
 export const AUDIT_CHANNEL = 'audit';
+/** The advisory lock that one batch (or one retention step) at a time holds. */
+export const INGEST_LOCK = 'brainmesh.audit_ingest';
 
 interface ChainRow {
   last_seq: string | number;
@@ -64,7 +66,7 @@ export class AuditIngest {
     const result = await this.db.transaction(async (tx) => {
       // Batches land one at a time, whichever node they come from, so row ids commit in order
       // and a tail that has read up to id N never misses a row below N committed later.
-      await tx.query("SELECT pg_advisory_xact_lock(hashtext('brainmesh.audit_ingest'))");
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('${INGEST_LOCK}'))`);
       await tx.query(
         `INSERT INTO audit_chains (node_id, first_seq, first_prev_hash, last_seq, last_hash)
          VALUES ($1, $2, $3, $4, $3) ON CONFLICT (node_id) DO NOTHING`,

@@ -212,7 +212,7 @@ export async function auditLag(db: Db): Promise<AuditLag[]> {
     node_head_seq: string | number;
     last_event_at: Date | null;
     last_batch_at: Date | null;
-    last_lag_ms: number | null;
+    last_lag_ms: string | number | null;
   }>('SELECT * FROM audit_chains ORDER BY node_id');
   return rows.map((r) => ({
     node: r.node_id,
@@ -221,6 +221,6 @@ export async function auditLag(db: Db): Promise<AuditLag[]> {
     backlog: Math.max(0, Number(r.node_head_seq) - Number(r.last_seq)),
     lastEventAt: r.last_event_at === null ? null : new Date(r.last_event_at).toISOString(),
     lastBatchAt: r.last_batch_at === null ? null : new Date(r.last_batch_at).toISOString(),
-    lastLagMs: r.last_lag_ms,
+    lastLagMs: r.last_lag_ms === null ? null : Number(r.last_lag_ms),
   }));
 }

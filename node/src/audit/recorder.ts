@@ -44,6 +44,8 @@ interface Head {
 
 /** Rows written in one transaction at most; more wait for the next. */
 const MAX_GROUP = 200;
+/** duration_ms is a Postgres integer: a call longer than 24 days is recorded as that long. */
+const MAX_INT = 2_147_483_647;
 
 export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
   private head: Head = { seq: 0, hash: GENESIS_HASH };
@@ -81,7 +83,7 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
       params: execution.params ?? null,
       response: execution.response ?? null,
       error: execution.error,
-      durationMs: Math.max(0, Math.round(execution.durationMs)),
+      durationMs: Math.min(MAX_INT, Math.max(0, Math.round(execution.durationMs))),
       status: execution.status,
       source: execution.source,
       principal: execution.principal,

@@ -29,7 +29,7 @@ export const auditEventSchema = z
     params: z.unknown(),
     response: z.unknown(),
     error: z.string().nullable(),
-    durationMs: z.number().int().min(0),
+    durationMs: z.number().int().min(0).max(2_147_483_647),
     status: z.enum(AUDIT_STATUSES),
     source: z.enum(AUDIT_SOURCES),
     principal: z.string().min(1).max(200),
