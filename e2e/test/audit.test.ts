@@ -186,6 +186,31 @@ describe('the audit trail', { timeout: 240_000 }, () => {
     await nodeUp(hub, 'alpha');
   });
 
+  it('offers mesh__audit_search to principals with the audit scope, and to no one else', async (t) => {
+    const keyWith = async (scopes: string[]) => {
+      const res = await admin(hub, 'POST', '/admin/keys', { name: `audit-${scopes[0]}`, scopes });
+      return ((await res.json()) as { key: string }).key;
+    };
+    const auditor = await connectClient(t, { url: hub.url, key: await keyWith(['audit', 'node:beta']) });
+    assert.ok((await auditor.client.listTools()).tools.some((tool) => tool.name === 'mesh__audit_search'));
+    const found = await auditor.client.callTool({
+      name: 'mesh__audit_search',
+      arguments: { node: 'alpha', text: 'first call', limit: 5 },
+    });
+    const { events } = found.structuredContent as { events: Row[] };
+    assert.deepEqual(
+      events.map((e) => [e.node, e.params.text]),
+      [['alpha', 'first call']],
+    );
+
+    const user = await connectClient(t, { url: hub.url, key: await keyWith(['node:alpha']) });
+    assert.ok(!(await user.client.listTools()).tools.some((tool) => tool.name === 'mesh__audit_search'));
+    await assert.rejects(
+      user.client.callTool({ name: 'mesh__audit_search', arguments: { text: 'first call' } }),
+      /unknown tool mesh__audit_search/,
+    );
+  });
+
   it('tails new calls as they land, filtered', async (t) => {
     const tail = spawn(process.execPath, [BRAINMESH, 'audit', 'tail', '--node', 'beta', '--json'], {
       env: { PATH: process.env.PATH, BRAINMESH_HUB: hub.url, BRAINMESH_API_KEY: hub.key },
