@@ -135,7 +135,7 @@ describe('who may see and call what', { timeout: 180_000 }, () => {
     assert.equal(res.status, 400);
     assert.match(
       ((await res.json()) as { message: string }).message,
-      /^scopes\.0: a scope is admin, node:NAME, tools:GLOB or read:GLOB/,
+      /^scopes\.0: a scope is admin, audit, node:NAME, tools:GLOB or read:GLOB/,
     );
     const past = await admin(hub, 'POST', '/admin/keys', {
       name: 'old',

@@ -33,6 +33,13 @@ describe('scopes', () => {
     assert.ok(!a.allowsTool('medtainer__unannotated', 'medtainer', {}), 'no hint means it may write');
   });
 
+  it('audit reads the audit trail and opens no tool or node', () => {
+    const a = new Access(['audit']);
+    assert.ok(a.readsAudit && !a.isAdmin);
+    assert.ok(!a.allowsTool('medtainer__list_droplets', 'medtainer', ro) && !a.allowsNode('medtainer'));
+    assert.ok(new Access(['admin']).readsAudit && !new Access(['node:medtainer', 'tools:*']).readsAudit);
+  });
+
   it('grants nothing without a scope that says so', () => {
     const a = new Access(['node:spectrum']);
     assert.ok(!a.allowsTool('medtainer__x', 'medtainer', ro) && !a.allowsNode('medtainer'));
@@ -42,7 +49,7 @@ describe('scopes', () => {
     assert.ok(scopesSchema.safeParse(['admin', 'node:medtainer', 'tools:a__b_*', 'read:*']).success);
     const bad = scopesSchema.safeParse(['tools:a.b']);
     assert.equal(bad.success, false);
-    assert.match(bad.error?.issues[0]?.message ?? '', /a scope is admin, node:NAME, tools:GLOB or read:GLOB/);
+    assert.match(bad.error?.issues[0]?.message ?? '', /a scope is admin, audit, node:NAME, tools:GLOB or read:GLOB/);
     assert.equal(scopesSchema.safeParse([]).success, false);
   });
 });

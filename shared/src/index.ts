@@ -27,6 +27,7 @@ export {
   auditPolicySchema,
   DEFAULT_MAX_AUDIT_RESPONSE_BYTES,
 } from './audit/policy.js';
+export { AUDIT_COLUMNS, type AuditRow, eventFromRow, insertAuditRows } from './audit/rows.js';
 export * from './config.js';
 export type { Db, Queryable, QueryResult, Session } from './db/db.js';
 export { openEmbeddedDb } from './db/embedded.js';

@@ -4,6 +4,7 @@ import {
   BrainmeshError,
   checkChain,
   type Db,
+  insertAuditRows,
   type Logger,
   type Queryable,
   type Store,
@@ -102,7 +103,10 @@ export class AuditIngest {
         throw refused(node.id, `seq ${fresh[0]!.seq} does not follow the last row the hub holds (seq ${have})`);
       }
       if (fresh.length === 0) return { next: have + 1, inserted: 0 };
-      await insertEvents(tx, fresh);
+      await insertAuditRows(tx, 'audit_events', fresh, {
+        withNode: true,
+        suffix: 'ON CONFLICT (node_id, seq) DO NOTHING',
+      });
       const newest = fresh[fresh.length - 1]!;
       await tx.query(
         `UPDATE audit_chains SET last_seq = $2::bigint, last_hash = $3, node_head_seq = GREATEST($4::bigint, $2::bigint),
@@ -144,37 +148,4 @@ async function storedHash(
   ]);
   // Gone to retention: nothing left to compare with.
   return rows[0]?.hash;
-}
-
-const COLUMNS = 14;
-
-async function insertEvents(tx: Queryable, events: readonly AuditEvent[]): Promise<void> {
-  const values: unknown[] = [];
-  const tuples = events.map((e, i) => {
-    values.push(
-      e.nodeId,
-      e.seq,
-      e.at,
-      e.tool,
-      JSON.stringify(e.params ?? null),
-      JSON.stringify(e.response ?? null),
-      e.error,
-      e.durationMs,
-      e.status,
-      e.source,
-      e.principal,
-      e.traceId,
-      e.prevHash,
-      e.hash,
-    );
-    const p = (k: number) => `$${i * COLUMNS + k}`;
-    return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}::jsonb, ${p(6)}::jsonb, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(12)}, ${p(13)}, ${p(14)})`;
-  });
-  await tx.query(
-    `INSERT INTO audit_events
-       (node_id, seq, at, tool, params, response, error, duration_ms, status, source, principal, trace_id, prev_hash, hash)
-     VALUES ${tuples.join(', ')}
-     ON CONFLICT (node_id, seq) DO NOTHING`,
-    values,
-  );
 }

@@ -1,4 +1,4 @@
-import { type AuditEvent, auditHash, type Db, verifyAuditBatch } from '@brainmesh/shared';
+import { AUDIT_COLUMNS, type AuditRow, auditHash, type Db, eventFromRow, verifyAuditBatch } from '@brainmesh/shared';
 import type { JSONWebKeySet } from 'jose';
 
 /**
@@ -19,22 +19,6 @@ export interface NodeVerdict {
   batches: number;
   ok: boolean;
   problem?: { seq: number; kind: TamperKind; detail: string };
-}
-
-interface EventRow {
-  seq: string | number;
-  at: Date | string;
-  tool: string;
-  params: unknown;
-  response: unknown;
-  error: string | null;
-  duration_ms: number;
-  status: AuditEvent['status'];
-  source: AuditEvent['source'];
-  principal: string;
-  trace_id: string;
-  prev_hash: string;
-  hash: string;
 }
 
 const PAGE = 2000;
@@ -127,9 +111,8 @@ async function verifyNode(
   let expected = c.firstSeq;
   let prev = c.firstPrev;
   for (;;) {
-    const { rows } = await db.query<EventRow>(
-      `SELECT seq, at, tool, params, response, error, duration_ms, status, source, principal, trace_id, prev_hash, hash
-       FROM audit_events WHERE node_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3`,
+    const { rows } = await db.query<AuditRow>(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE node_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3`,
       [c.node, expected, PAGE],
     );
     for (const r of rows) {
@@ -144,22 +127,7 @@ async function verifyNode(
           seq - expected === 1 ? `seq ${expected} is missing` : `seqs ${expected}-${seq - 1} are missing`,
         );
       }
-      const event: AuditEvent = {
-        nodeId: c.node,
-        seq,
-        at: new Date(r.at).toISOString(),
-        tool: r.tool,
-        params: r.params,
-        response: r.response,
-        error: r.error,
-        durationMs: r.duration_ms,
-        status: r.status,
-        source: r.source,
-        principal: r.principal,
-        traceId: r.trace_id,
-        prevHash: r.prev_hash,
-        hash: r.hash,
-      };
+      const event = eventFromRow(r, c.node);
       if (auditHash(r.prev_hash, event) !== r.hash) {
         return fail(seq, 'altered', `seq ${seq}: its content does not match its hash`);
       }

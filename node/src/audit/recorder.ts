@@ -1,12 +1,16 @@
 import { EventEmitter } from 'node:events';
 import {
+  AUDIT_COLUMNS,
   type AuditEvent,
   type AuditFields,
+  type AuditRow,
   type AuditSource,
   type AuditStatus,
   auditHash,
   type Db,
+  eventFromRow,
   GENESIS_HASH,
+  insertAuditRows,
   type Logger,
 } from '@brainmesh/shared';
 
@@ -123,7 +127,7 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
         return event;
       });
       try {
-        await insertEvents(this.db, events);
+        await insertAuditRows(this.db, 'tool_executions', events);
       } catch (err) {
         // Nothing of the group was written; the chain stays where it was.
         this.logger.error({ err, rows: group.length }, 'audit rows could not be written');
@@ -146,73 +150,11 @@ async function readHead(db: Db): Promise<Head | undefined> {
   return rows[0] === undefined ? undefined : { seq: Number(rows[0].seq), hash: rows[0].hash };
 }
 
-const COLUMNS = 13;
-
-async function insertEvents(db: Db, events: readonly AuditEvent[]): Promise<void> {
-  const values: unknown[] = [];
-  const tuples = events.map((e, i) => {
-    values.push(
-      e.seq,
-      e.at,
-      e.tool,
-      JSON.stringify(e.params ?? null),
-      JSON.stringify(e.response ?? null),
-      e.error,
-      e.durationMs,
-      e.status,
-      e.source,
-      e.principal,
-      e.traceId,
-      e.prevHash,
-      e.hash,
-    );
-    const p = (k: number) => `$${i * COLUMNS + k}`;
-    return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}::jsonb, ${p(5)}::jsonb, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(12)}, ${p(13)})`;
-  });
-  await db.query(
-    `INSERT INTO tool_executions
-       (seq, at, tool, params, response, error, duration_ms, status, source, principal, trace_id, prev_hash, hash)
-     VALUES ${tuples.join(', ')}`,
-    values,
-  );
-}
-
-interface ExecutionRow {
-  seq: string | number;
-  at: Date | string;
-  tool: string;
-  params: unknown;
-  response: unknown;
-  error: string | null;
-  duration_ms: number;
-  status: AuditStatus;
-  source: AuditSource;
-  principal: string;
-  trace_id: string;
-  prev_hash: string;
-  hash: string;
-}
-
 /** Rows after `afterSeq`, oldest first, as events. */
 export async function readEvents(db: Db, nodeId: string, afterSeq: number, limit: number): Promise<AuditEvent[]> {
-  const { rows } = await db.query<ExecutionRow>('SELECT * FROM tool_executions WHERE seq > $1 ORDER BY seq LIMIT $2', [
-    afterSeq,
-    limit,
-  ]);
-  return rows.map((r) => ({
-    nodeId,
-    seq: Number(r.seq),
-    at: new Date(r.at).toISOString(),
-    tool: r.tool,
-    params: r.params,
-    response: r.response,
-    error: r.error,
-    durationMs: r.duration_ms,
-    status: r.status,
-    source: r.source,
-    principal: r.principal,
-    traceId: r.trace_id,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  }));
+  const { rows } = await db.query<AuditRow>(
+    `SELECT ${AUDIT_COLUMNS} FROM tool_executions WHERE seq > $1 ORDER BY seq LIMIT $2`,
+    [afterSeq, limit],
+  );
+  return rows.map((r) => eventFromRow(r, nodeId));
 }
