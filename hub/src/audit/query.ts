@@ -5,6 +5,7 @@ import {
   type AuditStatus,
   BrainmeshError,
   type Db,
+  type AuditRow as EventRow,
   NAMESPACE_SEPARATOR,
 } from '@brainmesh/shared';
 import { z } from 'zod';
@@ -61,20 +62,10 @@ export interface AuditRow {
   hub: { principal: string; durationMs: number; outcome: string } | null;
 }
 
-interface Row {
+/** A central row as the search reads it: the event's columns (not its hashes) and the hub's record. */
+interface Row extends Omit<EventRow, 'prev_hash' | 'hash'> {
   id: string | number;
   node_id: string;
-  seq: string | number;
-  at: Date | string;
-  tool: string;
-  params: unknown;
-  response: unknown;
-  error: string | null;
-  duration_ms: number;
-  status: AuditStatus;
-  source: AuditSource;
-  principal: string;
-  trace_id: string;
   received_at: Date | string;
   hub_principal: string | null;
   hub_duration_ms: number | null;
