@@ -235,6 +235,8 @@ describe('the audit trail', { timeout: 240_000 }, () => {
     tail.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => tail.once('exit', (c) => resolve(c)));
     assert.equal(code, 0);
+    // The hub lets go of a tail whose client left.
+    await hub.proc.waitFor<{ msg: string }>((l) => l.msg === 'audit tail ended');
   });
 
   it('refuses a batch with a forged signature, a broken chain or a gap, and keeps what it has', async () => {

@@ -100,10 +100,13 @@ export const auditRoutes: FastifyPluginAsync<AuditRouteDeps> = async (app, deps)
       pump();
     }, 1_000);
     pump();
-    request.raw.on('close', () => {
+    // The response's close, not the request's: a GET's request is complete as soon as it is read,
+    // while the response closes only when the client goes.
+    res.on('close', () => {
       closed = true;
       clearInterval(timer);
       void unsubscribe();
+      request.log.debug({ last }, 'audit tail ended');
     });
   });
 };
