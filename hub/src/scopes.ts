@@ -11,8 +11,9 @@ import { z } from 'zod';
  *   read:GLOB        the same, but only tools marked read-only (readOnlyHint)
  *   audit            the whole mesh's audit trail (mesh__audit_search), arguments included
  *
- * The hub's own discovery tools (mesh__*) are open to every principal and show only what it may
- * call. Anything no scope grants is refused.
+ * The hub's own discovery tools (mesh__search_tools, mesh__list_nodes, mesh__describe_tool) are
+ * open to every principal and show only what it may call; mesh__audit_search needs `audit`.
+ * Anything no scope grants is refused.
  */
 
 const NODE = '[a-z0-9][a-z0-9-]{0,62}';

@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BrainmeshError, type KeyRing, type Logger, signLinkToken } from '@brainmesh/shared';
+import { BrainmeshError, chainPointSchema, type KeyRing, type Logger, signLinkToken } from '@brainmesh/shared';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
@@ -20,7 +20,7 @@ const linkFileSchema = z.object({
   hubJwks: jwksSchema,
   enrolledAt: z.string(),
   /** Where the hub's audit record of this node's name ended at enrolment: the chain goes on from there. */
-  auditBase: z.object({ seq: z.number().int().min(0), hash: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+  auditBase: chainPointSchema.optional(),
 });
 export type LinkFile = z.infer<typeof linkFileSchema>;
 
@@ -28,7 +28,7 @@ const enrolResponseSchema = z.object({
   hubId: z.string().min(1),
   nodeId: z.string().min(1),
   jwks: jwksSchema,
-  audit: z.object({ seq: z.number().int().min(0), hash: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+  audit: chainPointSchema.optional(),
 });
 
 export class HubLink {

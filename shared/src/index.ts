@@ -15,9 +15,12 @@ export {
   auditEventSchema,
   auditHash,
   type ChainBreak,
+  type ChainPoint,
   canonicalJson,
+  chainPointSchema,
   checkChain,
   GENESIS_HASH,
+  MAX_DURATION_MS,
   storableJson,
 } from './audit/event.js';
 export {

@@ -2,6 +2,7 @@ import {
   type AuditBatch,
   type AuditEvent,
   BrainmeshError,
+  type ChainPoint,
   checkChain,
   type Db,
   insertAuditRows,
@@ -21,8 +22,22 @@ import type { NodeRecord } from '../registry.js';
  */
 
 export const AUDIT_CHANNEL = 'audit';
-/** The advisory lock that one batch (or one retention step) at a time holds. */
-export const INGEST_LOCK = 'brainmesh.audit_ingest';
+/**
+ * Holds, to the transaction's end, the lock under which central audit rows are written: one
+ * batch (or one retention step) at a time, whichever node it is for.
+ */
+export async function lockAuditWrites(tx: Queryable): Promise<void> {
+  await tx.query("SELECT pg_advisory_xact_lock(hashtext('brainmesh.audit_ingest'))");
+}
+
+/** Where the hub's chain of a node ends, so a node enrolled afresh under that name goes on from there. */
+export async function chainEnd(db: Queryable, nodeId: string): Promise<ChainPoint | undefined> {
+  const { rows } = await db.query<{ last_seq: string | number; last_hash: string }>(
+    'SELECT last_seq, last_hash FROM audit_chains WHERE node_id = $1',
+    [nodeId],
+  );
+  return rows[0] === undefined ? undefined : { seq: Number(rows[0].last_seq), hash: rows[0].last_hash };
+}
 
 interface ChainRow {
   last_seq: string | number;
@@ -67,7 +82,7 @@ export class AuditIngest {
     const result = await this.db.transaction(async (tx) => {
       // Batches land one at a time, whichever node they come from, so row ids commit in order
       // and a tail that has read up to id N never misses a row below N committed later.
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('${INGEST_LOCK}'))`);
+      await lockAuditWrites(tx);
       await tx.query(
         `INSERT INTO audit_chains (node_id, first_seq, first_prev_hash, last_seq, last_hash)
          VALUES ($1, $2, $3, $4, $3) ON CONFLICT (node_id) DO NOTHING`,

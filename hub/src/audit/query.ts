@@ -6,6 +6,7 @@ import {
   BrainmeshError,
   type Db,
   type AuditRow as EventRow,
+  eventFromRow,
   NAMESPACE_SEPARATOR,
 } from '@brainmesh/shared';
 import { z } from 'zod';
@@ -43,7 +44,8 @@ export const auditSearchSchema = auditFilterSchema
   .strict();
 export type AuditSearch = z.infer<typeof auditSearchSchema>;
 
-export interface AuditRow {
+/** A central audit event as the admin API and mesh__audit_search give it. */
+export interface AuditEntry {
   id: number;
   node: string;
   seq: number;
@@ -62,8 +64,8 @@ export interface AuditRow {
   hub: { principal: string; durationMs: number; outcome: string } | null;
 }
 
-/** A central row as the search reads it: the event's columns (not its hashes) and the hub's record. */
-interface Row extends Omit<EventRow, 'prev_hash' | 'hash'> {
+/** A central row as the search reads it: the event's columns, its arrival, and the hub's record. */
+interface Row extends EventRow {
   id: string | number;
   node_id: string;
   received_at: Date | string;
@@ -72,29 +74,22 @@ interface Row extends Omit<EventRow, 'prev_hash' | 'hash'> {
   hub_outcome: string | null;
 }
 
-const toRow = (r: Row): AuditRow => ({
-  id: Number(r.id),
-  node: r.node_id,
-  seq: Number(r.seq),
-  at: new Date(r.at).toISOString(),
-  tool: r.tool,
-  params: r.params,
-  response: r.response,
-  error: r.error,
-  durationMs: r.duration_ms,
-  status: r.status,
-  source: r.source,
-  principal: r.principal,
-  traceId: r.trace_id,
-  receivedAt: new Date(r.received_at).toISOString(),
-  hub:
-    r.hub_outcome === null
-      ? null
-      : { principal: r.hub_principal ?? '', durationMs: r.hub_duration_ms ?? 0, outcome: r.hub_outcome },
-});
+function toEntry(r: Row): AuditEntry {
+  const { nodeId, prevHash: _prev, hash: _hash, ...event } = eventFromRow(r, r.node_id);
+  return {
+    id: Number(r.id),
+    node: nodeId,
+    ...event,
+    receivedAt: new Date(r.received_at).toISOString(),
+    hub:
+      r.hub_outcome === null
+        ? null
+        : { principal: r.hub_principal ?? '', durationMs: r.hub_duration_ms ?? 0, outcome: r.hub_outcome },
+  };
+}
 
 const SELECT = `SELECT e.id, e.node_id, e.seq, e.at, e.tool, e.params, e.response, e.error, e.duration_ms, e.status,
-    e.source, e.principal, e.trace_id, e.received_at,
+    e.source, e.principal, e.trace_id, e.prev_hash, e.hash, e.received_at,
     h.principal AS hub_principal, h.duration_ms AS hub_duration_ms, h.outcome AS hub_outcome
   FROM audit_events e
   LEFT JOIN LATERAL (
@@ -142,12 +137,12 @@ function decodeCursor(cursor: string): [string, number] {
   }
 }
 
-const encodeCursor = (row: AuditRow) => Buffer.from(JSON.stringify([row.at, row.id])).toString('base64url');
+const encodeCursor = (row: AuditEntry) => Buffer.from(JSON.stringify([row.at, row.id])).toString('base64url');
 
 export async function searchAudit(
   db: Db,
   search: AuditSearch,
-): Promise<{ events: AuditRow[]; nextCursor: string | null }> {
+): Promise<{ events: AuditEntry[]; nextCursor: string | null }> {
   const params: unknown[] = [];
   const conditions = where(search, params);
   if (search.cursor !== undefined) {
@@ -161,12 +156,12 @@ export async function searchAudit(
      ORDER BY e.at DESC, e.id DESC LIMIT $${params.length}`,
     params,
   );
-  const events = rows.slice(0, search.limit).map(toRow);
+  const events = rows.slice(0, search.limit).map(toEntry);
   return { events, nextCursor: rows.length > search.limit ? encodeCursor(events[events.length - 1]!) : null };
 }
 
 /** Rows that arrived after row `afterId`, in arrival order. */
-export async function auditAfter(db: Db, filter: AuditFilter, afterId: number, limit: number): Promise<AuditRow[]> {
+export async function auditAfter(db: Db, filter: AuditFilter, afterId: number, limit: number): Promise<AuditEntry[]> {
   const params: unknown[] = [afterId];
   const conditions = ['e.id > $1', ...where(filter, params)];
   params.push(limit);
@@ -174,7 +169,7 @@ export async function auditAfter(db: Db, filter: AuditFilter, afterId: number, l
     `${SELECT} WHERE ${conditions.join(' AND ')} ORDER BY e.id LIMIT $${params.length}`,
     params,
   );
-  return rows.map(toRow);
+  return rows.map(toEntry);
 }
 
 /** The id of the newest row: a tail starts after it. */

@@ -1,6 +1,6 @@
 import type { Db, Logger } from '@brainmesh/shared';
 import cron, { type ScheduledTask } from 'node-cron';
-import { INGEST_LOCK } from './ingest.js';
+import { lockAuditWrites } from './ingest.js';
 
 /**
  * The retention job: removes central audit rows older than the retention period, oldest first
@@ -18,7 +18,7 @@ export async function pruneAudit(db: Db, cutoff: Date): Promise<{ events: number
     for (;;) {
       const removed = await db.transaction(async (tx) => {
         // Not while a batch lands: the chain's start and end move under one lock.
-        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('${INGEST_LOCK}'))`);
+        await lockAuditWrites(tx);
         const { rows } = await tx.query<{ first_seq: string; last_seq: string; keep_from: string | null }>(
           `SELECT c.first_seq, c.last_seq,
              (SELECT min(seq) FROM audit_events e WHERE e.node_id = c.node_id AND e.at >= $2) AS keep_from

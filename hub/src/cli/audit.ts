@@ -1,4 +1,6 @@
 import { BrainmeshError } from '@brainmesh/shared';
+import type { AuditEntry, AuditLag } from '../audit/query.js';
+import type { NodeVerdict } from '../audit/verify.js';
 import { adminRequest, type HubTarget, UsageProblem } from './admin-client.js';
 import { type ActionContext, type CommandSpec, type Io, runCommand, table } from './command.js';
 
@@ -27,19 +29,6 @@ flags:
   --json           print JSON instead of text (tail: one event per line)
 
 example: brainmesh audit search --node medtainer --status error --since 24h`;
-
-interface AuditRow {
-  id: number;
-  node: string;
-  seq: number;
-  at: string;
-  tool: string;
-  params: unknown;
-  status: string;
-  durationMs: number;
-  principal: string;
-  traceId: string;
-}
 
 const AGE = /^(\d+)([smhd])$/;
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -70,7 +59,7 @@ function filterParams(flags: ActionContext['flags']): URLSearchParams {
   return params;
 }
 
-const line = (e: AuditRow) => [e.at, e.node, e.tool, e.status, `${e.durationMs}ms`, e.principal, e.traceId];
+const line = (e: AuditEntry) => [e.at, e.node, e.tool, e.status, `${e.durationMs}ms`, e.principal, e.traceId];
 const HEADER = ['AT', 'NODE', 'TOOL', 'STATUS', 'TOOK', 'PRINCIPAL', 'TRACE'];
 
 export const auditSpec: CommandSpec = {
@@ -94,7 +83,7 @@ export const auditSpec: CommandSpec = {
           params.set('limit', String(limit));
         }
         if (typeof flags.cursor === 'string') params.set('cursor', flags.cursor);
-        const page = await adminRequest<{ events: AuditRow[]; nextCursor: string | null }>(
+        const page = await adminRequest<{ events: AuditEntry[]; nextCursor: string | null }>(
           target(),
           'GET',
           `/admin/audit?${params}`,
@@ -117,18 +106,11 @@ export const auditSpec: CommandSpec = {
       run: async ({ flags, target, print, failed }) => {
         const params = new URLSearchParams();
         if (typeof flags.node === 'string') params.set('node', flags.node);
-        const result = await adminRequest<{
-          ok: boolean;
-          nodes: Array<{
-            node: string;
-            rows: number;
-            firstSeq: number | null;
-            lastSeq: number | null;
-            batches: number;
-            ok: boolean;
-            problem?: { seq: number; kind: string; detail: string };
-          }>;
-        }>(target(), 'GET', `/admin/audit/verify?${params}`);
+        const result = await adminRequest<{ ok: boolean; nodes: NodeVerdict[] }>(
+          target(),
+          'GET',
+          `/admin/audit/verify?${params}`,
+        );
         const rows = result.nodes.map((n) => [
           n.node,
           String(n.rows),
@@ -148,16 +130,7 @@ export const auditSpec: CommandSpec = {
     lag: {
       args: [],
       run: async ({ target, print }) => {
-        const { nodes } = await adminRequest<{
-          nodes: Array<{
-            node: string;
-            committedSeq: number;
-            nodeHeadSeq: number;
-            backlog: number;
-            lastBatchAt: string | null;
-            lastLagMs: number | null;
-          }>;
-        }>(target(), 'GET', '/admin/audit/lag');
+        const { nodes } = await adminRequest<{ nodes: AuditLag[] }>(target(), 'GET', '/admin/audit/lag');
         const rows = nodes.map((n) => [
           n.node,
           String(n.committedSeq),
@@ -208,7 +181,7 @@ async function tail(target: HubTarget, filters: URLSearchParams, json: boolean, 
         said = true;
         failures = 0;
         for await (const event of serverSentEvents(res.body)) {
-          const row = JSON.parse(event.data) as AuditRow;
+          const row = JSON.parse(event.data) as AuditEntry;
           after = row.id;
           io.out(json ? `${JSON.stringify(row)}\n` : `${line(row).join('  ')}\n`);
         }

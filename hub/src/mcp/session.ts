@@ -36,7 +36,7 @@ import {
 import type { HubCallLog } from '../audit/hub-calls.js';
 import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
 import type { Mesh } from '../mesh/mesh.js';
-import { MESH_TOOLS } from '../mesh/mesh-tools.js';
+import { meshTool, meshToolsFor } from '../mesh/mesh-tools.js';
 import { createNodeClient } from '../mesh/node-client.js';
 import type { NodeLink, SessionPeer } from '../mesh/node-link.js';
 import { type RateLimiter, type ToolClass, toolClass } from '../rate-limit.js';
@@ -132,17 +132,15 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: [
-      ...Object.values(MESH_TOOLS)
-        .filter((m) => m.visible?.(access) ?? true)
-        .map((m) => m.tool),
+      ...meshToolsFor(access).map((m) => m.tool),
       ...deps.mesh.catalog.listTools().filter((t) => allowed(t.name)),
     ],
   }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const { name } = request.params;
-    const own = MESH_TOOLS[name];
-    if (own !== undefined && (own.visible?.(access) ?? true)) {
+    const own = meshTool(name, access);
+    if (own !== undefined) {
       return own.run(request.params.arguments ?? {}, deps.mesh, access, { db: deps.db });
     }
     const routed = deps.mesh.catalog.resolveTool(name);

@@ -114,8 +114,8 @@ export const MESH_TOOLS: Readonly<Record<string, MeshTool>> = {
     run: (args, mesh, access) => {
       const parsed = describeInput.safeParse(args);
       if (!parsed.success) return invalidArguments(parsed.error);
-      const own = MESH_TOOLS[parsed.data.name];
-      if (own !== undefined && (own.visible?.(access) ?? true))
+      const own = meshTool(parsed.data.name, access);
+      if (own !== undefined)
         return json({ ...own.tool, node: MESH_NAMESPACE, nameOnNode: own.tool.name, nodeStatus: 'up' });
       const routed = mesh.catalog.resolveTool(parsed.data.name);
       // A tool outside the principal's scopes is described as if it did not exist.
@@ -135,6 +135,17 @@ export const MESH_TOOLS: Readonly<Record<string, MeshTool>> = {
     },
   },
 };
+
+/** The hub's own tools this principal may see and call. */
+export function meshToolsFor(access: Access): MeshTool[] {
+  return Object.values(MESH_TOOLS).filter((m) => m.visible?.(access) ?? true);
+}
+
+/** One of the hub's own tools, if it exists and this principal may see it. */
+export function meshTool(name: string, access: Access): MeshTool | undefined {
+  const own = Object.hasOwn(MESH_TOOLS, name) ? MESH_TOOLS[name] : undefined;
+  return own !== undefined && (own.visible?.(access) ?? true) ? own : undefined;
+}
 
 interface SearchHit {
   name: string;
@@ -157,9 +168,7 @@ export function searchTools(mesh: Mesh, query: z.output<typeof searchInput>, acc
     .filter(Boolean);
   const hits: SearchHit[] = [];
   const candidates: Array<[string, string, Tool, string]> = [
-    ...Object.values(MESH_TOOLS)
-      .filter((m) => m.visible?.(access) ?? true)
-      .map((m): [string, string, Tool, string] => [m.tool.name, MESH_NAMESPACE, m.tool, 'up']),
+    ...meshToolsFor(access).map((m): [string, string, Tool, string] => [m.tool.name, MESH_NAMESPACE, m.tool, 'up']),
     ...mesh.catalog
       .allTools()
       .filter(([name, r]) => access.allowsTool(name, r.link.id, r.item))

@@ -11,7 +11,7 @@ import {
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
-import type { AuditIngest } from '../audit/ingest.js';
+import { type AuditIngest, chainEnd } from '../audit/ingest.js';
 import { jwksSchema, type NodeRecord, nodeIdSchema, type Registry } from '../registry.js';
 
 export interface LinkRouteDeps {
@@ -21,15 +21,6 @@ export interface LinkRouteDeps {
   store: Store;
   db: Db;
   ingest: AuditIngest;
-}
-
-/** Where the hub's record of a node's audit chain ends, so a node enrolled afresh goes on from there. */
-async function auditBase(db: Db, nodeId: string): Promise<{ seq: number; hash: string } | undefined> {
-  const { rows } = await db.query<{ last_seq: string | number; last_hash: string }>(
-    'SELECT last_seq, last_hash FROM audit_chains WHERE node_id = $1',
-    [nodeId],
-  );
-  return rows[0] === undefined ? undefined : { seq: Number(rows[0].last_seq), hash: rows[0].last_hash };
 }
 
 const enrolBody = z
@@ -62,7 +53,7 @@ export const linkRoutes: FastifyPluginAsync<LinkRouteDeps> = async (app, deps) =
       jwks: body.jwks,
     });
     request.log.info({ node: node.id, url: node.url }, 'node enrolled');
-    const audit = await auditBase(deps.db, node.id);
+    const audit = await chainEnd(deps.db, node.id);
     return { hubId: deps.hubId, nodeId: node.id, jwks: deps.ring.jwks(), ...(audit === undefined ? {} : { audit }) };
   });
 

@@ -4,14 +4,14 @@ import {
   type AuditEvent,
   type AuditFields,
   type AuditRow,
-  type AuditSource,
-  type AuditStatus,
   auditHash,
+  type ChainPoint,
   type Db,
   eventFromRow,
   GENESIS_HASH,
   insertAuditRows,
   type Logger,
+  MAX_DURATION_MS,
 } from '@brainmesh/shared';
 
 /**
@@ -22,18 +22,8 @@ import {
  * before answered".
  */
 
-export interface Execution {
-  at: Date;
-  tool: string;
-  params: unknown;
-  response: unknown;
-  error: string | null;
-  durationMs: number;
-  status: AuditStatus;
-  source: AuditSource;
-  principal: string;
-  traceId: string;
-}
+/** What the node's MCP server hands over for one call; the recorder adds node, seq and hashes. */
+export type Execution = Omit<AuditFields, 'nodeId' | 'seq' | 'at'> & { at: Date };
 
 interface Pending {
   fields: Omit<AuditFields, 'seq'>;
@@ -41,18 +31,11 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-interface Head {
-  seq: number;
-  hash: string;
-}
-
 /** Rows written in one transaction at most; more wait for the next. */
 const MAX_GROUP = 200;
-/** duration_ms is a Postgres integer: a call longer than 24 days is recorded as that long. */
-const MAX_INT = 2_147_483_647;
 
 export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
-  private head: Head = { seq: 0, hash: GENESIS_HASH };
+  private head: ChainPoint = { seq: 0, hash: GENESIS_HASH };
   private queue: Pending[] = [];
   private writing: Promise<void> | undefined;
 
@@ -68,8 +51,8 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
    * Finds where the chain stands. A node with no rows yet starts after `base`: what the hub
    * already holds of this node's name, when it was enrolled again with a fresh data folder.
    */
-  async open(base?: Head): Promise<void> {
-    const last = await readHead(this.db);
+  async open(base?: ChainPoint): Promise<void> {
+    const last = await readChainPoint(this.db);
     this.head = last ?? base ?? { seq: 0, hash: GENESIS_HASH };
   }
 
@@ -81,17 +64,10 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
   /** Writes one execution; resolves with its seq once it is committed. */
   record(execution: Execution): Promise<number> {
     const fields: Omit<AuditFields, 'seq'> = {
+      ...execution,
       nodeId: this.nodeId,
       at: execution.at.toISOString(),
-      tool: execution.tool,
-      params: execution.params ?? null,
-      response: execution.response ?? null,
-      error: execution.error,
-      durationMs: Math.min(MAX_INT, Math.max(0, Math.round(execution.durationMs))),
-      status: execution.status,
-      source: execution.source,
-      principal: execution.principal,
-      traceId: execution.traceId,
+      durationMs: Math.min(MAX_DURATION_MS, Math.max(0, Math.round(execution.durationMs))),
     };
     return new Promise<number>((resolve, reject) => {
       this.queue.push({ fields, resolve, reject });
@@ -143,7 +119,7 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
   }
 }
 
-async function readHead(db: Db): Promise<Head | undefined> {
+async function readChainPoint(db: Db): Promise<ChainPoint | undefined> {
   const { rows } = await db.query<{ seq: string | number; hash: string }>(
     'SELECT seq, hash FROM tool_executions ORDER BY seq DESC LIMIT 1',
   );

@@ -20,6 +20,13 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 const hashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 hex digest');
 
+/** duration_ms is a Postgres integer: a call longer than 24 days is recorded as that long. */
+export const MAX_DURATION_MS = 2_147_483_647;
+
+/** A place in a node's chain: a seq and the hash of the event there (0 and GENESIS_HASH before any). */
+export const chainPointSchema = z.object({ seq: z.number().int().min(0), hash: hashSchema });
+export type ChainPoint = z.infer<typeof chainPointSchema>;
+
 export const auditEventSchema = z
   .object({
     nodeId: z.string().min(1).max(63),
@@ -29,7 +36,7 @@ export const auditEventSchema = z
     params: z.unknown(),
     response: z.unknown(),
     error: z.string().nullable(),
-    durationMs: z.number().int().min(0).max(2_147_483_647),
+    durationMs: z.number().int().min(0).max(MAX_DURATION_MS),
     status: z.enum(AUDIT_STATUSES),
     source: z.enum(AUDIT_SOURCES),
     principal: z.string().min(1).max(200),
