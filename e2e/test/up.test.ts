@@ -23,7 +23,8 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
   const meshFile = path.join(dir.dir, 'mesh.yaml');
 
   before(() => {
-    // A second node beside the reference devmcp node, so "every node" means more than one.
+    // A node of its own beside the reference devmcp and medtainer nodes (medtainer on its sample
+    // business, as a fresh machine has no credentials), so "every node" means several.
     writeFileSync(
       path.join(dir.dir, 'alpha.yaml'),
       stringify({ node: { name: 'alpha' }, hub: { url: 'http://127.0.0.1:8080' }, packs: ['devtools'] }),
@@ -32,7 +33,11 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
       meshFile,
       stringify({
         hub: { config: path.join(CONFIGS, 'hub.yaml') },
-        nodes: [{ config: path.join(CONFIGS, 'devmcp.yaml'), port: 0 }, { config: 'alpha.yaml' }],
+        nodes: [
+          { config: path.join(CONFIGS, 'devmcp.yaml'), port: 0 },
+          { config: path.join(CONFIGS, 'medtainer.yaml'), port: 0 },
+          { config: 'alpha.yaml' },
+        ],
       }),
     );
   });
@@ -71,6 +76,7 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
     assert.match(out, /alpha +up +7\n/);
     const devmcpTools = Number(out.match(/devmcp +up +(\d+)\n/)?.[1]);
     assert.ok(devmcpTools > 7, out);
+    assert.match(out, /medtainer +up +31\n/);
 
     const keyFile = path.join(home, 'operator-key');
     firstKey = readFileSync(keyFile, 'utf8').trim();
@@ -100,11 +106,17 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
       text(await client.callTool({ name: 'devmcp__everything_echo', arguments: { message: 'hi everything' } })),
       /hi everything/,
     );
+    // Without credentials, MedTainer answers from its sample business, and says so.
+    const insights = JSON.parse(
+      text(await client.callTool({ name: 'medtainer__gohighlevel_get_insights', arguments: {} })),
+    ) as { source: string; totals: { contacts: number } };
+    assert.equal(insights.source, 'sample');
+    assert.ok(insights.totals.contacts > 1_000);
     await client.close();
 
     // Ctrl-C: every process it started goes, and nothing is left listening.
     const family = descendants(proc.child.pid!);
-    assert.ok(family.length >= 4, `hub, two nodes and a mounted server, got ${family.length}`);
+    assert.ok(family.length >= 5, `hub, three nodes and a mounted server, got ${family.length}`);
     const ports = listeningPorts(proc);
     proc.child.kill('SIGINT');
     assert.equal(await proc.exited, 0);

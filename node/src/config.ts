@@ -7,6 +7,7 @@ import {
   loadConfig,
 } from '@brainmesh/shared';
 import { z } from 'zod';
+import { medtainerEnvOverrides, medtainerSettingsSchema } from './packs/medtainer/settings.js';
 
 const nodeName = z
   .string()
@@ -71,6 +72,8 @@ export const nodeConfigSchema = baseConfigSchema
     /** Built-in tool packs to serve, by name. */
     packs: z.array(z.string().min(1)).default([]),
     mounts: z.array(mountSchema).default([]),
+    /** Settings of the medtainer pack: credentials, base URLs, the sync schedule. */
+    medtainer: medtainerSettingsSchema.default(medtainerSettingsSchema.parse({})),
     audit: z
       .object({
         /** A result larger than this (as JSON) is kept in the audit trail as its size and digest. */
@@ -102,6 +105,7 @@ export const nodeEnvOverrides: Readonly<Record<string, EnvOverride>> = {
   BRAINMESH_NODE_PORT: { path: ['server', 'port'], type: 'port' },
   BRAINMESH_HUB_URL: { path: ['hub', 'url'], type: 'string' },
   BRAINMESH_ENROLMENT_TOKEN: { path: ['hub', 'enrolmentToken'], type: 'string' },
+  ...medtainerEnvOverrides,
 };
 
 export function loadNodeConfig(options: {

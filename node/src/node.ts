@@ -62,9 +62,14 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
     });
     closer.add(() => store.close());
 
-    const sources: Source[] = [
-      new PackSource(loadPacks(config.packs, { nodeName: config.node.name, startedAt: new Date(started) })),
-    ];
+    const packs = loadPacks(config.packs, {
+      nodeName: config.node.name,
+      startedAt: new Date(started),
+      db,
+      logger,
+      medtainer: config.medtainer,
+    });
+    const sources: Source[] = [new PackSource(packs)];
     for (const mount of config.mounts) {
       const source = new MountSource(mount, logger);
       closer.add(() => source.close());
@@ -154,6 +159,12 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
         announcing.abort();
         await shipping;
       });
+    }
+    for (const pack of packs) {
+      if (pack.start === undefined) continue;
+      // Added before starting: a start that fails half-way still has its close run.
+      if (pack.close !== undefined) closer.add(() => pack.close?.() ?? Promise.resolve());
+      await pack.start();
     }
     const tools = (await Promise.all(sources.map((s) => s.listTools()))).flat().length;
     logger.info({ node: config.node.name, url, tools, ms: Date.now() - started }, 'node listening');

@@ -46,6 +46,10 @@ export interface ToolPack {
   tools: ToolDefinition[];
   resources?: ResourceDefinition[];
   prompts?: PromptDefinition[];
+  /** Background work the pack runs while the node is up (a sync job); started once listening. */
+  start?(): Promise<void>;
+  /** Stops that work; the node waits for it before closing the database. */
+  close?(): Promise<void>;
 }
 
 /** Keeps the handler's argument type tied to the schema. */

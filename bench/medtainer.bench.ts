@@ -1,0 +1,115 @@
+/**
+ * MedTainer's moving parts, on the sample business (1,200 contacts) served by the GoHighLevel
+ * emulator on a loopback HTTP server:
+ *  1. a full sync into the cache, on embedded Postgres and on the real one (DATABASE_URL);
+ *  2. a read tool answered from the cache (search_contacts), and get_insights over the cache;
+ *  3. the outbound limiter: a burst of 250 requests at the GoHighLevel limit (100 per 10 s) meets
+ *     no 429 from an emulator that counts the same window, and takes the windows it must.
+ *
+ *   npm run bench -- medtainer
+ */
+import { type Db, migrate, openEmbeddedDb, openPostgresDb } from '@brainmesh/shared';
+import { uniqueName } from '@brainmesh/shared/testing';
+import { NODE_MIGRATIONS } from '../node/src/node.js';
+import { GhlSync, PgGhlCache } from '../node/src/packs/medtainer/cache/sync.js';
+import { GoHighLevelApi } from '../node/src/packs/medtainer/gohighlevel/client.js';
+import { GOHIGHLEVEL_LIMIT, goHighLevelPolicy } from '../node/src/packs/medtainer/gohighlevel/policy.js';
+import { goHighLevelTools } from '../node/src/packs/medtainer/gohighlevel/tools.js';
+import { ApiClient } from '../node/src/packs/medtainer/http/api-client.js';
+import { OutboundLimiter } from '../node/src/packs/medtainer/http/limiter.js';
+import { intelligenceTools } from '../node/src/packs/medtainer/intelligence/tools.js';
+import { generateBusiness, SAMPLE_SEED } from '../node/src/packs/medtainer/sample/generate.js';
+import { goHighLevelEmulator } from '../node/src/packs/medtainer/sample/gohighlevel.js';
+import { callTool, quietLogger } from '../node/test/support/call.js';
+import { serveFake } from '../node/test/support/fake-service.js';
+
+const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const credentials = { token: 'bench-token', locationId: 'sampleLocation0001' };
+const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+
+async function run(db: Db, label: string): Promise<void> {
+  await migrate(db, NODE_MIGRATIONS);
+  const business = generateBusiness({ seed: SAMPLE_SEED, now: new Date() });
+  const fake = await serveFake(goHighLevelEmulator(business, credentials));
+  try {
+    const client = new ApiClient({
+      policy: goHighLevelPolicy,
+      baseUrl: fake.url,
+      auth: () => ({ authorization: `Bearer ${credentials.token}` }),
+      limiter: new OutboundLimiter(GOHIGHLEVEL_LIMIT),
+      logger: quietLogger,
+    });
+    const api = new GoHighLevelApi(client, credentials.locationId);
+    const sync = new GhlSync(db, api, quietLogger);
+    const started = performance.now();
+    const report = await sync.runOnce();
+    const ms = performance.now() - started;
+    console.log(
+      `${label}: full sync ${Math.round(ms)} ms in ${fake.requests.length} requests (${JSON.stringify(report)})`,
+    );
+
+    const cache = new PgGhlCache(db, 20 * 60_000);
+    const deps = { api, mode: 'live' as const, cache };
+    const tools = [...goHighLevelTools(deps), ...intelligenceTools(deps)];
+    const reads: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t = performance.now();
+      await callTool(tools, 'gohighlevel.search_contacts', { query: business.gohighlevel.contacts[i]?.email ?? '' });
+      reads.push(performance.now() - t);
+    }
+    reads.sort((a, b) => a - b);
+    console.log(
+      `${label}: search_contacts from the cache p50 ${pct(reads, 50).toFixed(1)} ms, p99 ${pct(reads, 99).toFixed(1)} ms`,
+    );
+    const insights: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      await callTool(tools, 'gohighlevel.get_insights', {});
+      insights.push(performance.now() - t);
+    }
+    insights.sort((a, b) => a - b);
+    console.log(
+      `${label}: get_insights over the cache p50 ${pct(insights, 50).toFixed(0)} ms, max ${pct(insights, 100).toFixed(0)} ms`,
+    );
+  } finally {
+    await fake.close();
+  }
+}
+
+async function limiterBurst(): Promise<void> {
+  const business = generateBusiness({ seed: SAMPLE_SEED, now: new Date() });
+  const fake = await serveFake(goHighLevelEmulator(business, credentials));
+  try {
+    const client = new ApiClient({
+      policy: goHighLevelPolicy,
+      baseUrl: fake.url,
+      auth: () => ({ authorization: `Bearer ${credentials.token}` }),
+      limiter: new OutboundLimiter(GOHIGHLEVEL_LIMIT),
+      logger: quietLogger,
+      attempts: 1,
+    });
+    const api = new GoHighLevelApi(client, credentials.locationId);
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 250 }, () => api.listPipelines()));
+    const ms = performance.now() - started;
+    const answered = fake.requests.length;
+    console.log(
+      `limiter: 250 requests at once took ${(ms / 1000).toFixed(1)} s (the limit allows 100 per 10 s), ${answered} sent, none refused`,
+    );
+  } finally {
+    await fake.close();
+  }
+}
+
+const embedded = await openEmbeddedDb();
+await run(embedded, 'embedded');
+await embedded.close();
+const schema = uniqueName('bench');
+const pg = await openPostgresDb({ url: DATABASE_URL, schema });
+try {
+  await run(pg, 'postgres');
+} finally {
+  await pg.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await pg.close();
+}
+await limiterBurst();

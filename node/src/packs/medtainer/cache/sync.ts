@@ -1,0 +1,139 @@
+import type { Db, Logger } from '@brainmesh/shared';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { z } from 'zod';
+import type { GoHighLevelApi } from '../gohighlevel/client.js';
+import { ghlContact, ghlConversation, ghlOpportunity, ghlPipeline } from '../gohighlevel/wire.js';
+import type { CachedCopy, CachedKinds, GhlCache, SyncKind } from './cache.js';
+
+/**
+ * The sync job: every kind of GoHighLevel data the read tools serve is fetched whole, on a
+ * schedule, into the node's Postgres. A kind's copy is stamped with the moment its fetch began
+ * (what it shows is at least that fresh), and replaced in one transaction.
+ */
+
+const SCHEMAS: { [K in SyncKind]: z.ZodType<CachedKinds[K][number]> } = {
+  contacts: ghlContact,
+  opportunities: ghlOpportunity,
+  pipelines: ghlPipeline,
+  conversations: ghlConversation,
+};
+
+export type SyncReport = { [K in SyncKind]?: number | { error: string } };
+
+export class GhlSync {
+  private running: Promise<SyncReport> | undefined;
+  private task: ScheduledTask | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly api: GoHighLevelApi,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * One sync of every kind. A sync asked for while one runs joins it rather than starting a
+   * second: the schedule never overlaps itself, nor a sync started by hand.
+   */
+  runOnce(): Promise<SyncReport> {
+    this.running ??= this.sync().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Runs on `schedule`, and once now if the cache is older than `maxAgeMs` (or empty). */
+  async start(schedule: string, maxAgeMs: number): Promise<void> {
+    this.task = cron.schedule(schedule, () => this.runLogged(), { name: 'medtainer-sync', noOverlap: true });
+    const { rows } = await this.db.query<{ oldest: Date | null; kinds: number }>(
+      'SELECT min(synced_at) AS oldest, count(*)::int AS kinds FROM medtainer_sync',
+    );
+    const first = rows[0];
+    const stale =
+      first === undefined ||
+      first.kinds < Object.keys(SCHEMAS).length ||
+      first.oldest === null ||
+      this.now() - new Date(first.oldest).getTime() > maxAgeMs;
+    // In the background: a node answers at once, live, until the first copy lands.
+    if (stale) void this.runLogged();
+  }
+
+  async stop(): Promise<void> {
+    await this.task?.destroy();
+    await this.running;
+  }
+
+  private async runLogged(): Promise<SyncReport> {
+    const report = await this.runOnce();
+    this.logger.info({ report }, 'gohighlevel sync ran');
+    return report;
+  }
+
+  private async sync(): Promise<SyncReport> {
+    const report: SyncReport = {};
+    const fetchers: { [K in SyncKind]: () => Promise<CachedKinds[K]> } = {
+      pipelines: () => this.api.listPipelines(),
+      contacts: () => this.api.allContacts(),
+      opportunities: () => this.api.allOpportunities(),
+      conversations: () => this.api.allConversations(),
+    };
+    for (const kind of Object.keys(fetchers) as SyncKind[]) {
+      const began = new Date(this.now());
+      try {
+        const items = await fetchers[kind]();
+        await this.store(kind, items, began);
+        report[kind] = items.length;
+      } catch (err) {
+        // One kind failing keeps its previous copy (which ages into going live) and the rest go on.
+        this.logger.warn({ err, kind }, 'gohighlevel sync of one kind failed; its previous copy stays');
+        report[kind] = { error: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    return report;
+  }
+
+  private async store(kind: SyncKind, items: readonly { id: string }[], at: Date): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query('DELETE FROM medtainer_cache WHERE kind = $1', [kind]);
+      // One statement for the whole kind: a round trip per row would make a sync of thousands slow.
+      await tx.query(
+        `INSERT INTO medtainer_cache (kind, id, data)
+         SELECT $1, e->>'id', e FROM jsonb_array_elements($2::jsonb) AS e`,
+        [kind, JSON.stringify(items)],
+      );
+      await tx.query(
+        `INSERT INTO medtainer_sync (kind, synced_at, items) VALUES ($1, $2, $3)
+         ON CONFLICT (kind) DO UPDATE SET synced_at = EXCLUDED.synced_at, items = EXCLUDED.items`,
+        [kind, at.toISOString(), items.length],
+      );
+    });
+  }
+}
+
+/** The cache as the read tools see it: a kind's copy while it is younger than `maxAgeMs`. */
+export class PgGhlCache implements GhlCache {
+  constructor(
+    private readonly db: Db,
+    private readonly maxAgeMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async read<K extends SyncKind>(kind: K): Promise<CachedCopy<CachedKinds[K]> | undefined> {
+    const { rows: synced } = await this.db.query<{ synced_at: Date }>(
+      'SELECT synced_at FROM medtainer_sync WHERE kind = $1',
+      [kind],
+    );
+    const at = synced[0]?.synced_at;
+    if (at === undefined) return undefined;
+    const syncedAt = new Date(at);
+    const ageMs = Math.max(0, this.now() - syncedAt.getTime());
+    if (ageMs > this.maxAgeMs) return undefined;
+    const { rows } = await this.db.query<{ data: unknown }>(
+      'SELECT data FROM medtainer_cache WHERE kind = $1 ORDER BY id',
+      [kind],
+    );
+    const schema = SCHEMAS[kind];
+    const items = rows.map((r) => schema.parse(typeof r.data === 'string' ? JSON.parse(r.data) : r.data));
+    return { syncedAt, ageMs, items: items as CachedKinds[K] };
+  }
+}

@@ -1,0 +1,100 @@
+import type { Logger } from '@brainmesh/shared';
+import { DIGITALOCEAN_LIMIT, digitalOceanPolicy } from './digitalocean/policy.js';
+import { GODADDY_LIMIT, goDaddyPolicy } from './godaddy/policy.js';
+import { GOHIGHLEVEL_LIMIT, goHighLevelPolicy } from './gohighlevel/policy.js';
+import { ApiClient, type ServicePolicy } from './http/api-client.js';
+import { OutboundLimiter } from './http/limiter.js';
+import type { SampleBusiness } from './sample/business.js';
+import { digitalOceanEmulator } from './sample/digitalocean.js';
+import { type Emulator, SAMPLE_ORIGIN } from './sample/emulator.js';
+import { goDaddyEmulator } from './sample/godaddy.js';
+import { goHighLevelEmulator } from './sample/gohighlevel.js';
+import type { MedtainerSettings } from './settings.js';
+
+/**
+ * One client per service: live against the service when its credentials are set, or against its
+ * emulator over the sample business. The tools cannot tell the two apart, except by `mode`, which
+ * they report as the data's source.
+ */
+
+export type Mode = 'live' | 'sample';
+
+export interface Connection {
+  client: ApiClient;
+  mode: Mode;
+}
+
+export interface Connections {
+  gohighlevel: Connection & { locationId: string };
+  godaddy: Connection & { shopperId: string | undefined };
+  digitalocean: Connection;
+}
+
+/** The credentials sample mode sends: the emulators check auth as the services do. */
+export const SAMPLE_CREDENTIALS = {
+  gohighlevel: { token: 'sample-token', locationId: 'sampleLocation0001' },
+  godaddy: { key: 'sample-key', secret: 'sample-secret' },
+  digitalocean: { token: 'sample-token' },
+} as const;
+
+export function connect(settings: MedtainerSettings, logger: Logger, business: () => SampleBusiness): Connections {
+  const { gohighlevel: ghl, godaddy: gd, digitalocean: doc } = settings;
+  const live = (
+    policy: ServicePolicy,
+    limit: { points: number; durationMs: number },
+    baseUrl: string,
+    auth: Record<string, string>,
+  ) => new ApiClient({ policy, baseUrl, auth: () => auth, limiter: new OutboundLimiter(limit), logger });
+  const sample = (policy: ServicePolicy, emulator: Emulator, auth: Record<string, string>) =>
+    new ApiClient({ policy, baseUrl: SAMPLE_ORIGIN, auth: () => auth, limiter: null, logger, fetch: emulator.fetch });
+
+  const ghlAuth = (token: string) => ({ authorization: `Bearer ${token}` });
+  const gdAuth = (key: string, secret: string) => ({ authorization: `sso-key ${key}:${secret}` });
+  const doAuth = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  return {
+    gohighlevel:
+      ghl.token !== undefined && ghl.locationId !== undefined
+        ? {
+            mode: 'live',
+            locationId: ghl.locationId,
+            client: live(goHighLevelPolicy, GOHIGHLEVEL_LIMIT, ghl.baseUrl, ghlAuth(ghl.token)),
+          }
+        : {
+            mode: 'sample',
+            locationId: SAMPLE_CREDENTIALS.gohighlevel.locationId,
+            client: sample(
+              goHighLevelPolicy,
+              goHighLevelEmulator(business(), SAMPLE_CREDENTIALS.gohighlevel),
+              ghlAuth(SAMPLE_CREDENTIALS.gohighlevel.token),
+            ),
+          },
+    godaddy:
+      gd.apiKey !== undefined && gd.apiSecret !== undefined
+        ? {
+            mode: 'live',
+            shopperId: gd.shopperId,
+            client: live(goDaddyPolicy, GODADDY_LIMIT, gd.baseUrl, gdAuth(gd.apiKey, gd.apiSecret)),
+          }
+        : {
+            mode: 'sample',
+            shopperId: undefined,
+            client: sample(
+              goDaddyPolicy,
+              goDaddyEmulator(business(), SAMPLE_CREDENTIALS.godaddy),
+              gdAuth(SAMPLE_CREDENTIALS.godaddy.key, SAMPLE_CREDENTIALS.godaddy.secret),
+            ),
+          },
+    digitalocean:
+      doc.token !== undefined
+        ? { mode: 'live', client: live(digitalOceanPolicy, DIGITALOCEAN_LIMIT, doc.baseUrl, doAuth(doc.token)) }
+        : {
+            mode: 'sample',
+            client: sample(
+              digitalOceanPolicy,
+              digitalOceanEmulator(business(), SAMPLE_CREDENTIALS.digitalocean),
+              doAuth(SAMPLE_CREDENTIALS.digitalocean.token),
+            ),
+          },
+  };
+}
