@@ -12,34 +12,20 @@ import { type Db, migrate, openEmbeddedDb, openPostgresDb } from '@brainmesh/sha
 import { uniqueName } from '@brainmesh/shared/testing';
 import { NODE_MIGRATIONS } from '../node/src/node.js';
 import { GhlSync, PgGhlCache } from '../node/src/packs/medtainer/cache/sync.js';
-import { GoHighLevelApi } from '../node/src/packs/medtainer/gohighlevel/client.js';
-import { GOHIGHLEVEL_LIMIT, goHighLevelPolicy } from '../node/src/packs/medtainer/gohighlevel/policy.js';
 import { goHighLevelTools } from '../node/src/packs/medtainer/gohighlevel/tools.js';
-import { ApiClient } from '../node/src/packs/medtainer/http/api-client.js';
-import { OutboundLimiter } from '../node/src/packs/medtainer/http/limiter.js';
 import { intelligenceTools } from '../node/src/packs/medtainer/intelligence/tools.js';
 import { generateBusiness, SAMPLE_SEED } from '../node/src/packs/medtainer/sample/generate.js';
-import { goHighLevelEmulator } from '../node/src/packs/medtainer/sample/gohighlevel.js';
 import { callTool, quietLogger } from '../node/test/support/call.js';
-import { serveFake } from '../node/test/support/fake-service.js';
+import { GHL_CREDENTIALS as credentials, emulatedGoHighLevel } from '../node/test/support/gohighlevel.js';
 
 const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const credentials = { token: 'bench-token', locationId: 'sampleLocation0001' };
 const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 
 async function run(db: Db, label: string): Promise<void> {
   await migrate(db, NODE_MIGRATIONS);
   const business = generateBusiness({ seed: SAMPLE_SEED, now: new Date() });
-  const fake = await serveFake(goHighLevelEmulator(business, credentials));
+  const { fake, api } = await emulatedGoHighLevel(business);
   try {
-    const client = new ApiClient({
-      policy: goHighLevelPolicy,
-      baseUrl: fake.url,
-      auth: () => ({ authorization: `Bearer ${credentials.token}` }),
-      limiter: new OutboundLimiter(GOHIGHLEVEL_LIMIT),
-      logger: quietLogger,
-    });
-    const api = new GoHighLevelApi(client, credentials.locationId);
     const sync = new GhlSync(db, api, quietLogger);
     const started = performance.now();
     const report = await sync.runOnce();
@@ -48,7 +34,7 @@ async function run(db: Db, label: string): Promise<void> {
       `${label}: full sync ${Math.round(ms)} ms in ${fake.requests.length} requests (${JSON.stringify(report)})`,
     );
 
-    const cache = new PgGhlCache(db, 20 * 60_000);
+    const cache = new PgGhlCache(db, credentials.locationId, 20 * 60_000);
     const deps = { api, mode: 'live' as const, cache };
     const tools = [...goHighLevelTools(deps), ...intelligenceTools(deps)];
     const reads: number[] = [];
@@ -78,17 +64,8 @@ async function run(db: Db, label: string): Promise<void> {
 
 async function limiterBurst(): Promise<void> {
   const business = generateBusiness({ seed: SAMPLE_SEED, now: new Date() });
-  const fake = await serveFake(goHighLevelEmulator(business, credentials));
+  const { fake, api } = await emulatedGoHighLevel(business, { attempts: 1 });
   try {
-    const client = new ApiClient({
-      policy: goHighLevelPolicy,
-      baseUrl: fake.url,
-      auth: () => ({ authorization: `Bearer ${credentials.token}` }),
-      limiter: new OutboundLimiter(GOHIGHLEVEL_LIMIT),
-      logger: quietLogger,
-      attempts: 1,
-    });
-    const api = new GoHighLevelApi(client, credentials.locationId);
     const started = performance.now();
     await Promise.all(Array.from({ length: 250 }, () => api.listPipelines()));
     const ms = performance.now() - started;

@@ -254,6 +254,53 @@ describe('digitalocean tools against the emulated API on loopback', () => {
     assert.equal(b.digitalocean.droplets[1]?.status, 'active');
   });
 
+  it('get_droplet refuses an action that is not that droplet’s', async () => {
+    const { fake, tools, business: b } = await setup();
+    const started = await callTool(tools, 'digitalocean.droplet_action', {
+      droplet_id: 1001,
+      type: 'reboot',
+      confirm: true,
+    });
+    const actionId = (started.json.action as { id: number }).id;
+
+    const wrong = await callTool(tools, 'digitalocean.get_droplet', { droplet_id: 1002, action_id: actionId });
+    assert.equal(wrong.result.isError, true);
+    assert.match(wrong.text, new RegExp(`Action ${actionId} \\(reboot\\) is for droplet 1001, not droplet 1002`));
+    assert.doesNotMatch(wrong.text, /"droplet"/);
+    // The other droplet was not read, so nothing of it is shown as the action's outcome.
+    assert.equal(fake.received('GET', '/v2/droplets/1002').length, 0);
+
+    // Not a droplet at all: an action on an image, say.
+    fake.script({
+      method: 'GET',
+      path: '/v2/actions/42',
+      times: 1,
+      answer: {
+        status: 200,
+        body: {
+          action: {
+            id: 42,
+            status: 'completed',
+            type: 'transfer',
+            started_at: NOW.toISOString(),
+            completed_at: NOW.toISOString(),
+            resource_id: 1002,
+            resource_type: 'image',
+          },
+        },
+      },
+    });
+    const image = await callTool(tools, 'digitalocean.get_droplet', { droplet_id: 1002, action_id: 42 });
+    assert.equal(image.result.isError, true);
+    assert.match(image.text, /is for image 1002, not droplet 1002/);
+
+    // The right pair still reports.
+    const right = await callTool(tools, 'digitalocean.get_droplet', { droplet_id: 1001, action_id: actionId });
+    assert.equal(right.result.isError, undefined);
+    assert.deepEqual((right.json.action as { resource: unknown }).resource, { type: 'droplet', id: 1001 });
+    assert.equal(b.digitalocean.droplets[1]?.status, 'active');
+  });
+
   it('droplet_action is sent once on a 500 and says it was not retried', async () => {
     const { fake, tools } = await setup();
     fake.script({
@@ -401,5 +448,20 @@ describe('digitalocean emulator', () => {
     assert.equal(missing.headers?.['ratelimit-limit'], '5000');
     now += 60_000;
     assert.equal((await emulator.handle(get('/v2/droplets/1000'))).status, 200);
+  });
+
+  it('never answers 429 when rate limits are off (sample mode), and still sends RateLimit-*', async () => {
+    const now = 1_700_000_000_000;
+    const emulator = digitalOceanEmulator(business(1), { token: TOKEN }, { now: () => now, rateLimits: false });
+    let last: Record<string, string> | undefined;
+    for (let i = 0; i < 300; i++) {
+      const answer = await emulator.handle(get('/v2/account'));
+      assert.equal(answer.status, 200);
+      last = answer.headers;
+    }
+    assert.equal(last?.['ratelimit-limit'], '5000');
+    assert.equal(last?.['ratelimit-remaining'], '4700');
+    assert.equal(last?.['ratelimit-reset'], String((now + 3_600_000) / 1000));
+    assert.equal((await emulator.handle(get('/v2/account', '', 'Bearer nope'))).status, 401);
   });
 });

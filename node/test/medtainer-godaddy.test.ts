@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { GoDaddyApi } from '../src/packs/medtainer/godaddy/client.js';
+import { GoDaddyApi, RECORD_PAGE_LIMIT } from '../src/packs/medtainer/godaddy/client.js';
 import { GODADDY_LIMIT, goDaddyPolicy } from '../src/packs/medtainer/godaddy/policy.js';
 import { goDaddyTools } from '../src/packs/medtainer/godaddy/tools.js';
-import type { DomainDetail } from '../src/packs/medtainer/godaddy/wire.js';
+import type { DnsRecord, DomainDetail } from '../src/packs/medtainer/godaddy/wire.js';
 import { ApiClient } from '../src/packs/medtainer/http/api-client.js';
 import { OutboundLimiter } from '../src/packs/medtainer/http/limiter.js';
 import { emptyBusiness, type SampleBusiness } from '../src/packs/medtainer/sample/business.js';
@@ -154,8 +154,46 @@ describe('godaddy tools against the emulated API on loopback', () => {
     assert.equal(capped.json.truncated, true);
     assert.equal((capped.json.domains as unknown[]).length, 10);
     const soon = await callTool(tools, 'godaddy.list_domains', { expiring_within_days: 30 });
-    for (const d of soon.json.domains as { expires: string }[])
+    for (const d of soon.json.domains as { expires: string }[]) {
       assert.ok(Date.parse(d.expires) <= Date.now() + 30 * 86_400_000);
+      assert.ok(Date.parse(d.expires) > Date.now());
+    }
+  });
+
+  it('list_domains expiring_within_days leaves out what has already expired, and names it apart', async () => {
+    const { business: b, tools } = await setup({ domains: 4 });
+    const day = 86_400_000;
+    const at = (days: number) => new Date(Date.now() + days * day).toISOString();
+    const [lapsed, soon, later, longAgo] = b.godaddy.domains;
+    assert.ok(lapsed && soon && later && longAgo);
+    lapsed.expires = at(-3);
+    soon.expires = at(5);
+    later.expires = at(100);
+    longAgo.expires = at(-400);
+
+    const called = await callTool(tools, 'godaddy.list_domains', { expiring_within_days: 30 });
+    assert.equal(called.json.count, 1);
+    assert.deepEqual(
+      (called.json.domains as { domain: string }[]).map((d) => d.domain),
+      ['clinic-0001.com'],
+    );
+    const expired = called.json.alreadyExpired as { count: number; domains: { domain: string; expires: string }[] };
+    assert.equal(expired.count, 2);
+    assert.deepEqual(
+      expired.domains.map((d) => d.domain),
+      ['clinic-0000.com', 'clinic-0003.com'],
+    );
+    for (const d of expired.domains) assert.ok(Date.parse(d.expires) <= Date.now());
+
+    // A window of 0 days is only what lapses today, never what lapsed before.
+    const today = await callTool(tools, 'godaddy.list_domains', { expiring_within_days: 0 });
+    assert.equal(today.json.count, 0);
+    assert.equal((today.json.alreadyExpired as { count: number }).count, 2);
+
+    // Without the filter every domain is listed, expired or not, and nothing is set apart.
+    const all = await callTool(tools, 'godaddy.list_domains', {});
+    assert.equal(all.json.count, 4);
+    assert.equal('alreadyExpired' in all.json, false);
   });
 
   it('waits out a 429 (retryAfterSec) on a read and answers in full', async () => {
@@ -270,6 +308,107 @@ describe('godaddy tools against the emulated API on loopback', () => {
       ],
     );
     assertAuth(fake);
+  });
+
+  it('get_dns_records reads a zone of 1,234 records whole, 500 at a time by offset', async () => {
+    const { fake, tools, business: b } = await setup();
+    const zone: DnsRecord[] = [];
+    for (let i = 0; i < 1234; i++)
+      zone.push(
+        i % 2 === 0
+          ? { type: 'TXT', name: `host-${i}`, data: `v=${i}`, ttl: 600 }
+          : { type: 'A', name: `host-${i}`, data: `192.0.${i >> 8}.${i & 255}`, ttl: 600 },
+      );
+    b.godaddy.records.set('clinic-0002.com', zone);
+    assert.equal(RECORD_PAGE_LIMIT, 500);
+
+    const all = await callTool(tools, 'godaddy.get_dns_records', { domain: 'clinic-0002.com' });
+    assert.equal(all.json.count, 1234);
+    const records = all.json.records as { name: string; data: string }[];
+    assert.deepEqual(
+      records.map((r) => r.name),
+      zone.map((r) => r.name),
+    );
+    const pages = fake.received('GET', '/v1/domains/clinic-0002.com/records');
+    assert.deepEqual(
+      pages.map((r) => [r.query.get('offset'), r.query.get('limit')]),
+      [
+        ['0', '500'],
+        ['500', '500'],
+        ['1000', '500'],
+      ],
+    );
+
+    // The typed form pages the same way: 617 TXT records are two pages.
+    const txt = await callTool(tools, 'godaddy.get_dns_records', { domain: 'clinic-0002.com', type: 'TXT' });
+    assert.equal(txt.json.count, 617);
+    assert.deepEqual(
+      fake.received('GET', '/v1/domains/clinic-0002.com/records/TXT').map((r) => r.query.get('offset')),
+      ['0', '500'],
+    );
+    // A name alone is filtered after every page is read.
+    const one = await callTool(tools, 'godaddy.get_dns_records', { domain: 'clinic-0002.com', name: 'host-1233' });
+    assert.deepEqual(one.json.records, [{ type: 'A', name: 'host-1233', data: '192.0.4.209', ttl: 600 }]);
+    assertAuth(fake);
+  });
+
+  it('get_dns_records refuses to loop on a server that ignores the offset', async () => {
+    const { fake, tools } = await setup();
+    const same = Array.from({ length: 500 }, (_, i) => ({ type: 'TXT', name: `n${i}`, data: 'x' }));
+    fake.script({
+      method: 'GET',
+      path: '/v1/domains/clinic-0001.com/records',
+      times: 10,
+      answer: { status: 200, body: same },
+    });
+    await assert.rejects(callTool(tools, 'godaddy.get_dns_records', { domain: 'clinic-0001.com' }), (err: Error) => {
+      assert.match(err.message, /GoDaddy sent an answer brainmesh cannot read: .*repeated a page/);
+      return true;
+    });
+    assert.equal(fake.received('GET', '/v1/domains/clinic-0001.com/records').length, 2);
+  });
+
+  it('add_dns_records and replace_dns_records refuse NS records and point to update_domain', async () => {
+    const { fake, tools, business: b } = await setup();
+    const before = structuredClone(b.godaddy.records.get('clinic-0001.com'));
+    const added = await callTool(
+      tools,
+      'godaddy.add_dns_records',
+      {
+        domain: 'clinic-0001.com',
+        records: [
+          { type: 'A', name: 'api', data: '192.0.2.30' },
+          { type: 'NS', name: '@', data: 'ns1.elsewhere.net' },
+        ],
+        confirm: true,
+      },
+      { elicit: accept },
+    );
+    assert.equal(added.result.isError, true);
+    assert.match(added.text, /NS records/);
+    assert.match(added.text, /godaddy\.update_domain/);
+    assert.equal(added.asked.length, 0);
+
+    const replaced = await callTool(
+      tools,
+      'godaddy.replace_dns_records',
+      {
+        domain: 'clinic-0001.com',
+        type: 'NS',
+        name: '@',
+        records: [{ data: 'ns1.elsewhere.net' }, { data: 'ns2.elsewhere.net' }],
+        confirm: true,
+      },
+      { elicit: accept },
+    );
+    assert.equal(replaced.result.isError, true);
+    assert.match(replaced.text, /godaddy\.update_domain/);
+    assert.match(replaced.text, /delegation/);
+    assert.equal(replaced.asked.length, 0);
+
+    // Nothing was asked, sent or changed.
+    assert.equal(fake.requests.length, 0);
+    assert.deepEqual(b.godaddy.records.get('clinic-0001.com'), before);
   });
 
   it('add_dns_records asks first, then sends one PATCH', async () => {
@@ -473,5 +612,36 @@ describe('godaddy emulator', () => {
     assert.equal((await emulator.handle(get('/v1/domains/clinic-0000.com'))).status, 200);
     now += 45_000;
     assert.equal((await emulator.handle(get('/v1/domains'))).status, 200);
+  });
+
+  it('never answers 429 when rate limits are off (sample mode)', async () => {
+    const emulator = goDaddyEmulator(business(1), CREDS, { now: () => 1_000_000, rateLimits: false });
+    for (let i = 0; i < 200; i++) assert.equal((await emulator.handle(get('/v1/domains'))).status, 200);
+    // Auth is still checked.
+    assert.equal((await emulator.handle(get('/v1/domains', '', 'sso-key test-key:wrong'))).status, 401);
+  });
+
+  it('honours offset and limit on all three record GET forms', async () => {
+    const b = business(1);
+    const zone: DnsRecord[] = [];
+    for (let i = 0; i < 30; i++)
+      zone.push({ type: i % 3 === 0 ? 'A' : 'TXT', name: i < 6 ? '@' : `h${i}`, data: `d${i}` });
+    b.godaddy.records.set('clinic-0000.com', zone);
+    const emulator = goDaddyEmulator(b, CREDS);
+    const data = async (path: string, query: string) => {
+      const answer = await emulator.handle(get(path, query));
+      assert.equal(answer.status, 200, `${path}?${query}`);
+      return (answer.body as DnsRecord[]).map((r) => r.data);
+    };
+    const base = '/v1/domains/clinic-0000.com/records';
+    assert.equal((await data(base, '')).length, 30);
+    assert.deepEqual(await data(base, 'offset=10&limit=3'), ['d10', 'd11', 'd12']);
+    assert.deepEqual(await data(base, 'offset=28&limit=5'), ['d28', 'd29']);
+    assert.deepEqual(await data(base, 'offset=30&limit=5'), []);
+    assert.deepEqual(await data(`${base}/A`, 'offset=2&limit=2'), ['d6', 'd9']);
+    assert.deepEqual(await data(`${base}/TXT/@`, 'offset=1&limit=2'), ['d2', 'd4']);
+    assert.deepEqual(await data(`${base}/TXT/@`, 'limit=1'), ['d1']);
+    assert.equal((await emulator.handle(get(base, 'offset=-1'))).status, 422);
+    assert.equal((await emulator.handle(get(base, 'limit=0'))).status, 422);
   });
 });

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import type { ToolDefinition } from '../src/pack.js';
 import type { CachedCopy, CachedKinds, GhlCache, SyncKind } from '../src/packs/medtainer/cache/cache.js';
@@ -9,6 +11,7 @@ import { CONTACTS_VERSION, CONVERSATIONS_VERSION } from '../src/packs/medtainer/
 import { ApiClient } from '../src/packs/medtainer/http/api-client.js';
 import { OutboundLimiter } from '../src/packs/medtainer/http/limiter.js';
 import { emptyBusiness, type SampleBusiness } from '../src/packs/medtainer/sample/business.js';
+import { type EmulatorOptions, SAMPLE_ORIGIN } from '../src/packs/medtainer/sample/emulator.js';
 import { goHighLevelEmulator } from '../src/packs/medtainer/sample/gohighlevel.js';
 import { type CallOptions, callTool, quietLogger } from './support/call.js';
 import { type FakeService, type RecordedRequest, serveFake } from './support/fake-service.js';
@@ -124,31 +127,36 @@ interface Setup {
   call(name: string, args: Record<string, unknown>, options?: CallOptions): ReturnType<typeof callTool>;
 }
 
-async function setup(t: TestContext, cache: GhlCache | null = null): Promise<Setup> {
-  const b = business();
-  const fake = await serveFake(goHighLevelEmulator(b, CREDS));
-  t.after(() => fake.close());
-  // As connections.ts builds a live client, with the fake's address as the service's.
+/** As connections.ts builds a live client, with a test server's address as the service's. */
+function liveApi(url: string): GoHighLevelApi {
   const client = new ApiClient({
     policy: goHighLevelPolicy,
-    baseUrl: fake.url,
+    baseUrl: url,
     auth: () => ({ authorization: `Bearer ${CREDS.token}` }),
     limiter: new OutboundLimiter(GOHIGHLEVEL_LIMIT),
     logger: quietLogger,
   });
-  const api = new GoHighLevelApi(client, CREDS.locationId);
-  const tools = goHighLevelTools({ api, mode: 'live', cache });
-  return {
-    business: b,
-    fake,
-    api,
-    tools,
-    call: async (name, args, options) => {
-      const called = await callTool(tools, `gohighlevel.${name}`, args, options);
-      assert.ok(!called.text.includes(CREDS.token), 'an answer never carries the token');
-      return called;
-    },
+  return new GoHighLevelApi(client, CREDS.locationId);
+}
+
+function callerOf(tools: ToolDefinition[]): Setup['call'] {
+  return async (name, args, options) => {
+    const called = await callTool(tools, `gohighlevel.${name}`, args, options);
+    assert.ok(!called.text.includes(CREDS.token), 'an answer never carries the token');
+    return called;
   };
+}
+
+async function setup(
+  t: TestContext,
+  options: { cache?: GhlCache | null; emulator?: EmulatorOptions; business?: SampleBusiness } = {},
+): Promise<Setup> {
+  const b = options.business ?? business();
+  const fake = await serveFake(goHighLevelEmulator(b, CREDS, options.emulator));
+  t.after(() => fake.close());
+  const api = liveApi(fake.url);
+  const tools = goHighLevelTools({ api, mode: 'live', cache: options.cache ?? null });
+  return { business: b, fake, api, tools, call: callerOf(tools) };
 }
 
 function assertSent(r: RecordedRequest | undefined, version: string): RecordedRequest {
@@ -156,6 +164,48 @@ function assertSent(r: RecordedRequest | undefined, version: string): RecordedRe
   assert.equal(r.headers.get('authorization'), `Bearer ${CREDS.token}`);
   assert.equal(r.headers.get('version'), version);
   return r;
+}
+
+const stubCache = (copies: Partial<{ [K in SyncKind]: CachedCopy<CachedKinds[K]> }>): GhlCache => ({
+  read: async <K extends SyncKind>(kind: K) => copies[kind] as CachedCopy<CachedKinds[K]> | undefined,
+});
+
+const TIED = 130;
+const TIE = 7;
+const tiedDate = (i: number) => NOW.getTime() - Math.floor(i / TIE) * 60_000;
+
+/** Conversations in groups of 7 sharing a last-message time: a group straddles every page boundary. */
+function tiedBusiness(): SampleBusiness {
+  const b = business();
+  const g = b.gohighlevel;
+  g.conversations.length = 0;
+  for (let i = 0; i < TIED; i++) {
+    g.conversations.push({
+      id: `cv${pad(i)}`,
+      contactId: `ct${pad(i)}`,
+      locationId: g.locationId,
+      lastMessageBody: `Tied ${i}`,
+      lastMessageType: 'TYPE_SMS',
+      lastMessageDate: tiedDate(i),
+      unreadCount: 0,
+      fullName: `First${i} Last${i}`,
+    });
+  }
+  return b;
+}
+
+/** Every conversation search_conversations gives, page after page by `next`, in order. */
+async function pageConversations(s: Setup, limit: number): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: unknown;
+  let pages = 0;
+  do {
+    const { json } = await s.call('search_conversations', { limit, ...(cursor ? { cursor } : {}) });
+    for (const c of arr(json.conversations)) ids.push(c.id as string);
+    cursor = json.next;
+    assert.ok(++pages <= TIED, 'paging ends');
+  } while (cursor !== undefined);
+  return ids;
 }
 
 const writes = (fake: FakeService) => fake.requests.filter((r) => r.method !== 'GET');
@@ -186,6 +236,8 @@ describe('GoHighLevel contacts', () => {
       locationId: CREDS.locationId,
       pageLimit: 100,
       page: 1,
+      // Newest first, as the cache sorts: page 2 is the same contacts cached or live.
+      sort: [{ field: 'dateAdded', direction: 'desc' }],
       query: 'acme clinic',
       filters: [{ field: 'tags', operator: 'eq', value: 'vip' }],
     });
@@ -379,6 +431,65 @@ describe('GoHighLevel contacts', () => {
   });
 });
 
+describe('GoHighLevel writes sent once', () => {
+  it('create_task that meets a 500 is sent exactly once and says it was not retried', async (t) => {
+    const s = await setup(t);
+    s.fake.script({ method: 'POST', path: '/contacts/ct00005/tasks', times: 1, answer: SERVER_ERROR });
+    await assert.rejects(
+      s.call('create_task', {
+        contactId: 'ct00005',
+        title: 'Call back',
+        dueDate: '2025-06-05T15:00:00Z',
+        confirm: true,
+      }),
+      { code: 'UPSTREAM_UNAVAILABLE', message: /500.*sent once and not retried/ },
+    );
+    // A retry would have reached the emulator and made the task.
+    assert.equal(s.fake.received('POST', '/contacts/ct00005/tasks').length, 1);
+    assert.equal(s.business.gohighlevel.tasks.length, 0);
+  });
+
+  it('send_message whose connection the server drops is received exactly once and says it was not retried', async (t) => {
+    let sends = 0;
+    const contact = {
+      id: 'ct1',
+      firstName: 'Ann',
+      lastName: 'Lee',
+      phone: '+15550100001',
+      tags: [],
+      dateAdded: NOW.toISOString(),
+    };
+    const server = createServer((req, res) => {
+      if (req.method === 'POST' && req.url === '/conversations/messages') {
+        sends++;
+        req.socket.destroy();
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      if (req.method === 'GET' && req.url === '/contacts/ct1') res.end(JSON.stringify({ contact }));
+      else {
+        res.statusCode = 404;
+        res.end(JSON.stringify({ statusCode: 404, message: 'Not Found' }));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const call = callerOf(goHighLevelTools({ api: liveApi(url), mode: 'live', cache: null }));
+    await assert.rejects(call('send_message', { contactId: 'ct1', type: 'SMS', message: 'Hello', confirm: true }), {
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: /could not be reached.*sent once and not retried/,
+    });
+    assert.equal(sends, 1);
+  });
+});
+
 describe('GoHighLevel opportunities', () => {
   it('search_opportunities sends snake_case filters and pages by cursor to every opportunity', async (t) => {
     const s = await setup(t);
@@ -482,7 +593,11 @@ describe('GoHighLevel conversations', () => {
     } while (cursor !== undefined);
     assert.equal(ids.size, CONVERSATIONS);
     const startAfter = s.fake.received('GET', '/conversations/search').at(-1)?.query.get('startAfterDate');
-    assert.equal(startAfter, String(NOW.getTime() - 39 * 60_000), 'the last one seen gives the next start');
+    assert.equal(
+      startAfter,
+      String(NOW.getTime() - 39 * 60_000 + 1),
+      'the last one seen gives the next start, included',
+    );
 
     assert.equal((await s.api.allConversations()).length, CONVERSATIONS);
   });
@@ -562,6 +677,148 @@ describe('GoHighLevel conversations', () => {
   });
 });
 
+describe('GoHighLevel full lists', () => {
+  it('conversations sharing a last-message time across a page boundary all come back, live and cached', async (t) => {
+    const live = await setup(t, { business: tiedBusiness() });
+    const all = await live.api.allConversations();
+    assert.equal(all.length, TIED);
+    assert.equal(new Set(all.map((c) => c.id)).size, TIED);
+    const sent = live.fake.received('GET', '/conversations/search');
+    assert.equal(sent.length, 2);
+    // The 100th is in a group of 7 that the first page cut: the next page starts from its time, included.
+    assert.equal(sent[1]?.query.get('startAfterDate'), String(tiedDate(99) + 1));
+
+    const liveIds = await pageConversations(live, 20);
+    assert.equal(new Set(liveIds).size, TIED, 'none skipped');
+    assert.equal(liveIds.length, TIED, 'none repeated');
+
+    const b = tiedBusiness();
+    const items = b.gohighlevel.conversations;
+    const cached = await setup(t, {
+      business: b,
+      cache: stubCache({ conversations: { syncedAt: new Date(), ageMs: 0, items } }),
+    });
+    const cachedIds = await pageConversations(cached, 20);
+    assert.deepEqual(cachedIds, liveIds, 'the same conversations in the same order, cached or live');
+    assert.equal(cached.fake.requests.length, 0);
+  });
+
+  it('search_conversations fails clearly when more conversations share a time than a page holds', async (t) => {
+    const s = await setup(t, { business: tiedBusiness() });
+    const first = await s.call('search_conversations', { limit: 5 });
+    const second = await s.call('search_conversations', { limit: 5, cursor: first.json.next });
+    assert.equal(second.json.count, 1, 'the sixth of the first seven');
+    await assert.rejects(s.call('search_conversations', { limit: 5, cursor: second.json.next }), {
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: /none not already given.*ask for more at once/,
+    });
+  });
+
+  const contactsOf = (from: number, n: number, searchAfter: boolean) =>
+    Array.from({ length: n }, (_, i) => {
+      const id = `ct${pad(from + i)}`;
+      const dateAdded = new Date(NOW.getTime() - (from + i) * 60_000).toISOString();
+      return { id, tags: [], dateAdded, ...(searchAfter ? { searchAfter: [Date.parse(dateAdded), id] } : {}) };
+    });
+  const page = (body: unknown) => ({ status: 200, body });
+
+  it('allContacts fails, rather than hangs, on a page that repeats the one before', async (t) => {
+    const s = await setup(t);
+    s.fake.script({
+      method: 'POST',
+      path: '/contacts/search',
+      times: 10,
+      answer: page({ contacts: contactsOf(0, 500, true), total: 2_000 }),
+    });
+    await assert.rejects(s.api.allContacts(), {
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: /none not already read, with 500 of 2000 read/,
+    });
+    assert.equal(s.fake.received('POST', '/contacts/search').length, 2);
+  });
+
+  it('allContacts fails, rather than stops short, when a page past 10,000 has no searchAfter', async (t) => {
+    const s = await setup(t);
+    for (let p = 0; p < 20; p++)
+      s.fake.script({
+        method: 'POST',
+        path: '/contacts/search',
+        times: 1,
+        answer: page({ contacts: contactsOf(p * 500, 500, false), total: 20_000 }),
+      });
+    await assert.rejects(s.api.allContacts(), {
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: /no searchAfter to go on from, with 10000 of 20000 read/,
+    });
+    assert.equal(s.fake.received('POST', '/contacts/search').length, 20);
+  });
+
+  const opportunities = Array.from({ length: 100 }, (_, i) => ({
+    id: `op${pad(i)}`,
+    name: `Deal ${i}`,
+    pipelineId: 'pl001',
+    pipelineStageId: 'st-new',
+    status: 'open',
+    contactId: 'ct00001',
+    createdAt: new Date(NOW.getTime() - i * HOUR).toISOString(),
+  }));
+
+  it('allOpportunities fails on a page that repeats the one before, and on a full page without a cursor', async (t) => {
+    const s = await setup(t);
+    const meta = { total: 1_000, startAfter: NOW.getTime() - 99 * HOUR, startAfterId: 'op00099', nextPage: 2 };
+    s.fake.script({ method: 'GET', path: '/opportunities/search', times: 10, answer: page({ opportunities, meta }) });
+    await assert.rejects(s.api.allOpportunities(), {
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: /none not already read/,
+    });
+    assert.equal(s.fake.received('GET', '/opportunities/search').length, 2);
+
+    const bare = await setup(t);
+    bare.fake.script({
+      method: 'GET',
+      path: '/opportunities/search',
+      times: 1,
+      answer: page({ opportunities, meta: { total: 1_000, nextPage: 2 } }),
+    });
+    await assert.rejects(bare.api.allOpportunities(), {
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: /no startAfter and startAfterId/,
+    });
+  });
+
+  it('allConversations fails on a page that repeats the one before, and on a full page without lastMessageDate', async (t) => {
+    const s = await setup(t);
+    const conversations = Array.from({ length: 100 }, (_, i) => ({
+      id: `cv${pad(i)}`,
+      contactId: `ct${pad(i)}`,
+      lastMessageDate: NOW.getTime() - i * 60_000,
+    }));
+    s.fake.script({
+      method: 'GET',
+      path: '/conversations/search',
+      times: 10,
+      answer: page({ conversations, total: 1_000 }),
+    });
+    await assert.rejects(s.api.allConversations(), {
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: /none not already read/,
+    });
+    assert.equal(s.fake.received('GET', '/conversations/search').length, 2);
+
+    const undated = await setup(t);
+    undated.fake.script({
+      method: 'GET',
+      path: '/conversations/search',
+      times: 1,
+      answer: page({ conversations: conversations.map(({ lastMessageDate: _, ...c }) => c), total: 1_000 }),
+    });
+    await assert.rejects(undated.api.allConversations(), {
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: /no lastMessageDate/,
+    });
+  });
+});
+
 describe('GoHighLevel calendars', () => {
   it('list_appointments reads every calendar over the default range, or one calendar over a given range', async (t) => {
     const s = await setup(t);
@@ -602,23 +859,17 @@ describe('GoHighLevel calendars', () => {
 });
 
 describe('GoHighLevel from the sync cache', () => {
-  const stubCache = (copies: Partial<{ [K in SyncKind]: CachedCopy<CachedKinds[K]> }>): GhlCache => ({
-    read: async <K extends SyncKind>(kind: K) => copies[kind] as CachedCopy<CachedKinds[K]> | undefined,
-  });
-
   it('answers reads from a fresh copy, says so with its age, and sends nothing', async (t) => {
     const b = business();
     const syncedAt = new Date(Date.now() - 90_000);
     const ageMs = 90_000;
-    const s = await setup(
-      t,
-      stubCache({
-        contacts: { syncedAt, ageMs, items: b.gohighlevel.contacts },
-        opportunities: { syncedAt, ageMs, items: b.gohighlevel.opportunities },
-        pipelines: { syncedAt, ageMs, items: b.gohighlevel.pipelines },
-        conversations: { syncedAt, ageMs, items: b.gohighlevel.conversations },
-      }),
-    );
+    const cache = stubCache({
+      contacts: { syncedAt, ageMs, items: b.gohighlevel.contacts },
+      opportunities: { syncedAt, ageMs, items: b.gohighlevel.opportunities },
+      pipelines: { syncedAt, ageMs, items: b.gohighlevel.pipelines },
+      conversations: { syncedAt, ageMs, items: b.gohighlevel.conversations },
+    });
+    const s = await setup(t, { cache });
     const found = await s.call('search_contacts', { query: 'acme clinic', tags: ['vip'], limit: 100 });
     assert.equal(found.json.source, 'cached');
     assert.equal(found.source, 'cached');
@@ -638,7 +889,7 @@ describe('GoHighLevel from the sync cache', () => {
   });
 
   it('goes live when the cache has no fresh copy', async (t) => {
-    const s = await setup(t, stubCache({}));
+    const s = await setup(t, { cache: stubCache({}) });
     const found = await s.call('search_contacts', { query: 'acme clinic', tags: ['vip'], limit: 100 });
     assert.equal(found.json.source, 'live');
     assert.equal(found.source, undefined);
@@ -649,7 +900,9 @@ describe('GoHighLevel from the sync cache', () => {
 
 describe('GoHighLevel emulator', () => {
   it('refuses a wrong token or Version, counts the burst window in its headers, and answers 429 past 100', async (t) => {
-    const s = await setup(t);
+    // The emulator's clock is moved by hand: the window does not depend on how fast the test runs.
+    let clock = NOW.getTime();
+    const s = await setup(t, { emulator: { now: () => clock } });
     const get = (headers: Record<string, string>) =>
       fetch(`${s.fake.url}/contacts/ct00001`, { headers: { accept: 'application/json', ...headers } });
     const auth = { authorization: `Bearer ${CREDS.token}` };
@@ -679,9 +932,56 @@ describe('GoHighLevel emulator', () => {
       last = await get({ ...auth, version: CONTACTS_VERSION });
       if (last.status !== 429) await last.arrayBuffer();
     }
-    assert.equal(last?.status, 429);
+    assert.equal(last?.status, 429, 'the 101st within 10 s');
     assert.deepEqual(await last?.json(), { statusCode: 429, message: 'Too Many Requests' });
     assert.equal(last?.headers.get('x-ratelimit-remaining'), '0');
+
+    clock += 9_999;
+    const still = await get({ ...auth, version: CONTACTS_VERSION });
+    assert.equal(still.status, 429, 'the window lasts 10 s');
+    await still.arrayBuffer();
+    clock += 1;
+    const again = await get({ ...auth, version: CONTACTS_VERSION });
+    assert.equal(again.status, 200, 'a new window');
+    assert.equal(again.headers.get('x-ratelimit-remaining'), '99');
+    await again.arrayBuffer();
+  });
+
+  it('with rate limits off (sample mode) never answers 429, and still sends the rate-limit headers', async () => {
+    const emulator = goHighLevelEmulator(business(), CREDS, { rateLimits: false, now: () => NOW.getTime() });
+    const headers = { authorization: `Bearer ${CREDS.token}`, version: CONTACTS_VERSION };
+    let res: Response | undefined;
+    for (let i = 0; i < 150; i++) {
+      res = await emulator.fetch(`${SAMPLE_ORIGIN}/contacts/ct00001`, { headers });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+    }
+    assert.equal(res?.headers.get('x-ratelimit-max'), '100');
+    assert.equal(res?.headers.get('x-ratelimit-remaining'), '0');
+    assert.equal(res?.headers.get('x-ratelimit-daily-remaining'), String(200_000 - 150));
+  });
+
+  it('honours the contact search sort by dateAdded, either way, and refuses another', async () => {
+    const emulator = goHighLevelEmulator(business(), CREDS);
+    const search = async (body: Record<string, unknown>) => {
+      const res = await emulator.fetch(`${SAMPLE_ORIGIN}/contacts/search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${CREDS.token}`, version: CONTACTS_VERSION },
+        body: JSON.stringify({ locationId: CREDS.locationId, pageLimit: 2, ...body }),
+      });
+      return { status: res.status, body: (await res.json()) as { contacts: { id: string; searchAfter: unknown }[] } };
+    };
+    const ids = (r: { body: { contacts: { id: string }[] } }) => r.body.contacts.map((c) => c.id);
+    const desc = await search({ sort: [{ field: 'dateAdded', direction: 'desc' }] });
+    assert.deepEqual(ids(desc), ['ct00000', 'ct00001']);
+    const asc = await search({ sort: [{ field: 'dateAdded', direction: 'asc' }] });
+    assert.deepEqual(ids(asc), ['ct01149', 'ct01148']);
+    const ascNext = await search({
+      sort: [{ field: 'dateAdded', direction: 'asc' }],
+      searchAfter: asc.body.contacts.at(-1)?.searchAfter,
+    });
+    assert.deepEqual(ids(ascNext), ['ct01147', 'ct01146']);
+    assert.equal((await search({ sort: [{ field: 'email', direction: 'asc' }] })).status, 422);
   });
 
   it('answers 422 with a message array for a body it cannot take', async (t) => {

@@ -1,42 +1,40 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { migrate } from '@brainmesh/shared';
-import { dbBackends } from '@brainmesh/shared/testing';
+import { describe, it, type TestContext } from 'node:test';
+import { type Db, migrate } from '@brainmesh/shared';
+import { dbBackends, eventually } from '@brainmesh/shared/testing';
 import { NODE_MIGRATIONS } from '../src/node.js';
 import { GhlSync, PgGhlCache } from '../src/packs/medtainer/cache/sync.js';
-import { GoHighLevelApi } from '../src/packs/medtainer/gohighlevel/client.js';
-import { GOHIGHLEVEL_LIMIT, goHighLevelPolicy } from '../src/packs/medtainer/gohighlevel/policy.js';
 import { goHighLevelTools } from '../src/packs/medtainer/gohighlevel/tools.js';
-import { ApiClient } from '../src/packs/medtainer/http/api-client.js';
-import { OutboundLimiter } from '../src/packs/medtainer/http/limiter.js';
 import { generateBusiness, SAMPLE_SEED } from '../src/packs/medtainer/sample/generate.js';
-import { goHighLevelEmulator } from '../src/packs/medtainer/sample/gohighlevel.js';
 import { callTool, quietLogger } from './support/call.js';
-import { serveFake } from './support/fake-service.js';
+import { GHL_CREDENTIALS as credentials, emulatedGoHighLevel } from './support/gohighlevel.js';
 
-const credentials = { token: 'pit-sync-test', locationId: 'sampleLocation0001' };
 const MINUTE = 60_000;
+
+/** A migrated database, and the sample business behind an emulated GoHighLevel with a live client to it. */
+async function setup(t: TestContext, backend: ReturnType<typeof dbBackends>[number], attempts = 4) {
+  const opened = await backend.open();
+  t.after(() => opened.dispose());
+  const db: Db = opened.value;
+  await migrate(db, NODE_MIGRATIONS);
+  const business = generateBusiness({ seed: SAMPLE_SEED, now: new Date('2026-11-02T00:00:00Z') });
+  const { fake, api } = await emulatedGoHighLevel(business, { attempts });
+  t.after(() => fake.close());
+  return { db, business, fake, api };
+}
+
+const syncedAt = async (db: Db, kind: string) =>
+  (
+    await db.query<{ synced_at: Date }>('SELECT synced_at FROM medtainer_sync WHERE kind = $1', [kind])
+  ).rows[0]?.synced_at.getTime();
 
 for (const backend of dbBackends()) {
   describe(`the GoHighLevel sync cache on ${backend.name}`, () => {
     it('fills the cache; reads answer from it with its age while fresh, and go live once it is stale', async (t) => {
-      const db = await backend.open();
-      t.after(() => db.dispose());
-      await migrate(db.value, NODE_MIGRATIONS);
-      const business = generateBusiness({ seed: SAMPLE_SEED, now: new Date('2026-11-02T00:00:00Z') });
-      const fake = await serveFake(goHighLevelEmulator(business, credentials));
-      t.after(() => fake.close());
-      const client = new ApiClient({
-        policy: goHighLevelPolicy,
-        baseUrl: fake.url,
-        auth: () => ({ authorization: `Bearer ${credentials.token}` }),
-        limiter: new OutboundLimiter(GOHIGHLEVEL_LIMIT),
-        logger: quietLogger,
-      });
-      const api = new GoHighLevelApi(client, credentials.locationId);
+      const { db, business, fake, api } = await setup(t, backend);
       let clock = Date.parse('2026-11-02T09:00:00Z');
       const now = () => clock;
-      const sync = new GhlSync(db.value, api, quietLogger, now);
+      const sync = new GhlSync(db, api, quietLogger, now);
 
       // Two syncs asked for at once are one sync: the job never overlaps itself.
       const [first, second] = await Promise.all([sync.runOnce(), sync.runOnce()]);
@@ -48,7 +46,7 @@ for (const backend of dbBackends()) {
         opportunities: ghl.opportunities.length,
         conversations: ghl.conversations.length,
       });
-      const { rows } = await db.value.query<{ kind: string; n: number }>(
+      const { rows } = await db.query<{ kind: string; n: number }>(
         'SELECT kind, count(*)::int AS n FROM medtainer_cache GROUP BY kind ORDER BY kind',
       );
       assert.deepEqual(rows, [
@@ -58,7 +56,7 @@ for (const backend of dbBackends()) {
         { kind: 'pipelines', n: ghl.pipelines.length },
       ]);
 
-      const cache = new PgGhlCache(db.value, 20 * MINUTE, now);
+      const cache = new PgGhlCache(db, credentials.locationId, 20 * MINUTE, now);
       const tools = goHighLevelTools({ api, mode: 'live', cache });
       const target = ghl.contacts[42];
       assert.ok(target);
@@ -87,25 +85,34 @@ for (const backend of dbBackends()) {
       const again = await callTool(tools, 'gohighlevel.search_contacts', { query: target.email ?? '' });
       assert.equal(again.json.source, 'cached');
       assert.equal(again.json.ageSeconds, 0);
+
+      // Another location's cache holds nothing of this one's.
+      const elsewhere = new PgGhlCache(db, 'anotherLocation0002', 20 * MINUTE, now);
+      assert.equal(await elsewhere.read('contacts'), undefined);
+    });
+
+    it('syncs at start when there is no fresh copy, and stops cleanly', async (t) => {
+      const { db, business, api } = await setup(t, backend);
+      const sync = new GhlSync(db, api, quietLogger);
+      // A schedule that does not come round during the test: only the start-up sync runs.
+      await sync.start('0 0 1 1 *', 20 * MINUTE);
+      t.after(() => sync.stop());
+      const synced = async () =>
+        (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM medtainer_sync')).rows[0]?.n === 4;
+      await eventually(synced, 30_000);
+      const cache = new PgGhlCache(db, credentials.locationId, 20 * MINUTE);
+      assert.equal((await cache.read('contacts'))?.items.length, business.gohighlevel.contacts.length);
+      await sync.stop();
     });
 
     it('keeps the previous copy of a kind whose sync fails, and syncs the others', async (t) => {
-      const db = await backend.open();
-      t.after(() => db.dispose());
-      await migrate(db.value, NODE_MIGRATIONS);
-      const business = generateBusiness({ seed: SAMPLE_SEED, now: new Date('2026-11-02T00:00:00Z') });
-      const fake = await serveFake(goHighLevelEmulator(business, credentials));
-      t.after(() => fake.close());
-      const client = new ApiClient({
-        policy: goHighLevelPolicy,
-        baseUrl: fake.url,
-        auth: () => ({ authorization: `Bearer ${credentials.token}` }),
-        limiter: null,
-        logger: quietLogger,
-        attempts: 1,
-      });
-      const sync = new GhlSync(db.value, new GoHighLevelApi(client, credentials.locationId), quietLogger);
+      const { db, business, fake, api } = await setup(t, backend, 1);
+      let clock = Date.parse('2026-11-02T09:00:00Z');
+      const sync = new GhlSync(db, api, quietLogger, () => clock);
       await sync.runOnce();
+      const pipelinesAt = await syncedAt(db, 'pipelines');
+      const contactsAt = await syncedAt(db, 'contacts');
+      clock += 15 * MINUTE;
       fake.script({
         path: '/opportunities/pipelines',
         times: 1,
@@ -114,7 +121,11 @@ for (const backend of dbBackends()) {
       const report = await sync.runOnce();
       assert.match(JSON.stringify(report.pipelines), /500/);
       assert.equal(report.contacts, business.gohighlevel.contacts.length);
-      const { rows } = await db.value.query<{ n: number }>(
+      // The failed kind keeps its copy and its age (so it goes live when that copy is stale);
+      // the others are stamped anew.
+      assert.equal(await syncedAt(db, 'pipelines'), pipelinesAt);
+      assert.equal(await syncedAt(db, 'contacts'), (contactsAt ?? 0) + 15 * MINUTE);
+      const { rows } = await db.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM medtainer_cache WHERE kind = 'pipelines'",
       );
       assert.equal(rows[0]?.n, business.gohighlevel.pipelines.length);

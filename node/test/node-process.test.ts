@@ -56,6 +56,6 @@ describe('node process', () => {
     const { home, file } = nodeConfig(t, { node: { name: 'n' }, hub: { url: 'http://127.0.0.1:9' }, packs: ['nope'] });
     const node = spawnTs(brainmesh, ['node', '--config', file], { PATH: process.env.PATH, BRAINMESH_HOME: home });
     assert.equal(await node.exited, 1);
-    assert.deepEqual(node.stderr, ['brainmesh node: packs: no pack named "nope" (have: devtools)']);
+    assert.deepEqual(node.stderr, ['brainmesh node: packs: no pack named "nope" (have: devtools, medtainer)']);
   });
 });

@@ -6,7 +6,7 @@
 export const REDACTED = '[redacted]';
 
 const SECRET_KEY =
-  /(pass(word|phrase|wd)?|secret|token|authorization|cookie|credential|(api|access|private|secret|signing|sso)[-_]?key|^jwt$|^otp$|^pin$)/i;
+  /(pass(word|phrase|wd)?|secret|token|authorization|cookie|credential|(api|access|private|secret|signing|sso)[-_]?key|auth[-_]?code|^jwt$|^otp$|^pin$)/i;
 
 const BEARER = /^(bearer|basic|sso-key)\s+\S+/i;
 

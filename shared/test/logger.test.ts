@@ -59,4 +59,12 @@ describe('redactSecrets', () => {
     cyclic.self = cyclic;
     assert.deepEqual(redactSecrets(cyclic, ['SSN']), { ssn: '[redacted]', name: 'Ana', self: '[circular]' });
   });
+
+  it('hides a domain transfer code however it is spelt', () => {
+    assert.deepEqual(redactSecrets({ authCode: 'X1', auth_code: 'X2', domain: 'a.com' }), {
+      authCode: '[redacted]',
+      auth_code: '[redacted]',
+      domain: 'a.com',
+    });
+  });
 });

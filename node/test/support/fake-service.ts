@@ -9,6 +9,8 @@ import type { EmulatedResponse, Emulator } from '../../src/packs/medtainer/sampl
  */
 
 export interface RecordedRequest {
+  /** When it arrived (Date.now()), for tests of how long a client waited. */
+  at: number;
   method: string;
   path: string;
   query: URLSearchParams;
@@ -48,6 +50,7 @@ export async function serveFake(emulator: Emulator): Promise<FakeService> {
       const headers = toHeaders(req);
       const text = await readText(req);
       const recorded: RecordedRequest = {
+        at: Date.now(),
         method: req.method ?? 'GET',
         path: url.pathname,
         query: url.searchParams,

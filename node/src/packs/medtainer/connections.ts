@@ -6,7 +6,7 @@ import { ApiClient, type ServicePolicy } from './http/api-client.js';
 import { OutboundLimiter } from './http/limiter.js';
 import type { SampleBusiness } from './sample/business.js';
 import { digitalOceanEmulator } from './sample/digitalocean.js';
-import { type Emulator, SAMPLE_ORIGIN } from './sample/emulator.js';
+import { type Emulator, type EmulatorOptions, SAMPLE_ORIGIN } from './sample/emulator.js';
 import { goDaddyEmulator } from './sample/godaddy.js';
 import { goHighLevelEmulator } from './sample/gohighlevel.js';
 import type { MedtainerSettings } from './settings.js';
@@ -37,6 +37,9 @@ export const SAMPLE_CREDENTIALS = {
   digitalocean: { token: 'sample-token' },
 } as const;
 
+/** Nothing is spared in sample mode, so nothing is rate limited: a user may try everything at once. */
+const SAMPLE_EMULATION: EmulatorOptions = { rateLimits: false };
+
 export function connect(settings: MedtainerSettings, logger: Logger, business: () => SampleBusiness): Connections {
   const { gohighlevel: ghl, godaddy: gd, digitalocean: doc } = settings;
   const live = (
@@ -65,7 +68,7 @@ export function connect(settings: MedtainerSettings, logger: Logger, business: (
             locationId: SAMPLE_CREDENTIALS.gohighlevel.locationId,
             client: sample(
               goHighLevelPolicy,
-              goHighLevelEmulator(business(), SAMPLE_CREDENTIALS.gohighlevel),
+              goHighLevelEmulator(business(), SAMPLE_CREDENTIALS.gohighlevel, SAMPLE_EMULATION),
               ghlAuth(SAMPLE_CREDENTIALS.gohighlevel.token),
             ),
           },
@@ -81,7 +84,7 @@ export function connect(settings: MedtainerSettings, logger: Logger, business: (
             shopperId: undefined,
             client: sample(
               goDaddyPolicy,
-              goDaddyEmulator(business(), SAMPLE_CREDENTIALS.godaddy),
+              goDaddyEmulator(business(), SAMPLE_CREDENTIALS.godaddy, SAMPLE_EMULATION),
               gdAuth(SAMPLE_CREDENTIALS.godaddy.key, SAMPLE_CREDENTIALS.godaddy.secret),
             ),
           },
@@ -92,7 +95,7 @@ export function connect(settings: MedtainerSettings, logger: Logger, business: (
             mode: 'sample',
             client: sample(
               digitalOceanPolicy,
-              digitalOceanEmulator(business(), SAMPLE_CREDENTIALS.digitalocean),
+              digitalOceanEmulator(business(), SAMPLE_CREDENTIALS.digitalocean, SAMPLE_EMULATION),
               doAuth(SAMPLE_CREDENTIALS.digitalocean.token),
             ),
           },

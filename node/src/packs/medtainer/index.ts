@@ -32,7 +32,7 @@ export function medtainerPack(env: PackEnv): ToolPack {
   const live = connections.gohighlevel.mode === 'live';
   const { schedule, maxAgeMinutes } = env.medtainer.sync;
   const maxAgeMs = maxAgeMinutes * 60_000;
-  const cache = live ? new PgGhlCache(env.db, maxAgeMs) : null;
+  const cache = live ? new PgGhlCache(env.db, connections.gohighlevel.locationId, maxAgeMs) : null;
   const sync = live ? new GhlSync(env.db, ghl, env.logger.child({ pack: 'medtainer', part: 'sync' })) : null;
   const ghlDeps = { api: ghl, mode: connections.gohighlevel.mode, cache };
   return {

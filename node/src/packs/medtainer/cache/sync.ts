@@ -23,6 +23,8 @@ export type SyncReport = { [K in SyncKind]?: number | { error: string } };
 export class GhlSync {
   private running: Promise<SyncReport> | undefined;
   private task: ScheduledTask | undefined;
+  /** Aborted by stop(): a sync in flight gives up at its next request instead of holding shutdown. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly db: Db,
@@ -46,7 +48,8 @@ export class GhlSync {
   async start(schedule: string, maxAgeMs: number): Promise<void> {
     this.task = cron.schedule(schedule, () => this.runLogged(), { name: 'medtainer-sync', noOverlap: true });
     const { rows } = await this.db.query<{ oldest: Date | null; kinds: number }>(
-      'SELECT min(synced_at) AS oldest, count(*)::int AS kinds FROM medtainer_sync',
+      'SELECT min(synced_at) AS oldest, count(*)::int AS kinds FROM medtainer_sync WHERE location_id = $1',
+      [this.api.locationId],
     );
     const first = rows[0];
     const stale =
@@ -60,6 +63,7 @@ export class GhlSync {
 
   async stop(): Promise<void> {
     await this.task?.destroy();
+    this.stopping.abort();
     await this.running;
   }
 
@@ -71,19 +75,22 @@ export class GhlSync {
 
   private async sync(): Promise<SyncReport> {
     const report: SyncReport = {};
+    const signal = this.stopping.signal;
     const fetchers: { [K in SyncKind]: () => Promise<CachedKinds[K]> } = {
-      pipelines: () => this.api.listPipelines(),
-      contacts: () => this.api.allContacts(),
-      opportunities: () => this.api.allOpportunities(),
-      conversations: () => this.api.allConversations(),
+      pipelines: () => this.api.listPipelines(signal),
+      contacts: () => this.api.allContacts(signal),
+      opportunities: () => this.api.allOpportunities({}, signal),
+      conversations: () => this.api.allConversations(signal),
     };
     for (const kind of Object.keys(fetchers) as SyncKind[]) {
+      if (signal.aborted) break;
       const began = new Date(this.now());
       try {
         const items = await fetchers[kind]();
         await this.store(kind, items, began);
         report[kind] = items.length;
       } catch (err) {
+        if (signal.aborted) break;
         // One kind failing keeps its previous copy (which ages into going live) and the rest go on.
         this.logger.warn({ err, kind }, 'gohighlevel sync of one kind failed; its previous copy stays');
         report[kind] = { error: err instanceof Error ? err.message : String(err) };
@@ -93,18 +100,19 @@ export class GhlSync {
   }
 
   private async store(kind: SyncKind, items: readonly { id: string }[], at: Date): Promise<void> {
+    const location = this.api.locationId;
     await this.db.transaction(async (tx) => {
-      await tx.query('DELETE FROM medtainer_cache WHERE kind = $1', [kind]);
+      await tx.query('DELETE FROM medtainer_cache WHERE location_id = $1 AND kind = $2', [location, kind]);
       // One statement for the whole kind: a round trip per row would make a sync of thousands slow.
       await tx.query(
-        `INSERT INTO medtainer_cache (kind, id, data)
-         SELECT $1, e->>'id', e FROM jsonb_array_elements($2::jsonb) AS e`,
-        [kind, JSON.stringify(items)],
+        `INSERT INTO medtainer_cache (location_id, kind, id, data)
+         SELECT $1, $2, e->>'id', e FROM jsonb_array_elements($3::jsonb) AS e`,
+        [location, kind, JSON.stringify(items)],
       );
       await tx.query(
-        `INSERT INTO medtainer_sync (kind, synced_at, items) VALUES ($1, $2, $3)
-         ON CONFLICT (kind) DO UPDATE SET synced_at = EXCLUDED.synced_at, items = EXCLUDED.items`,
-        [kind, at.toISOString(), items.length],
+        `INSERT INTO medtainer_sync (location_id, kind, synced_at, items) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (location_id, kind) DO UPDATE SET synced_at = EXCLUDED.synced_at, items = EXCLUDED.items`,
+        [location, kind, at.toISOString(), items.length],
       );
     });
   }
@@ -114,14 +122,15 @@ export class GhlSync {
 export class PgGhlCache implements GhlCache {
   constructor(
     private readonly db: Db,
+    private readonly locationId: string,
     private readonly maxAgeMs: number,
     private readonly now: () => number = Date.now,
   ) {}
 
   async read<K extends SyncKind>(kind: K): Promise<CachedCopy<CachedKinds[K]> | undefined> {
     const { rows: synced } = await this.db.query<{ synced_at: Date }>(
-      'SELECT synced_at FROM medtainer_sync WHERE kind = $1',
-      [kind],
+      'SELECT synced_at FROM medtainer_sync WHERE location_id = $1 AND kind = $2',
+      [this.locationId, kind],
     );
     const at = synced[0]?.synced_at;
     if (at === undefined) return undefined;
@@ -129,8 +138,8 @@ export class PgGhlCache implements GhlCache {
     const ageMs = Math.max(0, this.now() - syncedAt.getTime());
     if (ageMs > this.maxAgeMs) return undefined;
     const { rows } = await this.db.query<{ data: unknown }>(
-      'SELECT data FROM medtainer_cache WHERE kind = $1 ORDER BY id',
-      [kind],
+      'SELECT data FROM medtainer_cache WHERE location_id = $1 AND kind = $2 ORDER BY id',
+      [this.locationId, kind],
     );
     const schema = SCHEMAS[kind];
     const items = rows.map((r) => schema.parse(typeof r.data === 'string' ? JSON.parse(r.data) : r.data));

@@ -1,5 +1,5 @@
-import { BrainmeshError } from '@brainmesh/shared';
 import { z } from 'zod';
+import { parseAnswer, unreadable } from '../http/answer.js';
 import type { ApiClient } from '../http/api-client.js';
 import {
   type Account,
@@ -19,6 +19,8 @@ import {
  * account and its balance, and App Platform apps. Bodies are checked against the documented
  * shapes; collections are read to the end by following `links.pages.next`.
  */
+
+const SERVICE = 'DigitalOcean';
 
 /** DigitalOcean's largest page. */
 export const PER_PAGE = 200;
@@ -42,7 +44,7 @@ export class DigitalOceanApi {
 
   async getDroplet(id: number, signal?: AbortSignal): Promise<Droplet> {
     const body = await this.get(`/v2/droplets/${id}`, undefined, signal);
-    return read(z.looseObject({ droplet }), body).droplet;
+    return parseAnswer(SERVICE, z.looseObject({ droplet }), body).droplet;
   }
 
   /** A second send would act twice (two reboots), so it is sent once whatever happens. */
@@ -54,21 +56,21 @@ export class DigitalOceanApi {
       idempotent: false,
       signal,
     });
-    return read(z.looseObject({ action: dropletAction }), res.body).action;
+    return parseAnswer(SERVICE, z.looseObject({ action: dropletAction }), res.body).action;
   }
 
   async getAction(id: number, signal?: AbortSignal): Promise<DropletAction> {
     const body = await this.get(`/v2/actions/${id}`, undefined, signal);
-    return read(z.looseObject({ action: dropletAction }), body).action;
+    return parseAnswer(SERVICE, z.looseObject({ action: dropletAction }), body).action;
   }
 
   async account(signal?: AbortSignal): Promise<Account> {
-    return read(z.looseObject({ account }), await this.get('/v2/account', undefined, signal)).account;
+    return parseAnswer(SERVICE, z.looseObject({ account }), await this.get('/v2/account', undefined, signal)).account;
   }
 
   /** Not wrapped in a key, unlike everything else. */
   async balance(signal?: AbortSignal): Promise<BalanceView> {
-    const sent = read(balance, await this.get('/v2/customers/my/balance', undefined, signal));
+    const sent = parseAnswer(SERVICE, balance, await this.get('/v2/customers/my/balance', undefined, signal));
     return {
       ...sent,
       amounts: {
@@ -98,13 +100,14 @@ export class DigitalOceanApi {
     const byId = new Map<number | string, z.output<S>>();
     let page = 1;
     for (;;) {
-      const body = read(envelope, await this.get(path, { ...query, page, per_page: PER_PAGE }, signal));
+      const body = parseAnswer(SERVICE, envelope, await this.get(path, { ...query, page, per_page: PER_PAGE }, signal));
       // Items that move between pages while they are read would otherwise appear twice.
       for (const it of body[key] as z.output<S>[]) byId.set(it.id, it);
       const next = (body.links as z.output<typeof links>)?.pages?.next;
       if (next === undefined) break;
       const nextPage = pageOf(next);
-      if (nextPage === undefined || nextPage <= page) throw unreadable(`a next-page link brainmesh cannot follow`);
+      if (nextPage === undefined || nextPage <= page)
+        throw unreadable(SERVICE, 'a next-page link brainmesh cannot follow');
       page = nextPage;
     }
     return [...byId.values()];
@@ -137,20 +140,6 @@ function pageOf(link: string): number | undefined {
 
 function amount(text: string): number {
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value)) throw unreadable(`a balance of ${JSON.stringify(text)}`);
+  if (text.trim() === '' || !Number.isFinite(value)) throw unreadable(SERVICE, `a balance of ${JSON.stringify(text)}`);
   return value;
-}
-
-function read<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.length === 0 ? 'body' : i.path.join('.')}: ${i.message}`)
-    .join('; ');
-  throw unreadable(issues);
-}
-
-function unreadable(why: string): BrainmeshError {
-  return new BrainmeshError('UPSTREAM_UNAVAILABLE', `DigitalOcean sent an answer brainmesh cannot read: ${why}`);
 }

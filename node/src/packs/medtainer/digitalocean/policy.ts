@@ -6,17 +6,14 @@ export const DIGITALOCEAN_LIMIT = { points: 250, durationMs: 60_000 };
 export const digitalOceanPolicy: ServicePolicy = {
   title: 'DigitalOcean',
   holdFor({ status, headers }, now) {
-    // RateLimit-Reset is when the oldest counted request expires; it has been seen in the past on
-    // a 429, so a reset already gone falls back to a short wait.
+    // The RateLimit-* headers count the hourly budget: RateLimit-Reset (when the oldest counted
+    // request expires) matters only once it is spent. A 429 with budget left is the per-minute
+    // limit, which has no header of its own: a sixth of its minute, then the retry's backoff.
     const reset = Number(headers.get('ratelimit-reset'));
-    const untilReset = Number.isFinite(reset) && reset > 0 ? reset * 1000 - now : undefined;
-    if (status === 429) {
-      const after = retryAfterMs(headers, now);
-      if (after !== undefined) return after;
-      return untilReset !== undefined && untilReset > 0 ? untilReset : 1_000;
-    }
-    if (headers.get('ratelimit-remaining') === '0' && untilReset !== undefined && untilReset > 0) return untilReset;
-    return undefined;
+    const untilReset = Number.isFinite(reset) && reset > 0 ? reset * 1000 - now : 0;
+    const hourSpent = headers.get('ratelimit-remaining') === '0' && untilReset > 0;
+    if (status === 429) return retryAfterMs(headers, now) ?? (hourSpent ? untilReset : 10_000);
+    return hourSpent ? untilReset : undefined;
   },
   describeError(body) {
     if (typeof body !== 'object' || body === null) return typeof body === 'string' ? body : undefined;

@@ -1,6 +1,7 @@
 import { isBrainmeshError } from '@brainmesh/shared';
 import { z } from 'zod';
 import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
+import { changes, READ_ONLY } from '../annotations.js';
 import { confirmChange, confirmField } from '../confirm.js';
 import type { Mode } from '../connections.js';
 import { reply } from '../reply.js';
@@ -13,8 +14,6 @@ import type { App, Droplet, DropletAction } from './wire.js';
  */
 
 const dropletId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).describe('Droplet id (a number)');
-
-const readAnnotations = { readOnlyHint: true, idempotentHint: true, openWorldHint: true } as const;
 
 const ACTION_WORDS: Record<PowerAction, string> = {
   reboot: 'reboot',
@@ -46,7 +45,7 @@ export function digitalOceanTools(deps: { api: DigitalOceanApi; mode: Mode }): T
           .describe('Only droplets with this tag, e.g. "env:prod"'),
         status: z.enum(['new', 'active', 'off', 'archive']).optional().describe('Only droplets in this state'),
       }),
-      annotations: readAnnotations,
+      annotations: READ_ONLY,
       handler: async (args, ctx) => {
         const all = await api.listDroplets(args.tag === undefined ? {} : { tag: args.tag }, ctx.signal);
         const droplets = args.status === undefined ? all : all.filter((d) => d.status === args.status);
@@ -73,10 +72,18 @@ export function digitalOceanTools(deps: { api: DigitalOceanApi; mode: Mode }): T
           .optional()
           .describe('An action to report on, as digitalocean.droplet_action returned it'),
       }),
-      annotations: readAnnotations,
+      annotations: READ_ONLY,
       handler: async (args, ctx) => {
         // The action first: the droplet read after it then shows what the action did.
         const action = args.action_id === undefined ? undefined : await api.getAction(args.action_id, ctx.signal);
+        // An action id is account-wide: one from another droplet (or an image, a volume) must not be
+        // shown as this droplet's progress.
+        if (action !== undefined && (action.resource_type !== 'droplet' || action.resource_id !== args.droplet_id))
+          return textResult(
+            `Action ${action.id} (${action.type}) is for ${action.resource_type} ${action.resource_id}, not droplet ` +
+              `${args.droplet_id}. Use the droplet_id and action_id that digitalocean.droplet_action returned together.`,
+            true,
+          );
         const droplet = await api.getDroplet(args.droplet_id, ctx.signal);
         return reply(ctx, from, {
           droplet: detail(droplet),
@@ -98,7 +105,7 @@ export function digitalOceanTools(deps: { api: DigitalOceanApi; mode: Mode }): T
         type: z.enum(POWER_ACTIONS).describe('reboot, power_cycle, shutdown, power_off or power_on'),
         confirm: confirmField,
       }),
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+      annotations: changes(false),
       handler: async (args, ctx) => {
         // A read, so the person confirming sees the droplet's name and state, not only a number.
         const droplet = await api.getDroplet(args.droplet_id, ctx.signal);
@@ -124,7 +131,7 @@ export function digitalOceanTools(deps: { api: DigitalOceanApi; mode: Mode }): T
         'The account (email, status, droplet limit, team) and its balance: month-to-date usage, account balance ' +
         '(negative means credit) and month-to-date balance, in USD, as sent and as numbers.',
       input: z.object({}),
-      annotations: readAnnotations,
+      annotations: READ_ONLY,
       handler: async (_args, ctx) => {
         const [account, balance] = await Promise.all([
           api.account(ctx.signal),
@@ -167,7 +174,7 @@ export function digitalOceanTools(deps: { api: DigitalOceanApi; mode: Mode }): T
       description:
         'Every App Platform app, all pages: name, id, live URL, region, tier and the active deployment’s phase.',
       input: z.object({}),
-      annotations: readAnnotations,
+      annotations: READ_ONLY,
       handler: async (_args, ctx) => {
         const apps = await api.listApps(ctx.signal);
         return reply(ctx, from, { count: apps.length, apps: apps.map(appView) });

@@ -1,5 +1,5 @@
-import { BrainmeshError } from '@brainmesh/shared';
 import { z } from 'zod';
+import { parseAnswer, unreadable } from '../http/answer.js';
 import type { ApiClient } from '../http/api-client.js';
 import {
   type DnsRecord,
@@ -19,8 +19,16 @@ export type DnsRecordType = z.infer<typeof dnsRecordType>;
  * domain's transfer code (`authCode`) is dropped the moment it is parsed.
  */
 
+const SERVICE = 'GoDaddy';
+
 /** The documented maximum page size for the domain list. */
 export const DOMAIN_PAGE_LIMIT = 1000;
+
+/**
+ * The page size for DNS record reads (`offset`/`limit`; GoDaddy documents neither a default nor a
+ * maximum). A page shorter than this is the last.
+ */
+export const RECORD_PAGE_LIMIT = 500;
 
 /** `Omit` would lose the named fields of a loose (index-signed) object; this keeps them. */
 type Without<T, K extends string> = { [P in keyof T as P extends K ? never : P]: T[P] };
@@ -79,7 +87,7 @@ export class GoDaddyApi {
       },
       signal,
     );
-    return read(z.array(domainSummary), body).map((d) => withoutAuthCode(d));
+    return parseAnswer(SERVICE, z.array(domainSummary), body).map((d) => withoutAuthCode(d));
   }
 
   /** Every domain, a page of 1,000 at a time; the next page starts after the last domain seen. */
@@ -93,7 +101,7 @@ export class GoDaddyApi {
       const last = page.at(-1)?.domain;
       if (page.length < DOMAIN_PAGE_LIMIT || last === undefined) break;
       // A server that ignored the marker would send the same page forever.
-      if (last === marker) throw unreadable('the domain list repeated a page');
+      if (last === marker) throw unreadable(SERVICE, 'the domain list repeated a page');
       marker = last;
     }
     return [...seen.values()];
@@ -101,7 +109,7 @@ export class GoDaddyApi {
 
   async getDomain(domain: string, signal?: AbortSignal): Promise<Domain> {
     const body = await this.get(`/v1/domains/${encodeURIComponent(domain)}`, undefined, signal);
-    return withoutAuthCode(read(domainDetail, body));
+    return withoutAuthCode(parseAnswer(SERVICE, domainDetail, body));
   }
 
   async checkAvailability(
@@ -114,7 +122,7 @@ export class GoDaddyApi {
       { domain, checkType: options.checkType, forTransfer: options.forTransfer },
       signal,
     );
-    const answer = read(availability, body);
+    const answer = parseAnswer(SERVICE, availability, body);
     return {
       domain: answer.domain,
       available: answer.available,
@@ -139,10 +147,13 @@ export class GoDaddyApi {
       },
       signal,
     );
-    return read(z.array(suggestion), body).map((s) => s.domain);
+    return parseAnswer(SERVICE, z.array(suggestion), body).map((s) => s.domain);
   }
 
-  /** All records, those of a type, or those of a type and name; a name alone is filtered here. */
+  /**
+   * All records, those of a type, or those of a type and name; a name alone is filtered here.
+   * Read a page of RECORD_PAGE_LIMIT at a time, by `offset`, until a short page.
+   */
   async getRecords(
     domain: string,
     filter: { type?: DnsRecordType; name?: string } = {},
@@ -153,7 +164,25 @@ export class GoDaddyApi {
       path += `/${filter.type}`;
       if (filter.name !== undefined) path += `/${segment(filter.name)}`;
     }
-    const records = read(z.array(dnsRecord), await this.get(path, undefined, signal));
+    // GoDaddy refuses exact duplicates, so a record seen twice is one record read twice (the zone
+    // changed under the read, or the offset was not honoured).
+    const seen = new Map<string, DnsRecord>();
+    for (let offset = 0; ; offset += RECORD_PAGE_LIMIT) {
+      const page = parseAnswer(
+        SERVICE,
+        z.array(dnsRecord),
+        await this.get(path, { offset, limit: RECORD_PAGE_LIMIT }, signal),
+      );
+      const before = seen.size;
+      for (const record of page) {
+        const key = recordKey(record);
+        if (!seen.has(key)) seen.set(key, record);
+      }
+      if (page.length < RECORD_PAGE_LIMIT) break;
+      // A server that ignored the offset would send the first page forever.
+      if (seen.size === before) throw unreadable(SERVICE, `the DNS records of ${domain} repeated a page`);
+    }
+    const records = [...seen.values()];
     return filter.type === undefined && filter.name !== undefined
       ? records.filter((r) => r.name === filter.name)
       : records;
@@ -232,19 +261,7 @@ function withoutAuthCode<T extends object>(domain: T): Without<T, 'authCode'> {
   return rest as unknown as Without<T, 'authCode'>;
 }
 
-/**
- * Only paths and zod's own words go into the error: the values (an authCode among them) never do.
- */
-function read<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.length === 0 ? 'body' : i.path.join('.')}: ${i.message}`)
-    .join('; ');
-  throw unreadable(issues);
-}
-
-function unreadable(why: string): BrainmeshError {
-  return new BrainmeshError('UPSTREAM_UNAVAILABLE', `GoDaddy sent an answer brainmesh cannot read: ${why}`);
+/** What makes a record itself: everything but its TTL. */
+function recordKey(r: DnsRecord): string {
+  return JSON.stringify([r.type, r.name, r.data, r.priority, r.port, r.weight, r.protocol, r.service]);
 }

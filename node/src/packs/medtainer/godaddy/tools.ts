@@ -1,8 +1,10 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
+import { changes, READ_ONLY } from '../annotations.js';
 import { confirmChange, confirmField } from '../confirm.js';
 import type { Mode } from '../connections.js';
+import { defined } from '../http/answer.js';
 import { reply } from '../reply.js';
 import type { Domain, DomainListItem, DomainUpdate, GoDaddyApi } from './client.js';
 import { type DnsRecord, dnsRecordType } from './wire.js';
@@ -38,7 +40,18 @@ const recordName = z
   .describe('Record name (host): `@` for the domain itself, or a label such as www or _acme-challenge');
 
 // SOA is GoDaddy's own; CAA is not among the types v1 documents for writes. Both are read, never written.
-const writableType = dnsRecordType.exclude(['SOA', 'CAA']).describe('Record type');
+// NS stays in the list so that asking for it gets the refusal below, which says where to go instead.
+const writableType = dnsRecordType
+  .exclude(['SOA', 'CAA'])
+  .describe('Record type (not NS: a domain’s name servers are changed with godaddy.update_domain)');
+
+/**
+ * NS records are never written here. The domain's own name servers are set at the registry with
+ * godaddy.update_domain, and replacing NS at @ in the zone breaks the domain's delegation.
+ */
+const NS_REFUSED =
+  'NS records are not changed with this tool: a domain’s name servers are set with godaddy.update_domain ' +
+  '(name_servers), and replacing the NS records at @ would break the domain’s delegation. Nothing was changed.';
 
 const ttl = z
   .number()
@@ -101,8 +114,6 @@ const newRecord = z
 
 const recordValue = z.object(recordValueFields);
 
-const readAnnotations = { readOnlyHint: true, idempotentHint: true, openWorldHint: true } as const;
-
 export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinition[] {
   const { api } = deps;
   const from = { source: deps.mode } as const;
@@ -113,7 +124,8 @@ export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinit
       title: 'GoDaddy: list domains',
       description:
         'Every domain in the GoDaddy account (all pages), sorted by name, with status, expiry, auto-renew and lock. ' +
-        'Use expiring_within_days to find what lapses soon. Name servers and contacts: godaddy.get_domain.',
+        'Use expiring_within_days to find what lapses soon: domains whose expiry date has already passed are not ' +
+        'among those, and are listed apart under alreadyExpired. Name servers and contacts: godaddy.get_domain.',
       input: z.object({
         statuses: z
           .array(z.string().regex(/^[A-Z_]{2,64}$/, 'a GoDaddy status such as ACTIVE'))
@@ -126,7 +138,10 @@ export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinit
           .min(0)
           .max(3650)
           .optional()
-          .describe('Only domains that expire within this many days from now'),
+          .describe(
+            'Only domains that have not expired yet and expire within this many days from now; those already ' +
+              'past their expiry date come back separately, as alreadyExpired',
+          ),
         max_results: z
           .number()
           .int()
@@ -135,19 +150,22 @@ export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinit
           .default(1000)
           .describe('Most domains to list; the count covers them all'),
       }),
-      annotations: readAnnotations,
+      annotations: READ_ONLY,
       handler: async (args, ctx) => {
         let domains = await api.allDomains(args.statuses === undefined ? {} : { statuses: args.statuses }, ctx.signal);
-        if (args.expiring_within_days !== undefined) {
-          const before = Date.now() + args.expiring_within_days * 86_400_000;
-          domains = domains.filter((d) => d.expires !== undefined && Date.parse(d.expires) <= before);
-        }
         domains.sort((a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
-        const shown = domains.slice(0, args.max_results);
+        let expired: DomainListItem[] | undefined;
+        if (args.expiring_within_days !== undefined) {
+          const now = Date.now();
+          const before = now + args.expiring_within_days * 86_400_000;
+          const expiry = (d: DomainListItem) => (d.expires === undefined ? Number.NaN : Date.parse(d.expires));
+          // Lapsing soon and already lapsed are different news: the second is not "within N days".
+          expired = domains.filter((d) => expiry(d) <= now);
+          domains = domains.filter((d) => expiry(d) > now && expiry(d) <= before);
+        }
         return reply(ctx, from, {
-          count: domains.length,
-          ...(shown.length < domains.length ? { truncated: true, shown: shown.length } : {}),
-          domains: shown.map(summary),
+          ...page(domains, args.max_results),
+          ...(expired === undefined ? {} : { alreadyExpired: page(expired, args.max_results) }),
         });
       },
     }),
@@ -159,7 +177,7 @@ export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinit
         'One domain in detail: status, dates, auto-renew, lock, privacy, protection, name servers and the registrant. ' +
         'The transfer authorisation code is never shown.',
       input: z.object({ domain: domainName }),
-      annotations: readAnnotations,
+      annotations: READ_ONLY,
       handler: async ({ domain }, ctx) => reply(ctx, from, { domain: detail(await api.getDomain(domain, ctx.signal)) }),
     }),
 
@@ -174,7 +192,7 @@ export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinit
         check_type: z.enum(['FAST', 'FULL']).default('FAST').describe('FAST (default) or FULL'),
         for_transfer: z.boolean().default(false).describe('Check transfer rather than registration'),
       }),
-      annotations: readAnnotations,
+      annotations: READ_ONLY,
       handler: async (args, ctx) => {
         const answer = await api.checkAvailability(
           args.domain,
@@ -206,7 +224,7 @@ export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinit
           .optional()
           .describe('Only these TLDs, without the dot: ["com","health"]'),
       }),
-      annotations: readAnnotations,
+      annotations: READ_ONLY,
       handler: async (args, ctx) => {
         const domains = await api.suggestDomains(
           args.query,
@@ -226,7 +244,7 @@ export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinit
         type: dnsRecordType.optional().describe('Only records of this type'),
         name: recordName.optional(),
       }),
-      annotations: readAnnotations,
+      annotations: READ_ONLY,
       handler: async (args, ctx) => {
         const records = await api.getRecords(
           args.domain,
@@ -245,14 +263,16 @@ export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinit
       title: 'GoDaddy: add DNS records',
       description:
         'Adds DNS records to a domain, beside those already there (an exact duplicate is refused). Changes live DNS. ' +
+        'Not NS records: name servers are changed with godaddy.update_domain. ' +
         'Sent once and never retried automatically: after an error, check with godaddy.get_dns_records before trying again.',
       input: z.object({
         domain: domainName,
         records: z.array(newRecord).min(1).max(50).describe('The records to add'),
         confirm: confirmField,
       }),
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+      annotations: changes(false),
       handler: async (args, ctx) => {
+        if (args.records.some((r) => r.type === 'NS')) return textResult(NS_REFUSED, true);
         const what = `add ${plural(args.records.length, 'DNS record')} to ${args.domain}: ${args.records.map(describeRecord).join('; ')}`;
         const ok = await confirmChange(ctx, args.confirm, what);
         if (!ok.ok) return textResult(ok.reason, true);
@@ -271,7 +291,8 @@ export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinit
       title: 'GoDaddy: replace DNS records',
       description:
         'Replaces every record of one type and name on a domain with the given values (e.g. point www somewhere else). ' +
-        'Records of that type and name not listed are removed. Changes live DNS.',
+        'Records of that type and name not listed are removed. Changes live DNS. Not NS records: name servers are ' +
+        'changed with godaddy.update_domain.',
       input: z
         .object({
           domain: domainName,
@@ -287,8 +308,9 @@ export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinit
           if (args.type === 'CNAME' && args.records.length > 1)
             ctx.addIssue({ code: 'custom', message: 'a name has at most one CNAME', path: ['records'] });
         }),
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+      annotations: changes(true),
       handler: async (args, ctx) => {
+        if (args.type === 'NS') return textResult(NS_REFUSED, true);
         const what = `replace every ${args.type} record named ${args.name} on ${args.domain} with ${args.records
           .map((r) => describeRecord({ ...r, type: args.type }))
           .join('; ')}`;
@@ -328,7 +350,7 @@ export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinit
         .refine((a) => a.name_servers !== undefined || a.renew_auto !== undefined || a.locked !== undefined, {
           message: 'give at least one of name_servers, renew_auto, locked',
         }),
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+      annotations: changes(true),
       handler: async (args, ctx) => {
         const update: DomainUpdate = {
           ...(args.name_servers === undefined ? {} : { nameServers: args.name_servers }),
@@ -347,6 +369,16 @@ export function goDaddyTools(deps: { api: GoDaddyApi; mode: Mode }): ToolDefinit
       },
     }),
   ];
+}
+
+/** A list as shown: how many there are, and no more than `max` of them. */
+function page(domains: readonly DomainListItem[], max: number) {
+  const shown = domains.slice(0, max);
+  return {
+    count: domains.length,
+    ...(shown.length < domains.length ? { truncated: true, shown: shown.length } : {}),
+    domains: shown.map(summary),
+  };
 }
 
 function summary(d: DomainListItem) {
@@ -409,13 +441,6 @@ function describeRecord(r: {
   const name = r.name === undefined ? '' : ` ${r.name}`;
   const priority = r.priority === undefined ? '' : ` priority ${r.priority}`;
   return `${r.type}${name} → ${JSON.stringify(r.data)}${priority} (TTL ${r.ttl ?? 3600} s)`;
-}
-
-/** Drops keys left undefined, so the JSON sent has only what was given. */
-function defined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]: Exclude<T[K], undefined>;
-  };
 }
 
 function plural(n: number, word: string): string {

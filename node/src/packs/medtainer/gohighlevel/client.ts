@@ -1,6 +1,7 @@
-import { BrainmeshError } from '@brainmesh/shared';
 import { z } from 'zod';
+import { defined, parseAnswer, unreadable } from '../http/answer.js';
 import type { ApiClient, ApiRequest } from '../http/api-client.js';
+import { compareKeys, conversationKey, type SortKey } from './match.js';
 import {
   CONTACTS_VERSION,
   CONVERSATIONS_VERSION,
@@ -31,7 +32,12 @@ import {
 /** POST /contacts/search's page size limit. */
 export const CONTACTS_PAGE_MAX = 500;
 /** Plain `page` paging stops at this many records; past it the search continues by `searchAfter`. */
-const CONTACTS_PAGE_REACH = 10_000;
+export const CONTACTS_PAGE_REACH = 10_000;
+/**
+ * The order every contact search asks for, newest first: the sync cache sorts the same way
+ * (match.ts `contactKey`), so a page number means the same contacts cached and live.
+ */
+export const CONTACTS_SORT = [{ field: 'dateAdded', direction: 'desc' }] as const;
 /** GET /opportunities/search's limit maximum. */
 export const OPPORTUNITIES_PAGE_MAX = 100;
 /** No maximum is documented for conversations; this is what brainmesh asks for at most. */
@@ -81,6 +87,21 @@ export interface OpportunityCursor {
   startAfterId: string;
 }
 
+/** The last conversation given: its last message's time (epoch ms) and its id. */
+export interface ConversationCursor {
+  lastMessageDate: number;
+  id: string;
+}
+
+export interface ConversationSearch {
+  contactId?: string | undefined;
+  query?: string | undefined;
+  status?: ConversationStatus | undefined;
+  limit?: number | undefined;
+}
+
+const SERVICE = 'GoHighLevel';
+
 const contactsPage = z.looseObject({ contacts: z.array(ghlContact), total: z.number() });
 const contactBody = z.looseObject({ contact: ghlContact });
 const upsertBody = z.looseObject({ new: z.boolean(), contact: ghlContact });
@@ -106,6 +127,11 @@ const messagesPage = z.looseObject({
   nextPage: z.boolean().default(false),
   messages: z.array(ghlMessage),
 });
+/** The spec nests the page under `messages`; its older sample (still in generated SDKs) is flat. */
+const messagesAnswer = z.preprocess((body) => {
+  const inner = typeof body === 'object' && body !== null ? (body as { messages?: unknown }).messages : undefined;
+  return inner === undefined || Array.isArray(inner) ? body : inner;
+}, messagesPage);
 const sentBody = z.looseObject({
   conversationId: z.string(),
   messageId: z.string(),
@@ -131,7 +157,10 @@ export class GoHighLevelApi {
     return this.contactsSearch({ page: params.page }, params, signal);
   }
 
-  /** Every contact: by page up to the 10,000 that `page` reaches, then by `searchAfter`. */
+  /**
+   * Every contact: by page up to the 10,000 that `page` reaches, then by `searchAfter`. All or an
+   * error: a list that cannot be read to its end is never given as if it were whole.
+   */
   async allContacts(signal?: AbortSignal): Promise<GhlContact[]> {
     const all: GhlContact[] = [];
     const seen = new Set<string>();
@@ -140,17 +169,26 @@ export class GoHighLevelApi {
     for (;;) {
       const paging = searchAfter === undefined ? { page } : { searchAfter };
       const { contacts, total } = await this.contactsSearch(paging, { pageLimit: CONTACTS_PAGE_MAX }, signal);
+      let added = 0;
       for (const c of contacts) {
         if (seen.has(c.id)) continue;
         seen.add(c.id);
         all.push(c);
+        added++;
       }
+      // An empty page ends the list, even when `total` counted contacts deleted meanwhile.
       if (contacts.length === 0 || all.length >= total) return all;
+      // Nothing new: by cursor it would repeat forever, by page the list is not what it says.
+      if (added === 0)
+        throw unreadable(SERVICE, `a page of contacts held none not already read, with ${all.length} of ${total} read`);
       page++;
       if (searchAfter !== undefined || page * CONTACTS_PAGE_MAX > CONTACTS_PAGE_REACH) {
         const cursor = (contacts.at(-1) as { searchAfter?: unknown } | undefined)?.searchAfter;
-        // Without a cursor the rest cannot be reached: what was read is all there is to give.
-        if (!Array.isArray(cursor)) return all;
+        if (!Array.isArray(cursor))
+          throw unreadable(
+            SERVICE,
+            `a page of contacts carries no searchAfter to go on from, with ${all.length} of ${total} read`,
+          );
         searchAfter = cursor;
       }
     }
@@ -161,7 +199,12 @@ export class GoHighLevelApi {
     params: { query?: string | undefined; tags?: readonly string[] | undefined; pageLimit: number },
     signal: AbortSignal | undefined,
   ) {
-    const body: Record<string, unknown> = { locationId: this.locationId, pageLimit: params.pageLimit, ...paging };
+    const body: Record<string, unknown> = {
+      locationId: this.locationId,
+      pageLimit: params.pageLimit,
+      ...paging,
+      sort: CONTACTS_SORT,
+    };
     if (params.query !== undefined && params.query !== '') body.query = params.query;
     if (params.tags !== undefined && params.tags.length > 0) {
       // Top-level filters all have to hold: one `eq` per tag asks for contacts with every tag.
@@ -284,16 +327,15 @@ export class GoHighLevelApi {
       signal,
     });
     const { meta } = res;
-    const more =
-      res.opportunities.length >= limit &&
-      meta.nextPage !== null &&
-      typeof meta.startAfterId === 'string' &&
-      meta.startAfter !== undefined &&
-      meta.startAfter !== null;
+    // A full page is followed by another unless the service says there is none.
+    const more = res.opportunities.length >= limit && meta.nextPage !== null;
+    if (!more) return { opportunities: res.opportunities, total: meta.total, next: undefined };
+    if (typeof meta.startAfterId !== 'string' || meta.startAfter === undefined || meta.startAfter === null)
+      throw unreadable(SERVICE, 'a full page of opportunities carries no startAfter and startAfterId to go on from');
     return {
       opportunities: res.opportunities,
       total: meta.total,
-      next: more ? { startAfter: String(meta.startAfter), startAfterId: meta.startAfterId as string } : undefined,
+      next: { startAfter: String(meta.startAfter), startAfterId: meta.startAfterId },
     };
   }
 
@@ -306,13 +348,18 @@ export class GoHighLevelApi {
     let cursor: OpportunityCursor | undefined;
     for (;;) {
       const page = await this.searchOpportunities({ ...filter, limit: OPPORTUNITIES_PAGE_MAX, ...cursor }, signal);
+      let added = 0;
       for (const o of page.opportunities) {
         if (seen.has(o.id)) continue;
         seen.add(o.id);
         all.push(o);
+        added++;
       }
-      if (page.next === undefined || page.opportunities.length === 0) return all;
+      if (page.next === undefined) return all;
       if (page.total !== undefined && all.length >= page.total) return all;
+      // The cursor did not move: going on would read the same page forever.
+      if (added === 0)
+        throw unreadable(SERVICE, `a page of opportunities held none not already read (${all.length} read so far)`);
       cursor = page.next;
     }
   }
@@ -338,11 +385,10 @@ export class GoHighLevelApi {
     },
     signal?: AbortSignal,
   ): Promise<GhlOpportunity> {
-    const body = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined));
     const res = await this.call(opportunityBody, CONTACTS_VERSION, {
       method: 'PUT',
       path: `/opportunities/${encodeURIComponent(id)}`,
-      body,
+      body: defined(change),
       idempotent: true,
       signal,
     });
@@ -351,43 +397,52 @@ export class GoHighLevelApi {
 
   // Conversations (Version 2021-04-15)
 
+  /**
+   * One page of conversations, most recent message first, after a cursor (the last one given).
+   * The service pages by time alone (`startAfterDate`, strictly older), so conversations sharing
+   * the cursor's time would be skipped: the page is asked from that time included and the ones
+   * up to the cursor dropped, ties ordered by id as the sync cache orders them (match.ts).
+   */
   async searchConversations(
-    params: {
-      contactId?: string | undefined;
-      query?: string | undefined;
-      status?: ConversationStatus | undefined;
-      limit?: number | undefined;
-      startAfterDate?: number | undefined;
-    },
+    params: ConversationSearch & { after?: ConversationCursor | undefined },
     signal?: AbortSignal,
-  ): Promise<{ conversations: GhlConversation[]; total: number; next: number | undefined }> {
+  ): Promise<{ conversations: GhlConversation[]; total: number; next: ConversationCursor | undefined }> {
     const limit = params.limit ?? 20;
-    const res = await this.call(conversationsPage, CONVERSATIONS_VERSION, {
-      method: 'GET',
-      path: '/conversations/search',
-      query: {
-        locationId: this.locationId,
-        contactId: params.contactId,
-        query: params.query,
-        status: params.status,
-        limit,
-        startAfterDate: params.startAfterDate,
-      },
-      idempotent: true,
+    const { after, ...filter } = params;
+    const cursor: SortKey | undefined = after && [after.lastMessageDate, after.id];
+    // From the cursor's time included, the cursor comes back too: one more is asked for it.
+    const ask = cursor === undefined || limit >= CONVERSATIONS_PAGE_MAX ? limit : limit + 1;
+    const page = await this.conversationsPage(
+      { ...filter, limit: ask, startAfterDate: cursor === undefined ? undefined : cursor[0] + 1 },
       signal,
-    });
-    // The next page starts after the last one's sort value, its last message's time.
-    const last = res.conversations.at(-1)?.lastMessageDate;
-    const next = res.conversations.length >= limit && typeof last === 'number' ? last : undefined;
-    return { conversations: res.conversations, total: res.total, next };
+    );
+    const fresh =
+      cursor === undefined
+        ? page.conversations
+        : page.conversations.filter((c) => compareKeys(conversationKey(c), cursor) > 0);
+    const shown = fresh.slice(0, limit);
+    if (page.conversations.length < ask && fresh.length <= limit)
+      return { conversations: shown, total: page.total, next: undefined };
+    const last = shown.at(-1);
+    if (last === undefined)
+      throw unreadable(
+        SERVICE,
+        `a full page of ${ask} conversations held none not already given: more of them share one last-message time, ask for more at once`,
+      );
+    return { conversations: shown, total: page.total, next: conversationCursor(last) };
   }
 
+  /**
+   * Every conversation. Each page is asked from the last one's time included, and what was read
+   * already is dropped by id: conversations sharing a time across pages all come back. All or an
+   * error: a page that cannot be gone on from, or that brings nothing new, fails the whole read.
+   */
   async allConversations(signal?: AbortSignal): Promise<GhlConversation[]> {
     const all: GhlConversation[] = [];
     const seen = new Set<string>();
     let startAfterDate: number | undefined;
     for (;;) {
-      const page = await this.searchConversations({ limit: CONVERSATIONS_PAGE_MAX, startAfterDate }, signal);
+      const page = await this.conversationsPage({ limit: CONVERSATIONS_PAGE_MAX, startAfterDate }, signal);
       let added = 0;
       for (const c of page.conversations) {
         if (seen.has(c.id)) continue;
@@ -395,10 +450,39 @@ export class GoHighLevelApi {
         all.push(c);
         added++;
       }
-      // A page of nothing new would repeat forever: the cursor did not move.
-      if (page.next === undefined || added === 0 || all.length >= page.total) return all;
-      startAfterDate = page.next;
+      // Only a short page ends the list: `total` may count conversations changed meanwhile.
+      if (page.conversations.length < CONVERSATIONS_PAGE_MAX) return all;
+      if (added === 0)
+        throw unreadable(
+          SERVICE,
+          `a full page of conversations held none not already read: more than ${CONVERSATIONS_PAGE_MAX} share one last-message time`,
+        );
+      const last = page.conversations.at(-1)?.lastMessageDate;
+      if (typeof last !== 'number')
+        throw unreadable(SERVICE, 'a full page of conversations carries no lastMessageDate to go on from');
+      startAfterDate = last + 1;
     }
+  }
+
+  /** GET /conversations/search as sent: `startAfterDate` gives the conversations strictly older than it. */
+  private async conversationsPage(
+    params: ConversationSearch & { limit: number; startAfterDate: number | undefined },
+    signal: AbortSignal | undefined,
+  ): Promise<{ conversations: GhlConversation[]; total: number }> {
+    return this.call(conversationsPage, CONVERSATIONS_VERSION, {
+      method: 'GET',
+      path: '/conversations/search',
+      query: {
+        locationId: this.locationId,
+        contactId: params.contactId,
+        query: params.query,
+        status: params.status,
+        limit: params.limit,
+        startAfterDate: params.startAfterDate,
+      },
+      idempotent: true,
+      signal,
+    });
   }
 
   /** One page of a conversation's messages, newest first; both documented answer shapes are read. */
@@ -407,21 +491,13 @@ export class GoHighLevelApi {
     params: { limit?: number | undefined; lastMessageId?: string | undefined } = {},
     signal?: AbortSignal,
   ): Promise<{ messages: GhlMessage[]; lastMessageId: string | undefined; nextPage: boolean }> {
-    const res = await this.client.request<unknown>({
+    const page = await this.call(messagesAnswer, CONVERSATIONS_VERSION, {
       method: 'GET',
       path: `/conversations/${encodeURIComponent(conversationId)}/messages`,
       query: { limit: params.limit, lastMessageId: params.lastMessageId },
-      headers: { version: CONVERSATIONS_VERSION },
       idempotent: true,
-      ...(signal === undefined ? {} : { signal }),
+      signal,
     });
-    const body = res.body;
-    // The spec nests the page under `messages`; its older sample (still in generated SDKs) is flat.
-    const inner =
-      typeof body === 'object' && body !== null && !Array.isArray((body as { messages?: unknown }).messages)
-        ? (body as { messages?: unknown }).messages
-        : body;
-    const page = readable(messagesPage, inner);
     return { messages: page.messages, lastMessageId: page.lastMessageId ?? undefined, nextPage: page.nextPage };
   }
 
@@ -436,11 +512,10 @@ export class GoHighLevelApi {
     },
     signal?: AbortSignal,
   ): Promise<z.output<typeof sentBody>> {
-    const body = Object.fromEntries(Object.entries(msg).filter(([, v]) => v !== undefined));
     return this.call(sentBody, CONVERSATIONS_VERSION, {
       method: 'POST',
       path: '/conversations/messages',
-      body,
+      body: defined(msg),
       idempotent: false,
       signal,
     });
@@ -490,16 +565,13 @@ export class GoHighLevelApi {
       ...(signal === undefined ? {} : { signal }),
       headers: { version },
     });
-    return readable(schema, res.body);
+    return parseAnswer(SERVICE, schema, res.body);
   }
 }
 
-function readable<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.length === 0 ? '(body)' : i.path.join('.')}: ${i.message}`)
-    .join('; ');
-  throw new BrainmeshError('UPSTREAM_UNAVAILABLE', `GoHighLevel sent an answer brainmesh cannot read: ${issues}`);
+/** Where the next page starts: after this conversation. */
+export function conversationCursor(c: GhlConversation): ConversationCursor {
+  if (typeof c.lastMessageDate !== 'number')
+    throw unreadable(SERVICE, 'a full page of conversations carries no lastMessageDate to go on from');
+  return { lastMessageDate: c.lastMessageDate, id: c.id };
 }

@@ -123,9 +123,3 @@ export function after<T>(sorted: readonly T[], key: (item: T) => SortKey, cursor
   if (cursor === undefined) return [...sorted];
   return sorted.filter((item) => compareKeys(key(item), cursor) > 0);
 }
-
-/** Conversations page by time alone (`startAfterDate`): the ones strictly older than it. */
-export function conversationsBefore(sorted: readonly GhlConversation[], startAfterDate: number | undefined) {
-  if (startAfterDate === undefined) return [...sorted];
-  return sorted.filter((c) => (c.lastMessageDate ?? 0) < startAfterDate);
-}

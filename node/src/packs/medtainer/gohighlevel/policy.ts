@@ -8,10 +8,11 @@ export const goHighLevelPolicy: ServicePolicy = {
   holdFor({ status, headers }, now) {
     // No reset header is documented, so a spent window is waited out whole; a 429 without
     // Retry-After (none is documented either) does the same.
+    // The daily budget first: once it is spent, no burst window's end brings relief.
+    if (headers.get('x-ratelimit-daily-remaining') === '0') return msToNextUtcMidnight(now);
     const window = Number(headers.get('x-ratelimit-interval-milliseconds') ?? 10_000);
     if (status === 429) return retryAfterMs(headers, now) ?? window;
     if (headers.get('x-ratelimit-remaining') === '0') return window;
-    if (headers.get('x-ratelimit-daily-remaining') === '0') return msToNextUtcMidnight(now);
     return undefined;
   },
   describeError(body) {

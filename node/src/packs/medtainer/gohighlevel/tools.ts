@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
 import type { CallContext } from '../../../source.js';
+import { changes, READ_ONLY } from '../annotations.js';
 import type { CachedKinds, GhlCache, SyncKind } from '../cache/cache.js';
 import { confirmChange, confirmField } from '../confirm.js';
 import type { Mode } from '../connections.js';
+import { defined } from '../http/answer.js';
 import { type DataSource, reply } from '../reply.js';
-import { CONTACTS_PAGE_MAX, type ContactUpdate, type GoHighLevelApi } from './client.js';
+import { CONTACTS_PAGE_MAX, CONTACTS_PAGE_REACH, type GoHighLevelApi } from './client.js';
 import {
   after,
   contactKey,
@@ -13,12 +15,20 @@ import {
   contactName,
   conversationKey,
   conversationMatches,
-  conversationsBefore,
   newestFirst,
   opportunityKey,
   opportunityMatches,
+  type SortKey,
 } from './match.js';
-import type { GhlContact, GhlConversation, GhlEvent, GhlMessage, GhlOpportunity, GhlPipeline } from './wire.js';
+import {
+  type GhlContact,
+  type GhlConversation,
+  type GhlEvent,
+  type GhlMessage,
+  type GhlOpportunity,
+  type GhlPipeline,
+  ghlId as id,
+} from './wire.js';
 
 /**
  * The CRM as tools: contacts, opportunities, conversations and appointments in GoHighLevel. Reads
@@ -32,22 +42,8 @@ export interface GoHighLevelDeps {
   cache: GhlCache | null;
 }
 
-const READ = { readOnlyHint: true, idempotentHint: true, openWorldHint: true } as const;
-const write = (idempotent: boolean) =>
-  ({ readOnlyHint: false, destructiveHint: true, idempotentHint: idempotent, openWorldHint: true }) as const;
-
-/** `page` search reaches only this many contacts. */
-const CONTACTS_REACH = 10_000;
 const DAY_MS = 86_400_000;
 
-const id = (what: string) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .max(100)
-    .regex(/^[\w.-]+$/, 'letters, digits, _ . and -')
-    .describe(`The ${what}'s GoHighLevel id`);
 const tagList = z.array(z.string().trim().min(1).max(100)).min(1).max(20);
 const limit = (fallback: number, max: number) =>
   z.number().int().min(1).max(max).default(fallback).describe(`How many to return (1–${max}, default ${fallback})`);
@@ -167,7 +163,18 @@ function who(c: GhlContact): string {
   return reach ? `${name} (${reach})` : `${name} (${c.id})`;
 }
 
-const OPPORTUNITY_CURSOR = /^(\d+):([\w.-]+)$/;
+/** A cursor of the sort key of the last item given: its time in epoch ms, then its id. */
+const KEY_CURSOR = /^(\d+):([\w.-]+)$/;
+const keyCursor = z
+  .string()
+  .max(130)
+  .regex(KEY_CURSOR, 'the `next` of a previous answer')
+  .optional()
+  .describe('Where to go on from: the `next` of a previous answer');
+const readCursor = (cursor: string | undefined): SortKey | undefined => {
+  const at = cursor === undefined ? undefined : KEY_CURSOR.exec(cursor);
+  return at ? [Number(at[1]), at[2] as string] : undefined;
+};
 
 export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
   const { api } = deps;
@@ -188,6 +195,38 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
     const answer = await confirmChange(ctx, confirm, what);
     return answer.ok ? undefined : textResult(answer.reason, true);
   };
+
+  /** add_tags and remove_tags: the same call but for its verb. */
+  const tagsTool = (verb: 'add' | 'remove') =>
+    defineTool({
+      name: `gohighlevel.${verb}_tags`,
+      title: verb === 'add' ? 'Tag a CRM contact' : 'Untag a CRM contact',
+      description:
+        verb === 'add'
+          ? 'Adds tags to a GoHighLevel contact, keeping the ones it has. Answers with its tags after.'
+          : 'Removes tags from a GoHighLevel contact. Answers with its tags after.',
+      input: z.object({
+        contactId: id('contact'),
+        tags: tagList.describe(verb === 'add' ? 'Tags to add' : 'Tags to remove'),
+        confirm: confirmField,
+      }),
+      annotations: changes(true),
+      handler: async ({ contactId, tags, confirm }, ctx) => {
+        const contact = await api.getContact(contactId, ctx.signal);
+        const what =
+          verb === 'add'
+            ? `add the tags ${tags.join(', ')} to ${who(contact)}`
+            : `remove the tags ${tags.join(', ')} from ${who(contact)}`;
+        const refused = await confirmOr(ctx, confirm, what);
+        if (refused !== undefined) return refused;
+        if (verb === 'add') {
+          const now = await api.addTags(contactId, tags, ctx.signal);
+          return reply(ctx, live, { contactId, added: tags, tags: now });
+        }
+        const now = await api.removeTags(contactId, tags, ctx.signal);
+        return reply(ctx, live, { contactId, removed: tags, tags: now });
+      },
+    });
 
   return [
     defineTool({
@@ -210,15 +249,15 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
           .number()
           .int()
           .min(1)
-          .max(CONTACTS_REACH)
+          .max(CONTACTS_PAGE_REACH)
           .default(1)
           .describe('Page number: the `next` of a previous answer'),
       }),
-      annotations: READ,
+      annotations: READ_ONLY,
       handler: async (args, ctx) => {
-        if (args.page * args.limit > CONTACTS_REACH)
+        if (args.page * args.limit > CONTACTS_PAGE_REACH)
           return textResult(
-            `Search reaches the first ${CONTACTS_REACH} contacts only: narrow it with query or tags.`,
+            `Search reaches the first ${CONTACTS_PAGE_REACH} contacts only: narrow it with query or tags.`,
             true,
           );
         const copy = await cached('contacts');
@@ -239,7 +278,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
             ctx.signal,
           ));
         }
-        const more = args.page * args.limit < total && args.page * args.limit < CONTACTS_REACH;
+        const more = args.page * args.limit < total && args.page * args.limit < CONTACTS_PAGE_REACH;
         return reply(ctx, from, {
           total,
           page: args.page,
@@ -255,7 +294,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
       title: 'Get a CRM contact',
       description: 'One contact of the GoHighLevel CRM with its details (address, tags, owner, dates).',
       input: z.object({ contactId: id('contact') }),
-      annotations: READ,
+      annotations: READ_ONLY,
       handler: async ({ contactId }, ctx) => {
         const copy = await cached('contacts');
         const hit = copy?.items.find((c) => c.id === contactId);
@@ -288,7 +327,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
         tags: tagList.optional().describe('Tags to add to the contact'),
         confirm: confirmField,
       }),
-      annotations: write(true),
+      annotations: changes(true),
       handler: async (args, ctx) => {
         const { confirm, tags, ...fields } = args;
         if (fields.email === undefined && fields.phone === undefined)
@@ -330,10 +369,10 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
         source: z.string().trim().max(100).optional().describe('Where the contact came from'),
         confirm: confirmField,
       }),
-      annotations: write(true),
+      annotations: changes(true),
       handler: async (args, ctx) => {
         const { contactId, confirm, ...rest } = args;
-        const fields: ContactUpdate = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+        const fields = defined(rest);
         const names = Object.keys(fields);
         if (names.length === 0)
           return textResult('Nothing to change: give at least one field. Nothing was changed.', true);
@@ -345,35 +384,8 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
       },
     }),
 
-    defineTool({
-      name: 'gohighlevel.add_tags',
-      title: 'Tag a CRM contact',
-      description: 'Adds tags to a GoHighLevel contact, keeping the ones it has. Answers with its tags after.',
-      input: z.object({ contactId: id('contact'), tags: tagList.describe('Tags to add'), confirm: confirmField }),
-      annotations: write(true),
-      handler: async ({ contactId, tags, confirm }, ctx) => {
-        const contact = await api.getContact(contactId, ctx.signal);
-        const refused = await confirmOr(ctx, confirm, `add the tags ${tags.join(', ')} to ${who(contact)}`);
-        if (refused !== undefined) return refused;
-        const now = await api.addTags(contactId, tags, ctx.signal);
-        return reply(ctx, live, { contactId, added: tags, tags: now });
-      },
-    }),
-
-    defineTool({
-      name: 'gohighlevel.remove_tags',
-      title: 'Untag a CRM contact',
-      description: 'Removes tags from a GoHighLevel contact. Answers with its tags after.',
-      input: z.object({ contactId: id('contact'), tags: tagList.describe('Tags to remove'), confirm: confirmField }),
-      annotations: write(true),
-      handler: async ({ contactId, tags, confirm }, ctx) => {
-        const contact = await api.getContact(contactId, ctx.signal);
-        const refused = await confirmOr(ctx, confirm, `remove the tags ${tags.join(', ')} from ${who(contact)}`);
-        if (refused !== undefined) return refused;
-        const now = await api.removeTags(contactId, tags, ctx.signal);
-        return reply(ctx, live, { contactId, removed: tags, tags: now });
-      },
-    }),
+    tagsTool('add'),
+    tagsTool('remove'),
 
     defineTool({
       name: 'gohighlevel.add_note',
@@ -385,7 +397,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
         body: z.string().trim().min(1).max(5_000).describe('The note'),
         confirm: confirmField,
       }),
-      annotations: write(false),
+      annotations: changes(false),
       handler: async ({ contactId, body, confirm }, ctx) => {
         const contact = await api.getContact(contactId, ctx.signal);
         const refused = await confirmOr(ctx, confirm, `add a note to ${who(contact)}: "${cut(body, 80)}"`);
@@ -411,7 +423,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
         assignedTo: z.string().trim().min(1).max(100).optional().describe('The id of the user it is for'),
         confirm: confirmField,
       }),
-      annotations: write(false),
+      annotations: changes(false),
       handler: async ({ contactId, confirm, ...task }, ctx) => {
         const contact = await api.getContact(contactId, ctx.signal);
         const refused = await confirmOr(
@@ -456,16 +468,12 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
           .optional()
           .describe("Free text: part of the opportunity's or contact's name"),
         limit: limit(20, 100),
-        cursor: z
-          .string()
-          .regex(OPPORTUNITY_CURSOR, 'the `next` of a previous answer')
-          .optional()
-          .describe('Where to go on from: the `next` of a previous answer'),
+        cursor: keyCursor,
       }),
-      annotations: READ,
+      annotations: READ_ONLY,
       handler: async (args, ctx) => {
-        const at = args.cursor === undefined ? undefined : OPPORTUNITY_CURSOR.exec(args.cursor);
-        const cursor = at ? { startAfter: at[1] as string, startAfterId: at[2] as string } : undefined;
+        const at = readCursor(args.cursor);
+        const cursor = at && { startAfter: String(at[0]), startAfterId: at[1] };
         const filter = {
           pipelineId: args.pipelineId,
           pipelineStageId: args.stageId,
@@ -479,11 +487,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
             copy.items.filter((o) => opportunityMatches(o, filter)),
             opportunityKey,
           );
-          const rest = after(
-            matched,
-            opportunityKey,
-            cursor && ([Number(cursor.startAfter), cursor.startAfterId] as const),
-          );
+          const rest = after(matched, opportunityKey, at);
           const page = rest.slice(0, args.limit);
           const last = page.at(-1);
           const next = rest.length > page.length && last !== undefined ? opportunityKey(last).join(':') : undefined;
@@ -500,7 +504,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
       title: 'List sales pipelines',
       description: 'The sales pipelines of GoHighLevel with their stages, in order: the ids opportunities refer to.',
       input: z.object({}),
-      annotations: READ,
+      annotations: READ_ONLY,
       handler: async (_args, ctx) => {
         const copy = await cached('pipelines');
         const pipelines = copy?.items ?? (await api.listPipelines(ctx.signal));
@@ -526,7 +530,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
           .describe('Its new value, in the account currency'),
         confirm: confirmField,
       }),
-      annotations: write(true),
+      annotations: changes(true),
       handler: async ({ opportunityId, stageId, status, monetaryValue, confirm }, ctx) => {
         const changes: string[] = [];
         if (stageId !== undefined) {
@@ -569,20 +573,22 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
           .optional()
           .describe('Only conversations in this state (default: all)'),
         limit: limit(20, 100),
-        cursor: z.number().int().min(0).optional().describe('Where to go on from: the `next` of a previous answer'),
+        cursor: keyCursor,
       }),
-      annotations: READ,
+      annotations: READ_ONLY,
       handler: async (args, ctx) => {
+        const at = readCursor(args.cursor);
         const copy = await cached('conversations');
         if (copy !== undefined) {
           const matched = newestFirst(
             copy.items.filter((c) => conversationMatches(c, args)),
             conversationKey,
           );
-          const rest = conversationsBefore(matched, args.cursor);
+          // By (time, id), as opportunities: conversations sharing a time are neither skipped nor repeated.
+          const rest = after(matched, conversationKey, at);
           const page = rest.slice(0, args.limit);
-          const last = page.at(-1)?.lastMessageDate;
-          const next = rest.length > page.length && typeof last === 'number' ? last : undefined;
+          const last = page.at(-1);
+          const next = rest.length > page.length && last !== undefined ? conversationKey(last).join(':') : undefined;
           return reply(ctx, copy.from, conversationsAnswer(page, matched.length, next));
         }
         const res = await api.searchConversations(
@@ -591,11 +597,12 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
             query: args.query,
             status: args.status,
             limit: args.limit,
-            startAfterDate: args.cursor,
+            after: at && { lastMessageDate: at[0], id: at[1] },
           },
           ctx.signal,
         );
-        return reply(ctx, live, conversationsAnswer(res.conversations, res.total, res.next));
+        const next = res.next && `${res.next.lastMessageDate}:${res.next.id}`;
+        return reply(ctx, live, conversationsAnswer(res.conversations, res.total, next));
       },
     }),
 
@@ -615,7 +622,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
           .optional()
           .describe('Where to go on from: the `next` of a previous answer'),
       }),
-      annotations: READ,
+      annotations: READ_ONLY,
       handler: async ({ conversationId, limit: max, cursor }, ctx) => {
         const page = await api.getMessages(conversationId, { limit: max, lastMessageId: cursor }, ctx.signal);
         return reply(ctx, live, {
@@ -641,7 +648,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
         html: z.string().max(100_000).optional().describe('Email body as HTML, instead of the plain text'),
         confirm: confirmField,
       }),
-      annotations: write(false),
+      annotations: changes(false),
       handler: async ({ contactId, type, message, subject, html, confirm }, ctx) => {
         if (type === 'Email' && subject === undefined)
           return textResult('An email needs a subject. Nothing was sent.', true);
@@ -679,7 +686,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
         to: z.iso.datetime({ offset: true }).optional().describe('End of the range, ISO 8601 (default: 30 days ahead)'),
         limit: limit(100, 500),
       }),
-      annotations: READ,
+      annotations: READ_ONLY,
       handler: async (args, ctx) => {
         const now = Date.now();
         const start = new Date(args.from ?? now - 7 * DAY_MS);
@@ -720,7 +727,7 @@ function opportunitiesAnswer(items: GhlOpportunity[], total: number | undefined,
   };
 }
 
-function conversationsAnswer(items: GhlConversation[], total: number, next: number | undefined) {
+function conversationsAnswer(items: GhlConversation[], total: number, next: string | undefined) {
   return {
     total,
     count: items.length,

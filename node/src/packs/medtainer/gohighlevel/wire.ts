@@ -116,3 +116,13 @@ export const ghlTask = z.looseObject({
   contactId: z.string(),
 });
 export type GhlTask = z.infer<typeof ghlTask>;
+
+/** An id as a tool argument: what GoHighLevel's ids are made of, so it is safe in a path. */
+export const ghlId = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .regex(/^[\w.-]+$/, 'letters, digits, _ . and -')
+    .describe(`The ${what}'s GoHighLevel id`);

@@ -1,6 +1,6 @@
 import { BrainmeshError, type ErrorCode, type Logger } from '@brainmesh/shared';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import type { OutboundLimiter } from './limiter.js';
+import { LimiterWaitExceeded, type OutboundLimiter } from './limiter.js';
 
 /**
  * The one way MedTainer talks to a third-party API: auth headers, the service's outbound limiter,
@@ -55,7 +55,10 @@ export interface ApiClientOptions {
   fetch?: Fetch;
   /** Attempts for an idempotent request, the first included. */
   attempts?: number;
-  /** A hold longer than this is not waited out: the call fails and says when to try again. */
+  /**
+   * A wait longer than this (a hold, or the queue ahead) is not waited out: the call fails and
+   * says when to try again.
+   */
   maxWaitMs?: number;
   timeoutMs?: number;
   now?: () => number;
@@ -110,7 +113,13 @@ export class ApiClient {
     if (limiter !== null) {
       const held = limiter.holdRemainingMs();
       if (held > this.maxWaitMs) throw rateLimited(policy.title, held);
-      await limiter.take();
+      try {
+        await limiter.take(this.maxWaitMs, req.signal);
+      } catch (err) {
+        if (!(err instanceof LimiterWaitExceeded)) throw err;
+        // The queue ahead (or a hold set while waiting) is longer than a call should wait.
+        throw rateLimited(policy.title, Math.max(limiter.holdRemainingMs(), 1_000));
+      }
     }
     req.signal?.throwIfAborted();
     const url = this.url(req);

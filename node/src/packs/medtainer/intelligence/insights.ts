@@ -100,7 +100,7 @@ export function peakWindow(snapshot: Snapshot): PeakWindow | undefined {
   };
 }
 
-/** Won opportunities per lead, by the contact's source. */
+/** Per source: of its leads (contacts), how many have a won opportunity. */
 export function sourceConversion(snapshot: Snapshot, indexed: Indexed): SourceConversion[] {
   const bySource = new Map<string, { leads: number; won: number }>();
   for (const contact of snapshot.contacts) {

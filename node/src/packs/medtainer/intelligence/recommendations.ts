@@ -1,10 +1,11 @@
-import { type Insights, STALE_OPPORTUNITY_DAYS } from './insights.js';
+import { HOT_LEAD_SCORE, type Insights, STALE_OPPORTUNITY_DAYS } from './insights.js';
 import { money } from './score.js';
 
 /**
- * Actions ranked by what is at stake, each with the figures behind it and the tools that carry
- * it out. Priorities are points on one scale: people waiting for an answer come first, then money
- * in stalled deals, then changes of practice.
+ * Actions in a fixed order of kind, each present only when the data calls for it: people waiting
+ * for an answer, then money in stalled deals, then hot leads, then the drop-off stage, then the
+ * best source, then staffing the busy hours. Each comes with the figures behind it and the tools
+ * that carry it out.
  */
 
 export interface Recommendation {
@@ -15,24 +16,20 @@ export interface Recommendation {
 }
 
 export function recommend(insights: Insights): Recommendation[] {
+  // Pushed in priority order.
   const out: Omit<Recommendation, 'priority'>[] = [];
-  const weight: number[] = [];
-  const push = (points: number, r: Omit<Recommendation, 'priority'>) => {
-    out.push(r);
-    weight.push(points);
-  };
 
   const unread = insights.actionableNow.unreadInbound.count;
   if (unread > 0)
-    push(1_000 + unread, {
+    out.push({
       action: `Reply to the ${unread} conversation${unread === 1 ? '' : 's'} waiting for an answer`,
-      why: `${unread} contact${unread === 1 ? ' has' : 's have'} written in and not been answered; a reply within the hour converts best.`,
+      why: `${unread} contact${unread === 1 ? ' has' : 's have'} written in and not been answered.`,
       tools: ['gohighlevel.search_conversations', 'gohighlevel.get_messages', 'gohighlevel.send_message'],
     });
 
   const stale = insights.actionableNow.staleOpenOpportunities;
   if (stale.count > 0)
-    push(500 + Math.min(499, stale.value / 1_000), {
+    out.push({
       action: `Follow up on ${stale.count} open opportunities that have not moved in ${STALE_OPPORTUNITY_DAYS} days`,
       why: `${money(stale.value)} of open pipeline is sitting still.`,
       tools: ['gohighlevel.search_opportunities', 'gohighlevel.create_task', 'gohighlevel.send_message'],
@@ -40,9 +37,9 @@ export function recommend(insights: Insights): Recommendation[] {
 
   const hot = insights.hotLeads;
   if (hot.count > 0)
-    push(400 + hot.count, {
+    out.push({
       action: `Call the ${Math.min(10, hot.count)} hottest leads first`,
-      why: `${hot.count} leads score ${'≥'} 60; top: ${hot.top
+      why: `${hot.count} leads score ${HOT_LEAD_SCORE} or more; top: ${hot.top
         .slice(0, 3)
         .map((h) => `${h.name} (${h.score})`)
         .join(', ')}.`,
@@ -51,7 +48,7 @@ export function recommend(insights: Insights): Recommendation[] {
 
   const drop = insights.dropOffStage;
   if (drop !== null && drop.share >= 0.25)
-    push(300 + drop.lost, {
+    out.push({
       action: `Fix the drop-off at "${drop.stage}" in ${drop.pipeline}`,
       why: `${drop.lost} of the lost opportunities (${Math.round(drop.share * 100)}%) were lost at this stage, more than at any other.`,
       tools: ['gohighlevel.search_opportunities', 'gohighlevel.update_opportunity'],
@@ -64,24 +61,21 @@ export function recommend(insights: Insights): Recommendation[] {
   });
   const average = overall.leads === 0 ? 0 : overall.won / overall.leads;
   if (best !== null && best.rate > average * 1.5)
-    push(200 + Math.round(best.rate * 100), {
+    out.push({
       action: `Put more into ${best.source}`,
-      why: `${best.source} converts ${Math.round(best.rate * 100)}% of its leads (${best.won} of ${best.leads}) against ${Math.round(average * 100)}% overall.`,
+      why: `${best.won} of ${best.leads} leads from ${best.source} (${Math.round(best.rate * 100)}%) have bought, against ${Math.round(average * 100)}% overall.`,
       tools: ['gohighlevel.search_contacts'],
     });
 
   const peak = insights.peakActivityWindow;
   if (peak !== undefined)
-    push(100, {
+    out.push({
       action: `Staff the inbox on ${peak.weekday}s ${pad(peak.fromHour)}:00–${pad(peak.toHour)}:00 UTC`,
       why: `The busiest two hours of the week: ${peak.events} events (${Math.round(peak.share * 1000) / 10}% of ${peak.basis}).`,
       tools: ['gohighlevel.search_conversations'],
     });
 
-  return out
-    .map((r, i) => ({ ...r, score: weight[i] ?? 0 }))
-    .sort((a, b) => b.score - a.score)
-    .map(({ score: _score, ...r }, i) => ({ priority: i + 1, ...r }));
+  return out.map((r, i) => ({ priority: i + 1, ...r }));
 }
 
 function pad(hour: number): string {

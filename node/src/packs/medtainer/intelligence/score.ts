@@ -44,7 +44,10 @@ export function scoreLead(facts: LeadFacts, now: number): LeadScore {
   else if (lastInbound !== undefined && now - lastInbound <= 30 * DAY)
     add('inbound_this_month', 12, `wrote in ${daysAgo(now, lastInbound)}`);
 
-  const unread = facts.conversations.reduce((sum, c) => sum + (c.unreadCount ?? 0), 0);
+  // Unread counts only where they wrote last: an answered conversation waits for nobody.
+  const unread = facts.conversations
+    .filter((c) => c.lastMessageDirection === 'inbound')
+    .reduce((sum, c) => sum + (c.unreadCount ?? 0), 0);
   if (unread > 0) add('awaiting_reply', 10, `${unread} unread message${unread === 1 ? '' : 's'} waiting for an answer`);
 
   const open = facts.opportunities.filter((o) => o.status === 'open');
@@ -112,10 +115,15 @@ export function stageOf(
   o: GhlOpportunity,
 ): { name: string; position: number; of: number } | undefined {
   const pipeline = pipelines.find((p) => p.id === o.pipelineId);
-  const index = pipeline?.stages.findIndex((s) => s.id === o.pipelineStageId) ?? -1;
-  const stage = pipeline?.stages[index];
-  if (pipeline === undefined || stage === undefined) return undefined;
-  return { name: stage.name, position: index, of: pipeline.stages.length };
+  if (pipeline === undefined) return undefined;
+  // In the pipeline's own order where it gives one, else as listed.
+  const stages = pipeline.stages
+    .map((s, listed) => ({ ...s, order: s.position ?? listed }))
+    .sort((a, b) => a.order - b.order);
+  const index = stages.findIndex((s) => s.id === o.pipelineStageId);
+  const stage = stages[index];
+  if (stage === undefined) return undefined;
+  return { name: stage.name, position: index, of: stages.length };
 }
 
 function daysAgo(now: number, at: number): string {

@@ -1,26 +1,19 @@
 import { z } from 'zod';
 import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
-import type { GhlCache } from '../cache/cache.js';
-import type { Mode } from '../connections.js';
-import type { GoHighLevelApi } from '../gohighlevel/client.js';
+import { READ_ONLY } from '../annotations.js';
+import { ghlId } from '../gohighlevel/wire.js';
 import { reply } from '../reply.js';
-import { computeInsights, index } from './insights.js';
+import { computeInsights } from './insights.js';
 import { recommend } from './recommendations.js';
 import { scoreLead } from './score.js';
-import { loadSnapshot } from './snapshot.js';
+import { type CrmDeps, loadContactFacts, loadSnapshot } from './snapshot.js';
 
 /**
  * The intelligence layer's tools. Deterministic and explainable: each figure comes with the rule
  * or the rows behind it, computed over the whole CRM (the sync cache when fresh).
  */
-export function intelligenceTools(deps: {
-  api: GoHighLevelApi;
-  mode: Mode;
-  cache: GhlCache | null;
-  now?: () => number;
-}): ToolDefinition[] {
+export function intelligenceTools(deps: CrmDeps & { now?: () => number }): ToolDefinition[] {
   const now = deps.now ?? Date.now;
-  const readOnly = { readOnlyHint: true, idempotentHint: true, openWorldHint: true } as const;
   return [
     defineTool({
       name: 'gohighlevel.get_insights',
@@ -28,9 +21,9 @@ export function intelligenceTools(deps: {
       description:
         'The state of the CRM at a glance: totals, what needs action now, hot leads, the peak activity window, the best-converting lead source, the stage where most leads drop off, and ranked recommendations. Every figure says how it was computed.',
       input: z.object({}),
-      annotations: readOnly,
+      annotations: READ_ONLY,
       handler: async (_args, ctx) => {
-        const snapshot = await loadSnapshot(deps);
+        const snapshot = await loadSnapshot(deps, ctx.signal);
         const insights = computeInsights(snapshot, now());
         return reply(ctx, snapshot.from, { ...insights, recommendations: recommend(insights) });
       },
@@ -40,23 +33,13 @@ export function intelligenceTools(deps: {
       title: 'Analyze a contact',
       description:
         "A contact's lead score (0–100) with the reason behind every point, when they were last in touch, and the suggested next action with the tools to take it.",
-      input: z.object({ contactId: z.string().min(1).max(64).describe('The GoHighLevel contact id') }),
-      annotations: readOnly,
+      input: z.object({ contactId: ghlId('contact') }),
+      annotations: READ_ONLY,
       handler: async ({ contactId }, ctx) => {
-        const snapshot = await loadSnapshot(deps);
-        const contact = snapshot.contacts.find((c) => c.id === contactId);
-        if (contact === undefined) return textResult(`no contact ${contactId} in GoHighLevel`, true);
-        const related = index(snapshot).byContact.get(contactId);
-        const analysis = scoreLead(
-          {
-            contact,
-            opportunities: related?.opportunities ?? [],
-            conversations: related?.conversations ?? [],
-            pipelines: snapshot.pipelines,
-          },
-          now(),
-        );
-        return reply(ctx, snapshot.from, {
+        const { facts, from } = await loadContactFacts(deps, contactId, ctx.signal);
+        if (facts === undefined) return textResult(`no contact ${contactId} in GoHighLevel`, true);
+        const { contact } = facts;
+        return reply(ctx, from, {
           contact: {
             id: contact.id,
             name: contact.name,
@@ -64,7 +47,7 @@ export function intelligenceTools(deps: {
             source: contact.source,
             tags: contact.tags,
           },
-          ...analysis,
+          ...scoreLead(facts, now()),
         });
       },
     }),
@@ -74,9 +57,9 @@ export function intelligenceTools(deps: {
       description:
         'Prioritised actions for the business, each with the figures that justify it and the tools that carry it out.',
       input: z.object({ limit: z.number().int().min(1).max(20).default(10).describe('How many actions at most') }),
-      annotations: readOnly,
+      annotations: READ_ONLY,
       handler: async ({ limit }, ctx) => {
-        const snapshot = await loadSnapshot(deps);
+        const snapshot = await loadSnapshot(deps, ctx.signal);
         const recommendations = recommend(computeInsights(snapshot, now())).slice(0, limit);
         return reply(ctx, snapshot.from, { recommendations });
       },

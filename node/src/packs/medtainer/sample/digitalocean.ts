@@ -1,12 +1,13 @@
 import type { Droplet, DropletAction } from '../digitalocean/wire.js';
 import type { SampleBusiness } from './business.js';
-import { type EmulatedRequest, type EmulatedResponse, Emulator } from './emulator.js';
+import { type EmulatedRequest, type EmulatedResponse, Emulator, type EmulatorOptions } from './emulator.js';
 
 /**
  * DigitalOcean's API v2 over the sample business, as docs/research/digitalocean.md describes it:
  * bearer auth, bodies wrapped in a key, page/per_page paging with full-URL links, the RateLimit-*
- * headers on every answer (5,000 an hour, each request on its own timer) and 250 a minute, and
- * droplet power actions that finish when they are next looked at.
+ * headers on every answer (5,000 an hour, each request on its own timer) and 250 a minute (a 429
+ * past either, unless `rateLimits` is false: the headers are sent all the same), and droplet power
+ * actions that finish when they are next looked at.
  */
 
 const HOUR_MS = 3_600_000;
@@ -37,9 +38,10 @@ const unauthorized = () => fail(401, 'unauthorized', 'Unable to authenticate you
 export function digitalOceanEmulator(
   business: SampleBusiness,
   credentials: { token: string },
-  options: { now?: () => number } = {},
+  options: EmulatorOptions = {},
 ): Emulator {
   const now = options.now ?? Date.now;
+  const limited = options.rateLimits !== false;
   const data = business.digitalocean;
   const expectedAuth = `Bearer ${credentials.token}`;
   // Times of the requests counted against the token, oldest first.
@@ -57,7 +59,7 @@ export function digitalOceanEmulator(
       const at = now();
       expire(at);
       const lastMinute = counted.filter((t) => t > at - MINUTE_MS);
-      if (counted.length >= PER_HOUR || lastMinute.length >= PER_MINUTE) {
+      if (limited && (counted.length >= PER_HOUR || lastMinute.length >= PER_MINUTE)) {
         // The minute window frees up first unless the hour is spent too.
         const freeAt = counted.length >= PER_HOUR ? (counted[0] ?? at) + HOUR_MS : (lastMinute[0] ?? at) + MINUTE_MS;
         return fail(429, 'too_many_requests', 'API Rate limit exceeded.', {

@@ -25,6 +25,16 @@ export interface EmulatedResponse {
   body?: unknown;
 }
 
+export interface EmulatorOptions {
+  /** The emulator's clock for its rate-limit windows (tests move it by hand). */
+  now?: () => number;
+  /**
+   * Whether it answers 429 past the service's limits. On for tests; off in sample mode, where no
+   * service is spared and a user trying everything at once should not be held back.
+   */
+  rateLimits?: boolean;
+}
+
 export type Handler = (req: EmulatedRequest) => EmulatedResponse | Promise<EmulatedResponse>;
 
 interface Route {

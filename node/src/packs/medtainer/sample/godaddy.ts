@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { type DnsRecord, type DomainDetail, dnsRecord, dnsRecordType } from '../godaddy/wire.js';
 import type { SampleBusiness } from './business.js';
-import { type EmulatedRequest, type EmulatedResponse, Emulator } from './emulator.js';
+import { type EmulatedRequest, type EmulatedResponse, Emulator, type EmulatorOptions } from './emulator.js';
 
 /**
  * GoDaddy's Domains API v1 over the sample business, as docs/research/godaddy.md describes it:
- * sso-key auth, bare JSON arrays, marker paging, micro-unit prices, a dummy transfer code on every
- * domain (so that the connector's dropping it is exercised), and 60 requests a minute per key and
- * endpoint.
+ * sso-key auth, bare JSON arrays, marker paging of domains and offset/limit paging of DNS records,
+ * micro-unit prices, a dummy transfer code on every domain (so that the connector's dropping it is
+ * exercised), and 60 requests a minute per key and endpoint (unless `rateLimits` is false).
  */
 
 const WINDOW_MS = 60_000;
@@ -55,9 +55,10 @@ const recordValue = dnsRecord.omit({ type: true, name: true });
 export function goDaddyEmulator(
   business: SampleBusiness,
   credentials: { key: string; secret: string },
-  options: { now?: () => number } = {},
+  options: EmulatorOptions = {},
 ): Emulator {
   const now = options.now ?? Date.now;
+  const limited = options.rateLimits !== false;
   const data = business.godaddy;
   const expectedAuth = `sso-key ${credentials.key}:${credentials.secret}`;
   // Request times per (key, endpoint): GoDaddy counts each endpoint on its own.
@@ -78,6 +79,7 @@ export function goDaddyEmulator(
     before(req, route) {
       if (req.headers.get('authorization') !== expectedAuth)
         return error(401, 'UNABLE_TO_AUTHENTICATE', 'Unauthorized : Could not authenticate API key/secret');
+      if (!limited) return undefined;
       const key = `${credentials.key} ${route}`;
       const at = now();
       const recent = (windows.get(key) ?? []).filter((t) => t > at - WINDOW_MS);
@@ -169,21 +171,26 @@ export function goDaddyEmulator(
       }),
     )
     .route('GET', '/v1/domains/:domain/records', (req) =>
-      withDomain(req, (domain) => ({ status: 200, body: structuredClone(recordsOf(domain)) })),
+      withDomain(req, (domain) => recordPage(req, recordsOf(domain))),
     )
     .route('GET', '/v1/domains/:domain/records/:type', (req) =>
       withDomain(req, (domain) => {
         const type = recordType(req);
         if (typeof type !== 'string') return type;
-        return { status: 200, body: structuredClone(recordsOf(domain).filter((r) => r.type === type)) };
+        return recordPage(
+          req,
+          recordsOf(domain).filter((r) => r.type === type),
+        );
       }),
     )
     .route('GET', '/v1/domains/:domain/records/:type/:name', (req) =>
       withDomain(req, (domain) => {
         const type = recordType(req);
         if (typeof type !== 'string') return type;
-        const records = recordsOf(domain).filter((r) => r.type === type && r.name === req.params.name);
-        return { status: 200, body: structuredClone(records) };
+        return recordPage(
+          req,
+          recordsOf(domain).filter((r) => r.type === type && r.name === req.params.name),
+        );
       }),
     )
     .route('PATCH', '/v1/domains/:domain/records', (req) =>
@@ -223,6 +230,21 @@ export function goDaddyEmulator(
     );
 
   return emulator;
+}
+
+/**
+ * One page of records by `offset` ("Number of results to skip") and `limit` ("Maximum number of
+ * items to return"). GoDaddy documents no default or maximum for either: left out, the page starts
+ * at the first record and holds the rest.
+ */
+function recordPage(req: EmulatedRequest, records: readonly DnsRecord[]): EmulatedResponse {
+  const offsetText = req.query.get('offset');
+  const limitText = req.query.get('limit');
+  const offset = offsetText === null ? 0 : Number(offsetText);
+  const limit = limitText === null ? records.length : Number(limitText);
+  if (!Number.isInteger(offset) || offset < 0) return invalid('offset', 'Offset must have a value no less than 0');
+  if (!Number.isInteger(limit) || limit < 1) return invalid('limit', 'Limit must have a value no less than 1');
+  return { status: 200, body: structuredClone(records.slice(offset, offset + limit)) };
 }
 
 /** What the list sends for a domain: a summary, with extra detail only when `includes` asks. */

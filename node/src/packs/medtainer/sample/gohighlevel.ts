@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   after,
+  compareKeys,
   contactKey,
   contactMatches,
   conversationKey,
@@ -19,7 +20,7 @@ import {
   type GhlOpportunity,
 } from '../gohighlevel/wire.js';
 import type { SampleBusiness } from './business.js';
-import { type EmulatedRequest, type EmulatedResponse, Emulator } from './emulator.js';
+import { type EmulatedRequest, type EmulatedResponse, Emulator, type EmulatorOptions } from './emulator.js';
 
 /**
  * GoHighLevel API v2 over the sample business, as docs/research/gohighlevel.md describes it.
@@ -98,6 +99,7 @@ const searchDto = z.looseObject({
   pageLimit: z.number().int().min(1).max(CONTACTS_PAGE_MAX),
   page: z.number().int().min(1).optional(),
   searchAfter: z.tuple([z.number(), z.string()]).optional(),
+  sort: z.array(z.object({ field: z.string(), direction: z.enum(['asc', 'desc']) })).optional(),
   query: z.string().max(75).optional(),
   filters: z
     .array(z.object({ field: z.string(), operator: z.string(), value: z.union([z.string(), z.array(z.string())]) }))
@@ -150,9 +152,15 @@ const digitsOf = (phone: string | null | undefined) => (phone ?? '').replace(/\D
 export function goHighLevelEmulator(
   business: SampleBusiness,
   credentials: { token: string; locationId: string },
+  options: EmulatorOptions = {},
 ): Emulator {
   const ghl = business.gohighlevel;
-  const stamp = () => new Date().toISOString();
+  // The location is the one the credentials name: the token is for it, and what is made is in it.
+  const locationId = credentials.locationId;
+  // One clock for the rate-limit windows and for the times written, so a test can move both.
+  const clock = options.now ?? Date.now;
+  const rateLimits = options.rateLimits !== false;
+  const stamp = () => new Date(clock()).toISOString();
 
   // Ids from a counter: the same writes give the same ids on every run.
   let counter = 0;
@@ -170,7 +178,7 @@ export function goHighLevelEmulator(
   let day = '';
   let today = 0;
   const count = (): boolean => {
-    const now = Date.now();
+    const now = clock();
     if (now - windowStart >= BURST_WINDOW_MS) {
       windowStart = now;
       inWindow = 0;
@@ -188,8 +196,7 @@ export function goHighLevelEmulator(
   const location = (value: string | null | undefined, name: string): EmulatedResponse | undefined => {
     if (value === null || value === undefined || value === '') return unprocessable([`${name} should not be empty`]);
     // A guess: the token is for one location, and another one is refused as forbidden.
-    if (value !== credentials.locationId)
-      return fail(403, 'The token does not have access to this location', 'Forbidden');
+    if (value !== locationId) return fail(403, 'The token does not have access to this location', 'Forbidden');
     return undefined;
   };
 
@@ -204,7 +211,8 @@ export function goHighLevelEmulator(
 
   const emulator = new Emulator({
     before(req, route) {
-      if (count()) return fail(429, 'Too Many Requests'); // The body is a guess: none is documented.
+      // Counted always, so the headers tell the budget; refused only when limits are on.
+      if (count() && rateLimits) return fail(429, 'Too Many Requests'); // The body is a guess: none is documented.
       if (req.headers.get('authorization') !== `Bearer ${credentials.token}`)
         return fail(401, 'Invalid token: access token is invalid', 'Unauthorized');
       const path = route.slice(route.indexOf(' ') + 1);
@@ -232,8 +240,8 @@ export function goHighLevelEmulator(
   emulator.route('POST', '/contacts/search', (req) => {
     const body = check(searchDto, req.body);
     if (!body.ok) return body.res;
-    const { locationId, pageLimit, page, searchAfter, query, filters } = body.data;
-    const denied = location(locationId, 'locationId');
+    const { pageLimit, page, searchAfter, sort, query, filters } = body.data;
+    const denied = location(body.data.locationId, 'locationId');
     if (denied !== undefined) return denied;
     if (page !== undefined && searchAfter !== undefined)
       return unprocessable(['page and searchAfter cannot be used together']);
@@ -243,13 +251,23 @@ export function goHighLevelEmulator(
         return unprocessable([`filter ${f.field} ${f.operator} is not supported by the sample service`]);
       tags.push(...(Array.isArray(f.value) ? f.value : [f.value]));
     }
-    const matched = newestFirst(
+    // Only the sort brainmesh sends, by the date added (newest first without one, a guess).
+    if ((sort ?? []).length > 1 || (sort ?? []).some((s) => s.field !== 'dateAdded'))
+      return unprocessable(['sort other than one by dateAdded is not supported by the sample service']);
+    const ascending = sort?.[0]?.direction === 'asc';
+    const newest = newestFirst(
       ghl.contacts.filter((c) => contactMatches(c, { query, tags })),
       contactKey,
     );
+    const matched = ascending ? newest.reverse() : newest;
     let items: GhlContact[];
-    if (searchAfter !== undefined) items = after(matched, contactKey, searchAfter).slice(0, pageLimit);
-    else {
+    if (searchAfter !== undefined) {
+      const cursor: SortKey = searchAfter;
+      const rest = ascending
+        ? matched.filter((c) => compareKeys(contactKey(c), cursor) < 0)
+        : after(matched, contactKey, cursor);
+      items = rest.slice(0, pageLimit);
+    } else {
       const p = page ?? 1;
       if (p * pageLimit > CONTACTS_PAGE_REACH)
         return fail(400, `page reaches only the first ${CONTACTS_PAGE_REACH} records: use searchAfter`);
@@ -264,8 +282,8 @@ export function goHighLevelEmulator(
   emulator.route('POST', '/contacts/upsert', (req) => {
     const body = check(upsertDto, req.body);
     if (!body.ok) return body.res;
-    const { locationId, gender: _gender, ...fields } = body.data;
-    const denied = location(locationId, 'locationId');
+    const { locationId: asked, gender: _gender, ...fields } = body.data;
+    const denied = location(asked, 'locationId');
     if (denied !== undefined) return denied;
     if (fields.tags !== undefined) fields.tags = fields.tags.map((t) => t.toLowerCase());
     // Email first, then phone: the default order of the duplicate-contact setting.
@@ -282,7 +300,7 @@ export function goHighLevelEmulator(
     const contact: GhlContact = {
       ...fields,
       id: newId('ct', (id) => contactById(id) !== undefined),
-      locationId: ghl.locationId,
+      locationId,
       tags: fields.tags ?? [],
       type: 'lead',
       dateAdded: now,
@@ -419,7 +437,7 @@ export function goHighLevelEmulator(
   emulator.route('GET', '/opportunities/pipelines', (req) => {
     const denied = location(req.query.get('locationId'), 'locationId');
     if (denied !== undefined) return denied;
-    return json(200, { pipelines: ghl.pipelines.map((p) => ({ ...p, locationId: ghl.locationId })) });
+    return json(200, { pipelines: ghl.pipelines.map((p) => ({ ...p, locationId })) });
   });
 
   emulator.route('PUT', '/opportunities/:id', (req) => {
@@ -521,14 +539,14 @@ export function goHighLevelEmulator(
     if ((send.type === 'SMS' || send.type === 'WhatsApp') && digitsOf(contact.phone) === '')
       return fail(400, 'The contact has no phone number');
     if (send.type === 'Email' && (contact.email ?? '') === '') return fail(400, 'The contact has no email address');
-    const now = new Date();
+    const now = new Date(clock());
     const messageType = send.type === 'Email' ? 'TYPE_EMAIL' : `TYPE_${send.type.toUpperCase()}`;
     let conversation = ghl.conversations.find((c) => c.contactId === contact.id);
     if (conversation === undefined) {
       conversation = {
         id: newId('cv', (cid) => ghl.conversations.some((c) => c.id === cid)),
         contactId: contact.id,
-        locationId: ghl.locationId,
+        locationId,
         type: send.type === 'Email' ? 'TYPE_EMAIL' : 'TYPE_PHONE',
         unreadCount: 0,
         fullName: [contact.firstName, contact.lastName].filter(Boolean).join(' ') || contact.name || null,
@@ -542,7 +560,7 @@ export function goHighLevelEmulator(
       messageType,
       conversationId: conversation.id,
       contactId: contact.id,
-      locationId: ghl.locationId,
+      locationId,
       dateAdded: now.toISOString(),
       body: send.message ?? send.html ?? '',
       direction: 'outbound',
@@ -572,7 +590,7 @@ export function goHighLevelEmulator(
   emulator.route('GET', '/calendars', (req) => {
     const denied = location(req.query.get('locationId'), 'locationId');
     if (denied !== undefined) return denied;
-    return json(200, { calendars: ghl.calendars.map((c) => ({ ...c, locationId: ghl.locationId })) });
+    return json(200, { calendars: ghl.calendars.map((c) => ({ ...c, locationId })) });
   });
 
   emulator.route('GET', '/calendars/events', (req) => {

@@ -1,0 +1,30 @@
+import { GoHighLevelApi } from '../../src/packs/medtainer/gohighlevel/client.js';
+import { GOHIGHLEVEL_LIMIT, goHighLevelPolicy } from '../../src/packs/medtainer/gohighlevel/policy.js';
+import { ApiClient } from '../../src/packs/medtainer/http/api-client.js';
+import { OutboundLimiter } from '../../src/packs/medtainer/http/limiter.js';
+import type { SampleBusiness } from '../../src/packs/medtainer/sample/business.js';
+import { goHighLevelEmulator } from '../../src/packs/medtainer/sample/gohighlevel.js';
+import { quietLogger } from './call.js';
+import { type FakeService, serveFake } from './fake-service.js';
+
+export const GHL_CREDENTIALS = { token: 'pit-test-token', locationId: 'sampleLocation0001' };
+
+/**
+ * GoHighLevel as a live connection sees it: the emulator over `business` on a loopback HTTP
+ * server, and a client to it with the service's real limiter.
+ */
+export async function emulatedGoHighLevel(
+  business: SampleBusiness,
+  options: { attempts?: number } = {},
+): Promise<{ fake: FakeService; api: GoHighLevelApi }> {
+  const fake = await serveFake(goHighLevelEmulator(business, GHL_CREDENTIALS));
+  const client = new ApiClient({
+    policy: goHighLevelPolicy,
+    baseUrl: fake.url,
+    auth: () => ({ authorization: `Bearer ${GHL_CREDENTIALS.token}` }),
+    limiter: new OutboundLimiter(GOHIGHLEVEL_LIMIT),
+    logger: quietLogger,
+    ...options,
+  });
+  return { fake, api: new GoHighLevelApi(client, GHL_CREDENTIALS.locationId) };
+}
