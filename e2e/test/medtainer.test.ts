@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { CLIENT_NAME_PATTERN } from '@brainmesh/shared';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import {
+  admin,
   type ConnectedClient,
   connectClient,
   type HubProcess,
@@ -11,6 +12,7 @@ import {
   startNode,
   suiteScope,
   text,
+  until,
 } from '../support/mesh.js';
 
 const json = (result: Record<string, unknown>) => JSON.parse(text(result)) as Record<string, unknown>;
@@ -56,6 +58,18 @@ describe('MedTainer behind the hub, on the sample business', { timeout: 120_000 
     const insights = json(result);
     assert.equal(insights.source, 'sample');
     assert.ok((insights.totals as { contacts: number }).contacts >= 1_000);
+
+    // The audit trail says so too, and finds the call by the name the client used.
+    const query = new URLSearchParams({ tool: 'medtainer__gohighlevel_get_insights' });
+    const rows = await until(async () => {
+      const res = await admin(hub, 'GET', `/admin/audit?${query}`);
+      const { events } = (await res.json()) as { events: { tool: string; source: string }[] };
+      return events.length > 0 ? events : undefined;
+    }, 'the audit row of the insights call');
+    assert.deepEqual(
+      rows.map((r) => [r.tool, r.source]),
+      [['gohighlevel.get_insights', 'sample']],
+    );
   });
 
   it('runs a destructive tool only once the user confirms', async () => {

@@ -55,6 +55,25 @@ describe('MedTainer outbound requests', () => {
     assert.ok((gap ?? 0) >= 990, `asked again after ${gap} ms`);
   });
 
+  it('retries a read after a server fault or a lost connection, but never a call that is not idempotent', async (t) => {
+    const fake = await service(t);
+    const fault = { status: 502, body: { id: 'bad_gateway', message: 'upstream hiccup' } };
+    fake.script({ path: '/thing', times: 2, answer: fault });
+    const c = client(fake.url, digitalOceanPolicy, new OutboundLimiter({ points: 250, durationMs: 60_000 }));
+    assert.deepEqual((await get(c)).body, { ok: true });
+    assert.equal(fake.requests.length, 3, 'two faults, then the answer');
+
+    fake.script({ path: '/thing', times: 1, answer: fault });
+    await assert.rejects(
+      c.request({ method: 'GET', path: '/thing', idempotent: false }),
+      (err) =>
+        isBrainmeshError(err, 'UPSTREAM_UNAVAILABLE') &&
+        /502: bad_gateway: upstream hiccup/.test(err.message) &&
+        /sent once and not retried/.test(err.message),
+    );
+    assert.equal(fake.requests.length, 4);
+  });
+
   it('holds every request once the service says the budget is spent, before any 429 (GoHighLevel)', async (t) => {
     const fake = await service(t);
     fake.script({

@@ -104,6 +104,7 @@ function where(filter: AuditFilter, params: unknown[]): string[] {
   };
   const conditions: string[] = [];
   let { node, tool } = filter;
+  let hubName = false;
   // `devmcp__everything_echo` is tool `everything_echo` of node `devmcp`.
   if (tool?.includes(NAMESPACE_SEPARATOR)) {
     const at = tool.indexOf(NAMESPACE_SEPARATOR);
@@ -111,9 +112,14 @@ function where(filter: AuditFilter, params: unknown[]): string[] {
     if (node !== undefined && node !== named) conditions.push('false');
     node = named;
     tool = tool.slice(at + NAMESPACE_SEPARATOR.length);
+    hubName = true;
   }
   if (node !== undefined) conditions.push(add((p) => `e.node_id = ${p}`, node));
-  if (tool !== undefined) conditions.push(add((p) => `e.tool = ${p}`, tool));
+  // A hub name has the node's characters that clients refuse turned into `_`
+  // (`medtainer__gohighlevel_get_insights` is the node's `gohighlevel.get_insights`).
+  if (tool !== undefined && hubName)
+    conditions.push(add((p) => `(e.tool = ${p} OR regexp_replace(e.tool, '[^A-Za-z0-9_-]', '_', 'g') = ${p})`, tool));
+  else if (tool !== undefined) conditions.push(add((p) => `e.tool = ${p}`, tool));
   if (filter.status !== undefined) conditions.push(add((p) => `e.status = ${p}`, filter.status));
   if (filter.source !== undefined) conditions.push(add((p) => `e.source = ${p}`, filter.source));
   if (filter.principal !== undefined) conditions.push(add((p) => `e.principal = ${p}`, filter.principal));
