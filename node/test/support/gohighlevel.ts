@@ -15,16 +15,16 @@ export const GHL_CREDENTIALS = { token: 'pit-test-token', locationId: 'sampleLoc
  */
 export async function emulatedGoHighLevel(
   business: SampleBusiness,
-  options: { attempts?: number } = {},
+  options: { attempts?: number; limiter?: boolean } = {},
 ): Promise<{ fake: FakeService; api: GoHighLevelApi }> {
   const fake = await serveFake(goHighLevelEmulator(business, GHL_CREDENTIALS));
   const client = new ApiClient({
     policy: goHighLevelPolicy,
     baseUrl: fake.url,
     auth: () => ({ authorization: `Bearer ${GHL_CREDENTIALS.token}` }),
-    limiter: new OutboundLimiter(GOHIGHLEVEL_LIMIT),
+    limiter: options.limiter === false ? null : new OutboundLimiter(GOHIGHLEVEL_LIMIT),
     logger: quietLogger,
-    ...options,
+    ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
   });
   return { fake, api: new GoHighLevelApi(client, GHL_CREDENTIALS.locationId) };
 }
