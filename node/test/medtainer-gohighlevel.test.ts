@@ -168,6 +168,7 @@ function assertSent(r: RecordedRequest | undefined, version: string): RecordedRe
 
 const stubCache = (copies: Partial<{ [K in SyncKind]: CachedCopy<CachedKinds[K]> }>): GhlCache => ({
   read: async <K extends SyncKind>(kind: K) => copies[kind] as CachedCopy<CachedKinds[K]> | undefined,
+  remember: async () => {},
 });
 
 const TIED = 130;

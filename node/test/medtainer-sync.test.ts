@@ -86,6 +86,15 @@ for (const backend of dbBackends()) {
       assert.equal(again.json.source, 'cached');
       assert.equal(again.json.ageSeconds, 0);
 
+      // A change made through this node shows at once in reads from the copy.
+      await callTool(tools, 'gohighlevel.add_tags', { contactId: target.id, tags: ['VIP-2026'], confirm: true });
+      const tagged = await callTool(tools, 'gohighlevel.search_contacts', { tags: ['vip-2026'] });
+      assert.equal(tagged.json.source, 'cached');
+      assert.deepEqual(
+        (tagged.json.contacts as { id: string }[]).map((c) => c.id),
+        [target.id],
+      );
+
       // Another location's cache holds nothing of this one's.
       const elsewhere = new PgGhlCache(db, 'anotherLocation0002', 20 * MINUTE, now);
       assert.equal(await elsewhere.read('contacts'), undefined);

@@ -24,4 +24,9 @@ export interface GhlCache {
    * been synced or its copy is older than the configured maximum age (the tool then goes live).
    */
   read<K extends SyncKind>(kind: K): Promise<CachedCopy<CachedKinds[K]> | undefined>;
+  /**
+   * An item as this node just changed it, kept in the copy until the next sync replaces the whole
+   * kind: a read right after a write shows the write.
+   */
+  remember<K extends SyncKind>(kind: K, item: CachedKinds[K][number]): Promise<void>;
 }

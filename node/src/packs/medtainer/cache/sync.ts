@@ -145,4 +145,12 @@ export class PgGhlCache implements GhlCache {
     const items = rows.map((r) => schema.parse(typeof r.data === 'string' ? JSON.parse(r.data) : r.data));
     return { syncedAt, ageMs, items: items as CachedKinds[K] };
   }
+
+  async remember<K extends SyncKind>(kind: K, item: CachedKinds[K][number]): Promise<void> {
+    await this.db.query(
+      `INSERT INTO medtainer_cache (location_id, kind, id, data) VALUES ($1, $2, $3, $4::jsonb)
+       ON CONFLICT (location_id, kind, id) DO UPDATE SET data = EXCLUDED.data`,
+      [this.locationId, kind, item.id, JSON.stringify(item)],
+    );
+  }
 }

@@ -219,12 +219,19 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
             : `remove the tags ${tags.join(', ')} from ${who(contact)}`;
         const refused = await confirmOr(ctx, confirm, what);
         if (refused !== undefined) return refused;
-        if (verb === 'add') {
-          const now = await api.addTags(contactId, tags, ctx.signal);
-          return reply(ctx, live, { contactId, added: tags, tags: now });
-        }
-        const now = await api.removeTags(contactId, tags, ctx.signal);
-        return reply(ctx, live, { contactId, removed: tags, tags: now });
+        const now =
+          verb === 'add'
+            ? await api.addTags(contactId, tags, ctx.signal)
+            : await api.removeTags(contactId, tags, ctx.signal);
+        // The contact's tags after, worked out here: the service's answer is not documented to be
+        // the whole set. GoHighLevel keeps tags lower-case.
+        const given = tags.map((t) => t.toLowerCase());
+        const after =
+          verb === 'add'
+            ? [...new Set([...contact.tags, ...given])]
+            : contact.tags.filter((t) => !given.includes(t.toLowerCase()));
+        await deps.cache?.remember('contacts', { ...contact, tags: after });
+        return reply(ctx, live, { contactId, ...(verb === 'add' ? { added: tags } : { removed: tags }), tags: now });
       },
     });
 
@@ -343,6 +350,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
         const result = await api.upsertContact(fields, ctx.signal);
         const contact = result.contact;
         if (tags !== undefined) contact.tags = await api.addTags(contact.id, tags, ctx.signal);
+        await deps.cache?.remember('contacts', contact);
         return reply(ctx, live, { new: result.new, contact: contactSummary(contact) });
       },
     }),
@@ -380,6 +388,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
         const refused = await confirmOr(ctx, confirm, `change ${names.join(', ')} of ${who(contact)} in GoHighLevel`);
         if (refused !== undefined) return refused;
         const updated = await api.updateContact(contactId, fields, ctx.signal);
+        await deps.cache?.remember('contacts', updated);
         return reply(ctx, live, { updated: names, contact: contactDetail(updated) });
       },
     }),
@@ -555,6 +564,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
           { pipelineStageId: stageId, status, monetaryValue },
           ctx.signal,
         );
+        await deps.cache?.remember('opportunities', updated);
         return reply(ctx, live, { opportunity: opportunitySummary(updated) });
       },
     }),
