@@ -103,6 +103,7 @@ export const nodeEnvOverrides: Readonly<Record<string, EnvOverride>> = {
   ...baseEnvOverrides,
   BRAINMESH_NODE_HOST: { path: ['server', 'host'], type: 'string' },
   BRAINMESH_NODE_PORT: { path: ['server', 'port'], type: 'port' },
+  BRAINMESH_NODE_PUBLIC_URL: { path: ['server', 'publicUrl'], type: 'string' },
   BRAINMESH_HUB_URL: { path: ['hub', 'url'], type: 'string' },
   BRAINMESH_ENROLMENT_TOKEN: { path: ['hub', 'enrolmentToken'], type: 'string' },
   ...medtainerEnvOverrides,
