@@ -11,8 +11,8 @@ import { CONTACTS_VERSION, CONVERSATIONS_VERSION } from '../src/packs/medtainer/
 import { ApiClient } from '../src/packs/medtainer/http/api-client.js';
 import { OutboundLimiter } from '../src/packs/medtainer/http/limiter.js';
 import { emptyBusiness, type SampleBusiness } from '../src/packs/medtainer/sample/business.js';
-import { type EmulatorOptions, SAMPLE_ORIGIN } from '../src/packs/medtainer/sample/emulator.js';
-import { goHighLevelEmulator } from '../src/packs/medtainer/sample/gohighlevel.js';
+import { SAMPLE_ORIGIN } from '../src/packs/medtainer/sample/emulator.js';
+import { type GoHighLevelEmulatorOptions, goHighLevelEmulator } from '../src/packs/medtainer/sample/gohighlevel.js';
 import { type CallOptions, callTool, quietLogger } from './support/call.js';
 import { type FakeService, type RecordedRequest, serveFake } from './support/fake-service.js';
 
@@ -149,7 +149,7 @@ function callerOf(tools: ToolDefinition[]): Setup['call'] {
 
 async function setup(
   t: TestContext,
-  options: { cache?: GhlCache | null; emulator?: EmulatorOptions; business?: SampleBusiness } = {},
+  options: { cache?: GhlCache | null; emulator?: GoHighLevelEmulatorOptions; business?: SampleBusiness } = {},
 ): Promise<Setup> {
   const b = options.business ?? business();
   const fake = await serveFake(goHighLevelEmulator(b, CREDS, options.emulator));
@@ -192,6 +192,24 @@ function tiedBusiness(): SampleBusiness {
       fullName: `First${i} Last${i}`,
     });
   }
+  return b;
+}
+
+/** Conversations in groups, each group sharing one last-message time, newest group first. */
+function groupedBusiness(sizes: number[]): SampleBusiness {
+  const b = business();
+  const g = b.gohighlevel;
+  g.conversations.length = 0;
+  let n = 0;
+  sizes.forEach((size, group) => {
+    for (let i = 0; i < size; i++, n++)
+      g.conversations.push({
+        id: `cv${pad(n)}`,
+        contactId: `ct${pad(n)}`,
+        lastMessageDate: NOW.getTime() - group * 60_000,
+        unreadCount: 0,
+      });
+  });
   return b;
 }
 
@@ -553,22 +571,44 @@ describe('GoHighLevel opportunities', () => {
     ]);
   });
 
-  it('update_opportunity moves a stage, sets status and value, and refuses an unknown stage', async (t) => {
+  it('update_opportunity moves a stage of its own pipeline, sets status and value, and names the deal', async (t) => {
     const s = await setup(t);
+    s.business.gohighlevel.pipelines.push({
+      id: 'pl002',
+      name: 'Wholesale',
+      stages: [{ id: 'st-w-new', name: 'Inquiry' }],
+    });
     const unknown = await s.call('update_opportunity', { opportunityId: 'op00002', stageId: 'st-nope', confirm: true });
     assert.equal(unknown.result.isError, true);
+    // A stage of another pipeline: refused before anything is asked or sent, naming the deal's pipeline.
+    const other = await s.call('update_opportunity', { opportunityId: 'op00002', stageId: 'st-w-new' }, accept);
+    assert.equal(other.result.isError, true);
+    assert.match(other.text, /st-w-new is not a stage of the pipeline of "Deal 2", "Sales" \(pl001\)/);
+    assert.match(other.text, /list_pipelines/);
+    assert.equal(other.asked.length, 0);
+    assertSent(s.fake.received('GET', '/opportunities/op00002')[0], CONTACTS_VERSION);
     const declined = await s.call('update_opportunity', { opportunityId: 'op00002', status: 'won' }, decline);
     assert.equal(declined.result.isError, true);
-    assert.equal(writes(s.fake).length, 0);
+    assert.equal(writes(s.fake).length, 0, 'no PUT for a foreign stage or a declined change');
 
     const done = await s.call(
       'update_opportunity',
       { opportunityId: 'op00002', stageId: 'st-closing', status: 'won', monetaryValue: 1250 },
       accept,
     );
-    assert.match(done.asked[0] ?? '', /stage "Closing" of "Sales", mark it won, set its value to 1250/);
+    assert.equal(
+      done.asked[0],
+      'Confirm: update the opportunity "Deal 2" (op00002), now at the stage "New" of "Sales" and open: ' +
+        'move it to the stage "Closing", mark it won, set its value to 1250?',
+    );
     const put = assertSent(s.fake.received('PUT', '/opportunities/op00002')[0], CONTACTS_VERSION);
-    assert.deepEqual(put.body, { pipelineStageId: 'st-closing', status: 'won', monetaryValue: 1250 });
+    // The pipeline goes with the stage, as the service expects.
+    assert.deepEqual(put.body, {
+      pipelineId: 'pl001',
+      pipelineStageId: 'st-closing',
+      status: 'won',
+      monetaryValue: 1250,
+    });
     const opportunity = done.json.opportunity as Record<string, unknown>;
     assert.equal(opportunity.pipelineStageId, 'st-closing');
     assert.equal(opportunity.status, 'won');
@@ -668,6 +708,12 @@ describe('GoHighLevel conversations', () => {
     });
     assert.equal(typeof email.json.messageId, 'string');
     assert.equal(sends().length, 2);
+    assert.deepEqual(sends()[1]?.body, {
+      type: 'Email',
+      contactId: 'ct00002',
+      message: 'Your invoice',
+      subject: 'Invoice 42',
+    });
 
     s.fake.script({ method: 'POST', path: '/conversations/messages', times: 1, answer: SERVER_ERROR });
     await assert.rejects(
@@ -675,6 +721,33 @@ describe('GoHighLevel conversations', () => {
       { code: 'UPSTREAM_UNAVAILABLE', message: /sent once and not retried/ },
     );
     assert.equal(sends().filter((r) => (r.body as { contactId: string }).contactId === 'ct00003').length, 1);
+  });
+
+  it('send_message shows the user the whole text and subject, sends exactly that, and nothing on decline', async (t) => {
+    const s = await setup(t);
+    const sends = () => s.fake.received('POST', '/conversations/messages');
+    // Long enough that the old 120-character cut hid most of it; the end differs from the start.
+    const message = `${'Dear customer, your order is on its way. '.repeat(45)}PS: call us to cancel.`;
+    assert.ok(message.length > 1_800 && message.length <= 2_000);
+    const subject = `Your order ${'and its delivery '.repeat(8)}`.trim();
+    const args = { contactId: 'ct00002', type: 'Email', message, subject };
+    const declined = await s.call('send_message', args, decline);
+    assert.equal(declined.result.isError, true);
+    assert.equal(
+      declined.asked[0],
+      `Confirm: send an email to First2 Last2 (person2@example.com) with the subject "${subject}", reading: "${message}"?`,
+    );
+    assert.equal(sends().length, 0, 'nothing sent on decline');
+
+    const sent = await s.call('send_message', args, accept);
+    assert.equal(sent.asked[0], declined.asked[0]);
+    assert.deepEqual(sends()[0]?.body, { type: 'Email', contactId: 'ct00002', message, subject });
+
+    // No text the user cannot be shown whole: a longer one is refused, and HTML is not taken at all.
+    await assert.rejects(s.call('send_message', { ...args, message: 'x'.repeat(2_001) }, accept), /invalid arguments/);
+    assert.equal(sends().length, 1);
+    await s.call('send_message', { ...args, html: '<p>Something else</p>' }, accept);
+    assert.deepEqual(sends()[1]?.body, { type: 'Email', contactId: 'ct00002', message, subject });
   });
 });
 
@@ -704,14 +777,52 @@ describe('GoHighLevel full lists', () => {
     assert.equal(cached.fake.requests.length, 0);
   });
 
-  it('search_conversations fails clearly when more conversations share a time than a page holds', async (t) => {
-    const s = await setup(t, { business: tiedBusiness() });
-    const first = await s.call('search_conversations', { limit: 5 });
-    const second = await s.call('search_conversations', { limit: 5, cursor: first.json.next });
-    assert.equal(second.json.count, 1, 'the sixth of the first seven');
-    await assert.rejects(s.call('search_conversations', { limit: 5, cursor: second.json.next }), {
+  it('search_conversations gives each conversation once, newest first, whatever order the service gives ties in', async (t) => {
+    // The service's order among conversations sharing a time is not documented: here it is by id
+    // ascending, the reverse of brainmesh's own, with groups of 7 cut by the service's pages of 100
+    // and by the tool's pages.
+    const s = await setup(t, { business: tiedBusiness(), emulator: { conversationTies: 'asc' } });
+    const expected = Array.from({ length: TIED }, (_, i) => i)
+      .sort((a, b) => tiedDate(b) - tiedDate(a) || b - a)
+      .map((i) => `cv${pad(i)}`);
+    // The emulator really does answer ties in the other order.
+    const raw = await fetch(`${s.fake.url}/conversations/search?locationId=${CREDS.locationId}&limit=7`, {
+      headers: { authorization: `Bearer ${CREDS.token}`, version: CONVERSATIONS_VERSION },
+    });
+    const { conversations } = (await raw.json()) as { conversations: { id: string }[] };
+    assert.deepEqual(
+      conversations.map((c) => c.id),
+      [...expected.slice(0, 7)].reverse(),
+    );
+    // Fewer than 100 requests in all, so that the burst limit does not slow the test.
+    for (const limit of [5, 7, 20, 100]) {
+      const ids = await pageConversations(s, limit);
+      assert.deepEqual(ids, expected, `every conversation exactly once, newest first, by ${limit}`);
+    }
+    for (const r of s.fake.received('GET', '/conversations/search').slice(1)) assert.equal(r.query.get('limit'), '100');
+  });
+
+  it('search_conversations goes past a cursor whose time is all given, and fails clearly when one time fills a page', async (t) => {
+    // 60 at one time, 80 at the next, 10 after: the second page re-reads the first 60 and 40 of
+    // the 80, which it leaves out as cut, and asks again from before the 60's time.
+    const fits = await setup(t, { business: groupedBusiness([60, 80, 10]), emulator: { conversationTies: 'asc' } });
+    const first = await fits.call('search_conversations', { limit: 100 });
+    assert.equal(first.json.count, 60);
+    const second = await fits.call('search_conversations', { limit: 100, cursor: first.json.next });
+    assert.equal(second.json.count, 90);
+    assert.equal(second.json.next, undefined);
+    const sent = fits.fake.received('GET', '/conversations/search').map((r) => r.query.get('startAfterDate'));
+    assert.deepEqual(sent, [null, String(NOW.getTime() + 1), String(NOW.getTime())]);
+    const ids = [...arr(first.json.conversations), ...arr(second.json.conversations)].map((c) => c.id);
+    assert.equal(new Set(ids).size, 150);
+
+    // 101 at the second time: no page of 100 can hold them, and the read says so rather than skip.
+    const s = await setup(t, { business: groupedBusiness([60, 101]) });
+    const start = await s.call('search_conversations', { limit: 100 });
+    assert.equal(start.json.count, 60);
+    await assert.rejects(s.call('search_conversations', { limit: 100, cursor: start.json.next }), {
       code: 'UPSTREAM_UNAVAILABLE',
-      message: /none not already given.*ask for more at once/,
+      message: /full page of 100 conversations held none not already given: more of them share one last-message time/,
     });
   });
 

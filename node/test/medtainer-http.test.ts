@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { isBrainmeshError } from '@brainmesh/shared';
 import { digitalOceanPolicy } from '../src/packs/medtainer/digitalocean/policy.js';
@@ -55,7 +57,31 @@ describe('MedTainer outbound requests', () => {
     assert.ok((gap ?? 0) >= 990, `asked again after ${gap} ms`);
   });
 
-  it('retries a read after a server fault or a lost connection, but never a call that is not idempotent', async (t) => {
+  it('retries a read whose connection was lost, and says a lost call that is not idempotent was sent once', async (t) => {
+    let received = 0;
+    const server = createServer((req, res) => {
+      received++;
+      // The first request of each pair loses its connection before any answer.
+      if (received % 2 === 1) req.socket.destroy();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const c = client(url, goHighLevelPolicy, null);
+    assert.deepEqual((await get(c)).body, { ok: true });
+    assert.equal(received, 2);
+    await assert.rejects(
+      c.request({ method: 'POST', path: '/thing', body: { text: 'hello' }, idempotent: false }),
+      (err) =>
+        isBrainmeshError(err, 'UPSTREAM_UNAVAILABLE') &&
+        /could not be reached/.test(err.message) &&
+        /sent once and not retried/.test(err.message),
+    );
+    assert.equal(received, 3);
+  });
+
+  it('retries a read after a server fault, but never a call that is not idempotent', async (t) => {
     const fake = await service(t);
     const fault = { status: 502, body: { id: 'bad_gateway', message: 'upstream hiccup' } };
     fake.script({ path: '/thing', times: 2, answer: fault });
@@ -132,13 +158,34 @@ describe('MedTainer outbound requests', () => {
   it('keeps to the limit it is given, in order, and never sends faster', async (t) => {
     const fake = await service(t);
     const c = client(fake.url, goHighLevelPolicy, new OutboundLimiter({ points: 4, durationMs: 400 }));
-    await Promise.all(Array.from({ length: 10 }, () => get(c)));
-    const times = fake.requests.map((r) => r.at).sort((a, b) => a - b);
-    const first = times[0] ?? 0;
-    assert.equal(times.length, 10);
-    // 4 per window: the 5th waits a window, the 9th two.
-    assert.ok((times[4] ?? 0) - first >= 390, `5th after ${(times[4] ?? 0) - first} ms`);
-    assert.ok((times[8] ?? 0) - first >= 790, `9th after ${(times[8] ?? 0) - first} ms`);
+    await Promise.all(
+      Array.from({ length: 10 }, (_, n) =>
+        c.request({ method: 'GET', path: '/thing', query: { n }, idempotent: true }),
+      ),
+    );
+    assert.equal(fake.requests.length, 10);
+    const first = Math.min(...fake.requests.map((r) => r.at));
+    // 4 per window, first come first served: the nth request waits floor(n / 4) windows.
+    for (const r of fake.requests) {
+      const n = Number(r.query.get('n'));
+      const window = Math.floor(n / 4);
+      assert.ok(r.at - first >= window * 400 - 10, `request ${n} after ${r.at - first} ms, before window ${window}`);
+    }
+  });
+
+  it('hands back the slot of a wait that was given up, so the next call does not pay for it', async (t) => {
+    const fake = await service(t);
+    const c = client(fake.url, goHighLevelPolicy, new OutboundLimiter({ points: 1, durationMs: 2_000 }));
+    await get(c);
+    const cancelled = new AbortController();
+    const given = get(c, cancelled.signal);
+    cancelled.abort(new Error('the client cancelled'));
+    await assert.rejects(given, /the client cancelled/);
+    await get(c);
+    const [first, second] = fake.requests.map((r) => r.at);
+    // The next window, not the one after it, which the cancelled call would have used.
+    assert.ok((second ?? 0) - (first ?? 0) < 3_500, `the next call waited ${(second ?? 0) - (first ?? 0)} ms`);
+    assert.equal(fake.requests.length, 2);
   });
 
   it('gives up a wait in the queue after the longest wait, and at once when the call is cancelled', async (t) => {

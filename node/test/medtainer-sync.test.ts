@@ -114,6 +114,28 @@ for (const backend of dbBackends()) {
       await sync.stop();
     });
 
+    it('stops a sync in flight when the node stops, keeping what it had', async (t) => {
+      const { db, business, fake, api } = await setup(t, backend);
+      // The first answer says the budget is spent for 20 s: the sync's next request waits.
+      fake.script({
+        path: '/opportunities/pipelines',
+        times: 1,
+        answer: {
+          status: 200,
+          headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-interval-milliseconds': '20000' },
+          body: { pipelines: business.gohighlevel.pipelines },
+        },
+      });
+      const sync = new GhlSync(db, api, quietLogger);
+      const running = sync.runOnce();
+      await eventually(async () => (await syncedAt(db, 'pipelines')) !== undefined, 10_000);
+      await sync.stop();
+      const report = await running;
+      assert.equal(report.pipelines, business.gohighlevel.pipelines.length);
+      assert.equal(report.contacts, undefined, 'the waiting kind was given up, not fetched');
+      assert.equal(fake.requests.length, 1);
+    });
+
     it('keeps the previous copy of a kind whose sync fails, and syncs the others', async (t) => {
       const { db, business, fake, api } = await setup(t, backend, 1);
       let clock = Date.parse('2026-11-02T09:00:00Z');

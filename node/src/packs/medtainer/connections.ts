@@ -31,7 +31,7 @@ export interface Connections {
 }
 
 /** The credentials sample mode sends: the emulators check auth as the services do. */
-export const SAMPLE_CREDENTIALS = {
+const SAMPLE_CREDENTIALS = {
   gohighlevel: { token: 'sample-token', locationId: 'sampleLocation0001' },
   godaddy: { key: 'sample-key', secret: 'sample-secret' },
   digitalocean: { token: 'sample-token' },

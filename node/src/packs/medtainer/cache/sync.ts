@@ -142,7 +142,13 @@ export class PgGhlCache implements GhlCache {
       [this.locationId, kind],
     );
     const schema = SCHEMAS[kind];
-    const items = rows.map((r) => schema.parse(typeof r.data === 'string' ? JSON.parse(r.data) : r.data));
+    const items: unknown[] = [];
+    for (const row of rows) {
+      const parsed = schema.safeParse(typeof row.data === 'string' ? JSON.parse(row.data) : row.data);
+      // A row an older version kept in another shape: the copy is no good, the service is asked.
+      if (!parsed.success) return undefined;
+      items.push(parsed.data);
+    }
     return { syncedAt, ageMs, items: items as CachedKinds[K] };
   }
 

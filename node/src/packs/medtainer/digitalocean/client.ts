@@ -23,7 +23,7 @@ import {
 const SERVICE = 'DigitalOcean';
 
 /** DigitalOcean's largest page. */
-export const PER_PAGE = 200;
+const PER_PAGE = 200;
 
 export const POWER_ACTIONS = ['reboot', 'power_cycle', 'shutdown', 'power_off', 'power_on'] as const;
 export type PowerAction = (typeof POWER_ACTIONS)[number];

@@ -204,7 +204,6 @@ function detail(d: Droplet) {
     features?: unknown;
     backup_ids?: unknown;
     volume_ids?: unknown;
-    vpc_uuid?: unknown;
   };
   return {
     id: d.id,

@@ -22,7 +22,7 @@ export type DnsRecordType = z.infer<typeof dnsRecordType>;
 const SERVICE = 'GoDaddy';
 
 /** The documented maximum page size for the domain list. */
-export const DOMAIN_PAGE_LIMIT = 1000;
+const DOMAIN_PAGE_LIMIT = 1000;
 
 /**
  * The page size for DNS record reads (`offset`/`limit`; GoDaddy documents neither a default nor a

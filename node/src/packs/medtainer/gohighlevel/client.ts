@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defined, parseAnswer, unreadable } from '../http/answer.js';
 import type { ApiClient, ApiRequest } from '../http/api-client.js';
-import { compareKeys, conversationKey, type SortKey } from './match.js';
+import { compareKeys, conversationKey, newestFirst, type SortKey } from './match.js';
 import {
   CONTACTS_VERSION,
   CONVERSATIONS_VERSION,
@@ -37,7 +37,7 @@ export const CONTACTS_PAGE_REACH = 10_000;
  * The order every contact search asks for, newest first: the sync cache sorts the same way
  * (match.ts `contactKey`), so a page number means the same contacts cached and live.
  */
-export const CONTACTS_SORT = [{ field: 'dateAdded', direction: 'desc' }] as const;
+const CONTACTS_SORT = [{ field: 'dateAdded', direction: 'desc' }] as const;
 /** GET /opportunities/search's limit maximum. */
 export const OPPORTUNITIES_PAGE_MAX = 100;
 /** No maximum is documented for conversations; this is what brainmesh asks for at most. */
@@ -231,7 +231,11 @@ export class GoHighLevelApi {
     return res.contact;
   }
 
-  /** Creates, or updates the contact with the same email (then phone): a repeat cannot duplicate. */
+  /**
+   * Creates, or updates the contact the location's "Allow Duplicate Contact" setting matches (by
+   * default email, then phone). Repeated on failure: where duplicates are allowed, a repeat of a
+   * create that did land may make a second contact.
+   */
   async upsertContact(fields: ContactFields, signal?: AbortSignal): Promise<{ new: boolean; contact: GhlContact }> {
     const res = await this.call(upsertBody, CONTACTS_VERSION, {
       method: 'POST',
@@ -375,10 +379,21 @@ export class GoHighLevelApi {
     return res.pipelines;
   }
 
+  async getOpportunity(id: string, signal?: AbortSignal): Promise<GhlOpportunity> {
+    const res = await this.call(opportunityBody, CONTACTS_VERSION, {
+      method: 'GET',
+      path: `/opportunities/${encodeURIComponent(id)}`,
+      idempotent: true,
+      signal,
+    });
+    return res.opportunity;
+  }
+
   /** Sets the fields given; a repeat sets them again, to the same values. */
   async updateOpportunity(
     id: string,
     change: {
+      pipelineId?: string | undefined;
       pipelineStageId?: string | undefined;
       status?: OpportunityStatus | undefined;
       monetaryValue?: number | undefined;
@@ -399,9 +414,11 @@ export class GoHighLevelApi {
 
   /**
    * One page of conversations, most recent message first, after a cursor (the last one given).
-   * The service pages by time alone (`startAfterDate`, strictly older), so conversations sharing
-   * the cursor's time would be skipped: the page is asked from that time included and the ones
-   * up to the cursor dropped, ties ordered by id as the sync cache orders them (match.ts).
+   * The service pages by time alone (`startAfterDate`, strictly older) and documents no order
+   * among conversations sharing a time, so nothing here depends on that order: a page is sorted
+   * as the sync cache sorts (match.ts, newest first, then by id), a full page leaves out the ones
+   * sharing its last time (more of them may follow) for the next page to read whole, and each
+   * page is asked from the cursor's time included, the ones up to the cursor dropped.
    */
   async searchConversations(
     params: ConversationSearch & { after?: ConversationCursor | undefined },
@@ -410,26 +427,33 @@ export class GoHighLevelApi {
     const limit = params.limit ?? 20;
     const { after, ...filter } = params;
     const cursor: SortKey | undefined = after && [after.lastMessageDate, after.id];
-    // From the cursor's time included, the cursor comes back too: one more is asked for it.
-    const ask = cursor === undefined || limit >= CONVERSATIONS_PAGE_MAX ? limit : limit + 1;
-    const page = await this.conversationsPage(
-      { ...filter, limit: ask, startAfterDate: cursor === undefined ? undefined : cursor[0] + 1 },
-      signal,
-    );
-    const fresh =
-      cursor === undefined
-        ? page.conversations
-        : page.conversations.filter((c) => compareKeys(conversationKey(c), cursor) > 0);
-    const shown = fresh.slice(0, limit);
-    if (page.conversations.length < ask && fresh.length <= limit)
-      return { conversations: shown, total: page.total, next: undefined };
-    const last = shown.at(-1);
-    if (last === undefined)
+    // Always a whole page: the cursor's time is read again, and a cut time group is left out.
+    const ask = CONVERSATIONS_PAGE_MAX;
+    let startAfterDate = cursor === undefined ? undefined : cursor[0] + 1;
+    for (;;) {
+      const page = await this.conversationsPage({ ...filter, limit: ask, startAfterDate }, signal);
+      const full = page.conversations.length >= ask;
+      if (full && page.conversations.some((c) => typeof c.lastMessageDate !== 'number'))
+        throw unreadable(SERVICE, 'a full page of conversations carries no lastMessageDate to go on from');
+      const sorted = newestFirst(page.conversations, conversationKey);
+      const cut = full ? sorted.at(-1)?.lastMessageDate : undefined;
+      const whole = full ? sorted.filter((c) => c.lastMessageDate !== cut) : sorted;
+      const fresh = cursor === undefined ? whole : whole.filter((c) => compareKeys(conversationKey(c), cursor) > 0);
+      const shown = fresh.slice(0, limit);
+      if (!full && fresh.length <= limit) return { conversations: shown, total: page.total, next: undefined };
+      const last = shown.at(-1);
+      if (last !== undefined) return { conversations: shown, total: page.total, next: toCursor(last) };
+      // Nothing new, yet whole time groups: they can only be the cursor's, all of it given already.
+      // Its time is then done with, and the page is asked again from before it.
+      if (cursor !== undefined && startAfterDate !== cursor[0] && whole.length > 0) {
+        startAfterDate = cursor[0];
+        continue;
+      }
       throw unreadable(
         SERVICE,
-        `a full page of ${ask} conversations held none not already given: more of them share one last-message time, ask for more at once`,
+        `a full page of ${ask} conversations held none not already given: more of them share one last-message time`,
       );
-    return { conversations: shown, total: page.total, next: conversationCursor(last) };
+    }
   }
 
   /**
@@ -570,8 +594,6 @@ export class GoHighLevelApi {
 }
 
 /** Where the next page starts: after this conversation. */
-export function conversationCursor(c: GhlConversation): ConversationCursor {
-  if (typeof c.lastMessageDate !== 'number')
-    throw unreadable(SERVICE, 'a full page of conversations carries no lastMessageDate to go on from');
-  return { lastMessageDate: c.lastMessageDate, id: c.id };
+function toCursor(c: GhlConversation): ConversationCursor {
+  return { lastMessageDate: c.lastMessageDate ?? 0, id: c.id };
 }

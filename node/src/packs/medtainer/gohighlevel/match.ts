@@ -51,7 +51,7 @@ function includesText(haystack: readonly (string | null | undefined)[], needle: 
   );
 }
 
-export function hasAllTags(c: GhlContact, tags: readonly string[] | undefined): boolean {
+function hasAllTags(c: GhlContact, tags: readonly string[] | undefined): boolean {
   if (tags === undefined || tags.length === 0) return true;
   // GoHighLevel keeps tags lower-cased; a request in another case still means the same tag.
   const have = new Set(c.tags.map((t) => t.toLowerCase()));

@@ -7,7 +7,7 @@ import { confirmChange, confirmField } from '../confirm.js';
 import type { Mode } from '../connections.js';
 import { defined } from '../http/answer.js';
 import { type DataSource, reply } from '../reply.js';
-import { CONTACTS_PAGE_MAX, CONTACTS_PAGE_REACH, type GoHighLevelApi } from './client.js';
+import { CONTACTS_PAGE_REACH, type GoHighLevelApi } from './client.js';
 import {
   after,
   contactKey,
@@ -43,6 +43,8 @@ export interface GoHighLevelDeps {
 }
 
 const DAY_MS = 86_400_000;
+/** The longest message send_message takes: the user is shown all of it before it is sent. */
+const MESSAGE_MAX = 2_000;
 
 const tagList = z.array(z.string().trim().min(1).max(100)).min(1).max(20);
 const limit = (fallback: number, max: number) =>
@@ -281,7 +283,7 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
           from = copy.from;
         } else {
           ({ contacts, total } = await api.searchContacts(
-            { query: args.query, tags: args.tags, page: args.page, pageLimit: Math.min(args.limit, CONTACTS_PAGE_MAX) },
+            { query: args.query, tags: args.tags, page: args.page, pageLimit: args.limit },
             ctx.signal,
           ));
         }
@@ -316,8 +318,9 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
       name: 'gohighlevel.create_contact',
       title: 'Create a CRM contact',
       description:
-        'Creates a contact in the GoHighLevel CRM, or updates the one with the same email (then phone): calling it twice ' +
-        'never makes two contacts. Tags given are added to any the contact already has. Needs an email or a phone.',
+        'Creates a contact in the GoHighLevel CRM, or updates an existing one: GoHighLevel matches it by email, then ' +
+        'phone, unless the location\'s "Allow Duplicate Contact" setting allows duplicates, in which case a new contact ' +
+        'may be made each time. Tags given are added to any the contact already has. Needs an email or a phone.',
       input: z.object({
         firstName: z.string().trim().min(1).max(100).optional().describe('First name'),
         lastName: z.string().trim().min(1).max(100).optional().describe('Last name'),
@@ -525,8 +528,8 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
       name: 'gohighlevel.update_opportunity',
       title: 'Update a sales opportunity',
       description:
-        'Moves a GoHighLevel opportunity to another stage of its pipeline, sets its status (won, lost…) or its value. ' +
-        'Stage ids come from list_pipelines.',
+        'Moves a GoHighLevel opportunity to another stage of its own pipeline, sets its status (won, lost…) or its ' +
+        'value. Stage ids come from list_pipelines; a stage of another pipeline is refused.',
       input: z.object({
         opportunityId: id('opportunity'),
         stageId: id('pipeline stage').optional().describe("The stage to move it to, in the opportunity's pipeline"),
@@ -541,27 +544,46 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
       }),
       annotations: changes(true),
       handler: async ({ opportunityId, stageId, status, monetaryValue, confirm }, ctx) => {
+        if (stageId === undefined && status === undefined && monetaryValue === undefined)
+          return textResult('Nothing to change: give stageId, status or monetaryValue. Nothing was changed.', true);
+        // Read first: the stage must be of its own pipeline, and the user is shown which deal it is.
+        const opportunity = await api.getOpportunity(opportunityId, ctx.signal);
+        const ofIt = (pipelines: GhlPipeline[]) => pipelines.find((p) => p.id === opportunity.pipelineId);
+        let pipeline = ofIt((await cached('pipelines'))?.items ?? []);
+        // A pipeline or stage newer than the cached copy is looked for live.
+        if (pipeline === undefined || (stageId !== undefined && !pipeline.stages.some((st) => st.id === stageId)))
+          pipeline = ofIt(await api.listPipelines(ctx.signal));
+        const stageName = (sid: string) => pipeline?.stages.find((st) => st.id === sid)?.name;
         const changes: string[] = [];
         if (stageId !== undefined) {
-          const copy = await cached('pipelines');
-          const pipelines = copy?.items ?? (await api.listPipelines(ctx.signal));
-          const found = pipelines.flatMap((p) => p.stages.map((s) => ({ p, s }))).find(({ s }) => s.id === stageId);
-          if (found === undefined)
+          const stage = stageName(stageId);
+          if (stage === undefined)
             return textResult(
-              `There is no stage ${stageId}: list_pipelines gives the stages. Nothing was changed.`,
+              `The stage ${stageId} is not a stage of the pipeline of "${opportunity.name}", ` +
+                `${pipeline === undefined ? opportunity.pipelineId : `"${pipeline.name}" (${pipeline.id})`}: ` +
+                'list_pipelines gives its stages. Nothing was changed.',
               true,
             );
-          changes.push(`move it to the stage "${found.s.name}" of "${found.p.name}"`);
+          changes.push(`move it to the stage "${stage}"`);
         }
         if (status !== undefined) changes.push(`mark it ${status}`);
         if (monetaryValue !== undefined) changes.push(`set its value to ${monetaryValue}`);
-        if (changes.length === 0)
-          return textResult('Nothing to change: give stageId, status or monetaryValue. Nothing was changed.', true);
-        const refused = await confirmOr(ctx, confirm, `update the opportunity ${opportunityId}: ${changes.join(', ')}`);
+        const now = stageName(opportunity.pipelineStageId) ?? opportunity.pipelineStageId;
+        const where = pipeline === undefined ? '' : ` of "${pipeline.name}"`;
+        const refused = await confirmOr(
+          ctx,
+          confirm,
+          `update the opportunity "${cut(opportunity.name, 120)}" (${opportunityId}), now at the stage "${now}"${where} ` +
+            `and ${opportunity.status}: ${changes.join(', ')}`,
+        );
         if (refused !== undefined) return refused;
         const updated = await api.updateOpportunity(
           opportunityId,
-          { pipelineStageId: stageId, status, monetaryValue },
+          {
+            ...(stageId === undefined ? {} : { pipelineId: opportunity.pipelineId, pipelineStageId: stageId }),
+            status,
+            monetaryValue,
+          },
           ctx.signal,
         );
         await deps.cache?.remember('opportunities', updated);
@@ -648,18 +670,23 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
       name: 'gohighlevel.send_message',
       title: 'Send a message to a contact',
       description:
-        'Sends an SMS, email or WhatsApp message to a GoHighLevel contact, from the business. Sent once and never ' +
+        'Sends an SMS, email or WhatsApp message to a GoHighLevel contact, from the business, as plain text (an ' +
+        'email too: its body is `message`). The user is shown the whole text before it goes. Sent once and never ' +
         'retried: if it fails, check the conversation before trying again, or the contact may get it twice.',
       input: z.object({
         contactId: id('contact'),
         type: z.enum(['SMS', 'Email', 'WhatsApp']).describe('The channel'),
-        message: z.string().trim().min(1).max(10_000).describe('The text (SMS: keep it under 320 characters)'),
+        message: z
+          .string()
+          .trim()
+          .min(1)
+          .max(MESSAGE_MAX)
+          .describe(`The text, up to ${MESSAGE_MAX} characters (SMS: keep it under 320)`),
         subject: z.string().trim().min(1).max(200).optional().describe('Email subject (needed for an email)'),
-        html: z.string().max(100_000).optional().describe('Email body as HTML, instead of the plain text'),
         confirm: confirmField,
       }),
       annotations: changes(false),
-      handler: async ({ contactId, type, message, subject, html, confirm }, ctx) => {
+      handler: async ({ contactId, type, message, subject, confirm }, ctx) => {
         if (type === 'Email' && subject === undefined)
           return textResult('An email needs a subject. Nothing was sent.', true);
         const contact = await api.getContact(contactId, ctx.signal);
@@ -668,10 +695,15 @@ export function goHighLevelTools(deps: GoHighLevelDeps): ToolDefinition[] {
         if (!to)
           return textResult(`${name} has no ${type === 'Email' ? 'email address' : 'phone'}. Nothing was sent.`, true);
         const channel = type === 'Email' ? 'an email' : type === 'SMS' ? 'an SMS' : 'a WhatsApp message';
-        const what = `send ${channel} to ${name} (${to})${subject ? ` titled "${cut(subject, 80)}"` : ''}: "${cut(message, 120)}"`;
+        // Exactly what is sent, whole: the schema bounds the text so that it can always be shown.
+        const titled = type === 'Email' && subject !== undefined ? ` with the subject "${subject}"` : '';
+        const what = `send ${channel} to ${name} (${to})${titled}, reading: "${message}"`;
         const refused = await confirmOr(ctx, confirm, what);
         if (refused !== undefined) return refused;
-        const sent = await api.sendMessage({ type, contactId, message, subject, html }, ctx.signal);
+        const sent = await api.sendMessage(
+          { type, contactId, message, subject: type === 'Email' ? subject : undefined },
+          ctx.signal,
+        );
         return reply(ctx, live, {
           conversationId: sent.conversationId,
           messageId: sent.messageId,

@@ -125,4 +125,6 @@ export const ghlId = (what: string) =>
     .min(1)
     .max(100)
     .regex(/^[\w.-]+$/, 'letters, digits, _ . and -')
+    // `.` and `..` would be read as path steps once in a URL (`/contacts/..` is `/`).
+    .refine((id) => id !== '.' && id !== '..', 'not an id')
     .describe(`The ${what}'s GoHighLevel id`);

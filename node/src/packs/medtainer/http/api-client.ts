@@ -128,6 +128,8 @@ export class ApiClient {
     const started = this.now();
     const timeout = AbortSignal.timeout(this.timeoutMs);
     let res: Response;
+    let body: unknown;
+    // The body is read under the same timeout: an answer that stops half-way is a lost one.
     try {
       res = await this.fetch(url, {
         method: req.method,
@@ -135,12 +137,12 @@ export class ApiClient {
         ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
         signal: req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout]),
       });
+      body = await readBody(res);
     } catch (err) {
       if (req.signal?.aborted) throw err;
       const why = timeout.aborted ? `did not answer within ${this.timeoutMs / 1000} s` : 'could not be reached';
       throw this.failure(req, 'UPSTREAM_UNAVAILABLE', `${policy.title} ${why}`, err);
     }
-    const body = await readBody(res);
     this.options.logger.debug(
       { service: policy.title, method: req.method, path: req.path, status: res.status, ms: this.now() - started },
       'upstream request',

@@ -1,10 +1,12 @@
-import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
 /**
- * One service's outbound budget: at most `points` requests per `durationMs`, queued in order
+ * One service's outbound budget: at most `points` requests per `durationMs`, waited for in order
  * rather than refused, and held back as a whole when the service says it is out of budget (a
- * 429, or a remaining count of zero). rate-limiter-flexible gives the window and the queue; the
- * hold is its `block`, so both kinds of waiting are one queue.
+ * 429, or a remaining count of zero). rate-limiter-flexible keeps the window and the hold (its
+ * `block`); the line of waiters is ours, because a waiter must be able to leave it (cancelled,
+ * or out of time) without costing the ones behind it a request, which its queue cannot do.
  */
 
 const KEY = 'limiter';
@@ -18,15 +20,15 @@ export class LimiterWaitExceeded extends Error {
 
 export class OutboundLimiter {
   private readonly limiter: RateLimiterMemory;
-  private readonly queue: RateLimiterQueue;
   private heldUntil = 0;
+  /** Settles when the last waiter in line has its turn over (sent, or gone). */
+  private line: Promise<void> = Promise.resolve();
 
   constructor(
     limit: { points: number; durationMs: number },
     private readonly now: () => number = Date.now,
   ) {
     this.limiter = new RateLimiterMemory({ points: limit.points, duration: limit.durationMs / 1000 });
-    this.queue = new RateLimiterQueue(this.limiter, { maxQueueSize: 10_000 });
   }
 
   /** How long a request asked for now would wait for the service's own hold, in ms. */
@@ -35,27 +37,66 @@ export class OutboundLimiter {
   }
 
   /**
-   * Resolves when a request may be sent; rejects with `LimiterWaitExceeded` after `maxWaitMs`, or
-   * with the signal's reason when it aborts, so no caller waits without end. A wait given up on
-   * carries a deadline into the queue, which then drops it rather than spend a token on it.
+   * Resolves when a request may be sent, first come first served; rejects with
+   * `LimiterWaitExceeded` after `maxWaitMs`, or with the signal's reason when it aborts, so no
+   * caller waits without end. A waiter that leaves costs nobody a request.
    */
   async take(maxWaitMs: number, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
-    const queued = this.queue.removeTokens(1, KEY, Math.ceil((this.now() + maxWaitMs) / 1000));
-    // Once given up on, its own rejection (expired in the queue) is expected and unheard.
-    queued.catch(() => {});
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const givenUp = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new LimiterWaitExceeded(maxWaitMs)), maxWaitMs);
-      onAbort = () => reject(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
+    const deadline = this.now() + maxWaitMs;
+    const before = this.line;
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      done = resolve;
     });
+    // Those behind wait for this turn and, if it is given up early, for the ones before it too.
+    this.line = mine.then(() => before);
     try {
-      await Promise.race([queued, givenUp]);
+      await this.wait(() => before, deadline, maxWaitMs, signal);
+      for (;;) {
+        const refused = await this.limiter.consume(KEY).then(
+          () => undefined,
+          (err: unknown) => {
+            if (err instanceof RateLimiterRes) return err;
+            throw err;
+          },
+        );
+        if (refused === undefined) return;
+        await this.wait(
+          (abandon) => sleep(refused.msBeforeNext, undefined, { signal: abandon }),
+          deadline,
+          maxWaitMs,
+          signal,
+        );
+      }
     } finally {
-      clearTimeout(timer);
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      done();
+    }
+  }
+
+  /** What `until` waits for, unless the deadline passes or the signal aborts first. */
+  private async wait(
+    until: (abandon: AbortSignal) => Promise<unknown>,
+    deadline: number,
+    maxWaitMs: number,
+    signal?: AbortSignal,
+  ) {
+    const left = deadline - this.now();
+    if (left <= 0) throw new LimiterWaitExceeded(maxWaitMs);
+    const stop = new AbortController();
+    const abandon = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
+    try {
+      await Promise.race([
+        until(abandon),
+        sleep(left, undefined, { signal: abandon }).then(() => {
+          throw new LimiterWaitExceeded(maxWaitMs);
+        }),
+      ]);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw err;
+    } finally {
+      stop.abort();
     }
   }
 
@@ -64,7 +105,7 @@ export class OutboundLimiter {
     const until = this.now() + ms;
     if (until <= this.heldUntil) return;
     this.heldUntil = until;
-    // A block on the queue's key makes the queue wait, in order, until the hold ends.
+    // A block makes every consume fail, with the time left, until the hold ends.
     await this.limiter.block(KEY, ms / 1000);
   }
 }

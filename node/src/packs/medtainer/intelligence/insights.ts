@@ -1,3 +1,4 @@
+import { contactName } from '../gohighlevel/match.js';
 import type { GhlConversation, GhlOpportunity } from '../gohighlevel/wire.js';
 import { scoreLead } from './score.js';
 import type { Snapshot } from './snapshot.js';
@@ -10,7 +11,7 @@ import type { Snapshot } from './snapshot.js';
 const DAY = 86_400_000;
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 /** A source needs this many leads before its conversion rate is worth comparing. */
-export const MIN_SOURCE_LEADS = 20;
+const MIN_SOURCE_LEADS = 20;
 export const STALE_OPPORTUNITY_DAYS = 14;
 export const HOT_LEAD_SCORE = 60;
 
@@ -62,7 +63,7 @@ export function index(snapshot: Snapshot): Indexed {
  * When people get in touch: new leads signing up and customers writing in, counted by weekday
  * and two-hour block of the day (UTC); the busiest block wins, ties to the earliest.
  */
-export function peakWindow(snapshot: Snapshot): PeakWindow | undefined {
+function peakWindow(snapshot: Snapshot): PeakWindow | undefined {
   const counts = new Map<number, number>();
   const count = (ms: number) => {
     const d = new Date(ms);
@@ -101,7 +102,7 @@ export function peakWindow(snapshot: Snapshot): PeakWindow | undefined {
 }
 
 /** Per source: of its leads (contacts), how many have a won opportunity. */
-export function sourceConversion(snapshot: Snapshot, indexed: Indexed): SourceConversion[] {
+function sourceConversion(snapshot: Snapshot, indexed: Indexed): SourceConversion[] {
   const bySource = new Map<string, { leads: number; won: number }>();
   for (const contact of snapshot.contacts) {
     const source = contact.source?.trim() || '(unknown)';
@@ -116,7 +117,7 @@ export function sourceConversion(snapshot: Snapshot, indexed: Indexed): SourceCo
 }
 
 /** Where lost and abandoned opportunities were when they were lost. */
-export function dropOffs(snapshot: Snapshot): DropOff[] {
+function dropOffs(snapshot: Snapshot): DropOff[] {
   const lost = snapshot.opportunities.filter((o) => o.status === 'lost' || o.status === 'abandoned');
   const byStage = new Map<string, number>();
   for (const o of lost) byStage.set(o.pipelineStageId, (byStage.get(o.pipelineStageId) ?? 0) + 1);
@@ -138,9 +139,7 @@ export function computeInsights(snapshot: Snapshot, now: number) {
   const won = snapshot.opportunities.filter((o) => o.status === 'won');
   const unread = snapshot.conversations.filter((c) => c.unreadCount > 0 && c.lastMessageDirection === 'inbound');
   const stale = open.filter((o) => now - Date.parse(o.lastStageChangeAt ?? o.createdAt) > STALE_OPPORTUNITY_DAYS * DAY);
-  const names = new Map(
-    snapshot.contacts.map((c) => [c.id, c.name ?? `${c.firstName ?? ''} ${c.lastName ?? ''}`.trim()]),
-  );
+  const names = new Map(snapshot.contacts.map((c) => [c.id, contactName(c)]));
   const scored = snapshot.contacts.map((contact) => {
     const related = indexed.byContact.get(contact.id);
     return {

@@ -28,7 +28,7 @@ export interface LeadScore {
 }
 
 const DAY = 86_400_000;
-export const BASE_POINTS = 20;
+const BASE_POINTS = 20;
 
 export function scoreLead(facts: LeadFacts, now: number): LeadScore {
   const { contact } = facts;
@@ -103,14 +103,14 @@ function nextAction(
   return { action: 'check in and offer what they asked about', tools: ['gohighlevel.send_message'] };
 }
 
-export function lastTouchOf(facts: Pick<LeadFacts, 'contact' | 'opportunities' | 'conversations'>): number {
+function lastTouchOf(facts: Pick<LeadFacts, 'contact' | 'opportunities' | 'conversations'>): number {
   const times = [Date.parse(facts.contact.dateAdded)];
   for (const c of facts.conversations) if (typeof c.lastMessageDate === 'number') times.push(c.lastMessageDate);
   for (const o of facts.opportunities) if (o.lastStageChangeAt) times.push(Date.parse(o.lastStageChangeAt));
   return Math.max(...times.filter((t) => Number.isFinite(t)));
 }
 
-export function stageOf(
+function stageOf(
   pipelines: readonly GhlPipeline[],
   o: GhlOpportunity,
 ): { name: string; position: number; of: number } | undefined {

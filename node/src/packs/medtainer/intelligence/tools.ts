@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
 import { READ_ONLY } from '../annotations.js';
+import { contactName } from '../gohighlevel/match.js';
 import { ghlId } from '../gohighlevel/wire.js';
 import { reply } from '../reply.js';
 import { computeInsights } from './insights.js';
@@ -42,7 +43,7 @@ export function intelligenceTools(deps: CrmDeps & { now?: () => number }): ToolD
         return reply(ctx, from, {
           contact: {
             id: contact.id,
-            name: contact.name,
+            name: contactName(contact),
             email: contact.email,
             source: contact.source,
             tags: contact.tags,

@@ -110,7 +110,7 @@ export class Emulator {
   };
 }
 
-export function toResponse(answer: EmulatedResponse): Response {
+function toResponse(answer: EmulatedResponse): Response {
   const headers = new Headers(answer.headers);
   if (answer.body === undefined) return new Response(null, { status: answer.status, headers });
   headers.set('content-type', 'application/json; charset=utf-8');

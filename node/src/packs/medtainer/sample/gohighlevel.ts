@@ -149,10 +149,19 @@ function limitOf(query: URLSearchParams, fallback: number, max?: number): Checke
 
 const digitsOf = (phone: string | null | undefined) => (phone ?? '').replace(/\D/g, '');
 
+export interface GoHighLevelEmulatorOptions extends EmulatorOptions {
+  /**
+   * The order of conversations sharing a last-message time, which the service does not document:
+   * by id descending (as match.ts sorts) unless a test asks for ascending, to show the client
+   * does not depend on it.
+   */
+  conversationTies?: 'desc' | 'asc';
+}
+
 export function goHighLevelEmulator(
   business: SampleBusiness,
   credentials: { token: string; locationId: string },
-  options: EmulatorOptions = {},
+  options: GoHighLevelEmulatorOptions = {},
 ): Emulator {
   const ghl = business.gohighlevel;
   // The location is the one the credentials name: the token is for it, and what is made is in it.
@@ -440,6 +449,12 @@ export function goHighLevelEmulator(
     return json(200, { pipelines: ghl.pipelines.map((p) => ({ ...p, locationId })) });
   });
 
+  // After the search and pipelines routes, which it would otherwise take.
+  emulator.route('GET', '/opportunities/:id', (req) => {
+    const opportunity = ghl.opportunities.find((o) => o.id === req.params.id);
+    return opportunity === undefined ? notFound('Opportunity') : json(200, { opportunity: withContact(opportunity) });
+  });
+
   emulator.route('PUT', '/opportunities/:id', (req) => {
     const opportunity = ghl.opportunities.find((o) => o.id === req.params.id);
     if (opportunity === undefined) return notFound('Opportunity');
@@ -486,6 +501,10 @@ export function goHighLevelEmulator(
       ),
       conversationKey,
     );
+    if (options.conversationTies === 'asc')
+      newest.sort(
+        (a, b) => (b.lastMessageDate ?? 0) - (a.lastMessageDate ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+      );
     const sorted = ascending ? newest.reverse() : newest;
     // startAfterDate is the sort value of the last conversation seen: its last message's time.
     const rest =
