@@ -95,10 +95,6 @@ export class ApiClient {
     );
   }
 
-  get title(): string {
-    return this.options.policy.title;
-  }
-
   async request<T = unknown>(req: ApiRequest): Promise<ApiResponse<T>> {
     if (!req.idempotent) return this.send<T>(req).catch(unwrap);
     try {
@@ -117,7 +113,7 @@ export class ApiClient {
         await limiter.take(this.maxWaitMs, req.signal);
       } catch (err) {
         if (!(err instanceof LimiterWaitExceeded)) throw err;
-        // The queue ahead (or a hold set while waiting) is longer than a call should wait.
+        // The line ahead (or a hold set while waiting) is longer than a call should wait.
         throw rateLimited(policy.title, Math.max(limiter.holdRemainingMs(), 1_000));
       }
     }
