@@ -12,7 +12,6 @@ import type { CallContext } from '../../src/source.js';
 export interface CallOptions {
   /** The client can ask its user, and answers this (otherwise it cannot ask). */
   elicit?: (params: { message: string }) => ElicitResult;
-  db?: Db;
   signal?: AbortSignal;
 }
 
@@ -47,7 +46,8 @@ export async function callTool(
     principal: 'test',
     traceId: 'trace-test',
     logger: quietLogger,
-    db: options.db ?? (undefined as unknown as Db),
+    // MedTainer's tools keep their data through their own dependencies, not the call's database.
+    db: undefined as unknown as Db,
     signal: options.signal ?? new AbortController().signal,
     progress: async () => {},
     sample: async () => {

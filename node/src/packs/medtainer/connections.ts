@@ -4,7 +4,7 @@ import { GODADDY_LIMIT, goDaddyPolicy } from './godaddy/policy.js';
 import { GOHIGHLEVEL_LIMIT, goHighLevelPolicy } from './gohighlevel/policy.js';
 import { ApiClient, type ServicePolicy } from './http/api-client.js';
 import { OutboundLimiter } from './http/limiter.js';
-import type { SampleBusiness } from './sample/business.js';
+import { SAMPLE_LOCATION_ID, type SampleBusiness } from './sample/business.js';
 import { digitalOceanEmulator } from './sample/digitalocean.js';
 import { type Emulator, type EmulatorOptions, SAMPLE_ORIGIN } from './sample/emulator.js';
 import { goDaddyEmulator } from './sample/godaddy.js';
@@ -32,7 +32,7 @@ export interface Connections {
 
 /** The credentials sample mode sends: the emulators check auth as the services do. */
 const SAMPLE_CREDENTIALS = {
-  gohighlevel: { token: 'sample-token', locationId: 'sampleLocation0001' },
+  gohighlevel: { token: 'sample-token', locationId: SAMPLE_LOCATION_ID },
   godaddy: { key: 'sample-key', secret: 'sample-secret' },
   digitalocean: { token: 'sample-token' },
 } as const;

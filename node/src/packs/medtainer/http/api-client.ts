@@ -64,11 +64,8 @@ export interface ApiClientOptions {
   now?: () => number;
 }
 
-const RETRYABLE = Symbol('retryable');
-
 /** An error the retry policy may try again; carries the error the caller sees if it gives up. */
 class Retryable extends Error {
-  readonly [RETRYABLE] = true;
   constructor(readonly final: BrainmeshError) {
     super(final.message);
   }

@@ -40,11 +40,11 @@ export interface DropOff {
   share: number;
 }
 
-export interface Indexed {
+interface Indexed {
   byContact: Map<string, { opportunities: GhlOpportunity[]; conversations: GhlConversation[] }>;
 }
 
-export function index(snapshot: Snapshot): Indexed {
+function index(snapshot: Snapshot): Indexed {
   const byContact = new Map<string, { opportunities: GhlOpportunity[]; conversations: GhlConversation[] }>();
   const of = (id: string) => {
     let entry = byContact.get(id);

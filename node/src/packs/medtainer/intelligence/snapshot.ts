@@ -3,7 +3,6 @@ import type { Mode } from '../connections.js';
 import type { GoHighLevelApi } from '../gohighlevel/client.js';
 import type { GhlContact, GhlConversation, GhlOpportunity, GhlPipeline } from '../gohighlevel/wire.js';
 import type { DataSource } from '../reply.js';
-import { index } from './insights.js';
 import type { LeadFacts } from './score.js';
 
 /** Everything the intelligence layer reasons over, and where it came from. */
@@ -71,14 +70,13 @@ export async function loadContactFacts(
   const cached = deps.cache === null ? undefined : await cachedSnapshot(deps.cache);
   if (cached !== undefined) {
     const contact = cached.contacts.find((c) => c.id === contactId);
-    const related = index(cached).byContact.get(contactId);
     const facts =
       contact === undefined
         ? undefined
         : {
             contact,
-            opportunities: related?.opportunities ?? [],
-            conversations: related?.conversations ?? [],
+            opportunities: cached.opportunities.filter((o) => o.contactId === contactId),
+            conversations: cached.conversations.filter((c) => c.contactId === contactId),
             pipelines: cached.pipelines,
           };
     return { facts, from: cached.from };

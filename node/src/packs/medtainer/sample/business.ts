@@ -46,12 +46,15 @@ export interface SampleBusiness {
   };
 }
 
+/** The sub-account the sample business is: what sample mode's credentials name. */
+export const SAMPLE_LOCATION_ID = 'sampleLocation0001';
+
 /** A business with nothing in it, for tests that set up exactly what they need. */
 export function emptyBusiness(now: Date): SampleBusiness {
   return {
     now,
     gohighlevel: {
-      locationId: 'sampleLocation0001',
+      locationId: SAMPLE_LOCATION_ID,
       users: [],
       calendars: [],
       contacts: [],
