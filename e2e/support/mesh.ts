@@ -95,7 +95,7 @@ export async function startHub(t: TestContext, options: HubOptions = {}): Promis
   };
   const proc = spawnTs(BRAINMESH, ['hub', '--config', configFile], env);
   t.after(() => proc.stop('SIGKILL'));
-  const { url } = await proc.waitFor<{ msg: string; url: string }>((l) => l.msg === 'hub listening');
+  const { url } = await proc.waitFor<{ msg: string; url: string }>((l) => l.msg === 'hub listening', 60_000);
   const key = readFileSync(path.join(home, 'operator-key'), 'utf8').trim();
   return {
     url,
@@ -145,6 +145,8 @@ export interface NodeOptions {
   mounts?: object[];
   home?: string;
   port?: number;
+  /** A process group of its own, so a test can send it (and its mounted servers) Ctrl-C's SIGINT. */
+  detached?: boolean;
 }
 
 /** Enrols (first start) and starts a node; `start()` on the result starts it again, same home and port. */
@@ -164,7 +166,7 @@ export async function startNode(t: TestContext, hub: HubProcess, options: NodeOp
       mounts: options.mounts ?? [],
     }),
   );
-  const proc = spawnTs(BRAINMESH, ['node', '--config', configFile], baseEnv(home));
+  const proc = spawnTs(BRAINMESH, ['node', '--config', configFile], baseEnv(home), { detached: options.detached });
   t.after(() => proc.stop('SIGKILL'));
   const { url } = await proc.waitFor<{ msg: string; url: string }>((l) => l.msg === 'node listening', 60_000);
   return {

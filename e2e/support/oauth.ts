@@ -27,3 +27,34 @@ export function submitConsent(hubUrl: string, fields: Record<string, string>): P
     redirect: 'manual',
   });
 }
+
+/** Registers a public client (RFC 7591) with one redirect URI; resolves with its client_id. */
+export async function registerClient(hubUrl: string, redirectUri: string, name = 'Test Desktop'): Promise<string> {
+  const res = await fetch(`${hubUrl}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: name, redirect_uris: [redirectUri] }),
+  });
+  if (res.status !== 201) throw new Error(`client registration: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { client_id: string }).client_id;
+}
+
+/** The authorization request a client sends the browser to. */
+export function authorizeUrl(
+  hubUrl: string,
+  params: { clientId: string; redirectUri: string; challenge: string } & Record<string, string>,
+): URL {
+  const { clientId, redirectUri, challenge, ...extra } = params;
+  const url = new URL('/oauth/authorize', hubUrl);
+  for (const [k, v] of Object.entries({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...extra,
+  })) {
+    url.searchParams.set(k, v);
+  }
+  return url;
+}

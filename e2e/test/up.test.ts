@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,8 @@ import { type Spawned, spawnTs, tempDir } from '@brainmesh/shared/testing';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { stringify } from 'yaml';
-import { BRAINMESH, text } from '../support/mesh.js';
+import { admin, BRAINMESH, connectClient, nodeUp, suiteScope, text, until } from '../support/mesh.js';
+import { alive, commandLine, descendants } from '../support/processes.js';
 
 const CONFIGS = path.resolve(BRAINMESH, '..', '..', 'configs');
 
@@ -169,6 +170,33 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
     assert.deepEqual(descendants(proc.child.pid!), []);
   });
 
+  it('says in one line what failed and what to do, never a stack trace', async (t) => {
+    // A data folder that cannot be made: the home given is a file.
+    const file = path.join(dir.dir, 'not-a-folder');
+    writeFileSync(file, '');
+    const notAFolder = spawnTs(BRAINMESH, ['up', '--home', file, '--mesh', meshFile, '--port', '0'], env());
+    t.after(() => notAFolder.stop('SIGKILL'));
+    assert.equal(await notAFolder.exited, 1);
+    assert.deepEqual(notAFolder.stderr, [
+      `brainmesh up: cannot use ${file} as the data folder (ENOTDIR); choose another with --home DIR`,
+    ]);
+
+    // A hub that refuses its config: its own reason, and where its log is.
+    writeFileSync(path.join(dir.dir, 'bad-hub.yaml'), stringify({ server: { port: 0 }, limits: { requests: 'lots' } }));
+    const badMesh = path.join(dir.dir, 'bad-mesh.yaml');
+    writeFileSync(badMesh, stringify({ hub: { config: 'bad-hub.yaml' }, nodes: [] }));
+    const badHome = path.join(dir.dir, 'bad-home');
+    const badHub = spawnTs(BRAINMESH, ['up', '--home', badHome, '--mesh', badMesh], env());
+    t.after(() => badHub.stop('SIGKILL'));
+    assert.equal(await badHub.exited, 1);
+    assert.equal(badHub.stderr.length, 1, badHub.stderr.join('\n'));
+    assert.match(
+      badHub.stderr[0]!,
+      /^brainmesh up: hub stopped \(exit code 1\): brainmesh hub: .*bad-hub\.yaml: limits\.requests: .* \(its log: .*hub\.log\)$/,
+    );
+    assert.deepEqual(descendants(badHub.child.pid!), []);
+  });
+
   it('has help with an example, and exits 2 on a bad flag', async () => {
     const help = spawnTs(BRAINMESH, ['up', '--help'], env());
     assert.equal(await help.exited, 0);
@@ -180,36 +208,84 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
   });
 });
 
-/** Every process below `pid`, from /proc (children of children included). */
-function descendants(pid: number): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // The command name may hold spaces and parentheses; the fields after its last ")" do not.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(Number(entry), ppid);
-    } catch {
-      // gone between readdir and read
-    }
-  }
-  const found: number[] = [];
-  const walk = (parent: number) => {
-    for (const [child, ppid] of parents) {
-      if (ppid === parent) {
-        found.push(child);
-        walk(child);
-      }
-    }
-  };
-  walk(pid);
-  return found;
-}
+/**
+ * A mesh whose hub logs only warnings (so `up` cannot learn anything from its log lines), run
+ * once for several tests: it comes up, and a crashed node or hub is brought back.
+ */
+describe('brainmesh up, hub at log level warn', { timeout: 300_000 }, () => {
+  const dir = tempDir('up-warn');
+  const scope = suiteScope();
+  const home = path.join(dir.dir, 'home');
+  const alphaConfig = path.join(dir.dir, 'alpha.yaml');
+  let proc: Spawned;
+  let hub: { url: string; key: string };
 
-function alive(pid: number): boolean {
-  return existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-}
+  before(async () => {
+    writeFileSync(path.join(dir.dir, 'hub.yaml'), stringify({ server: { port: 0 }, log: { level: 'warn' } }));
+    writeFileSync(
+      alphaConfig,
+      stringify({ node: { name: 'alpha' }, hub: { url: 'http://127.0.0.1:9' }, packs: ['devtools'] }),
+    );
+    const meshFile = path.join(dir.dir, 'mesh.yaml');
+    writeFileSync(meshFile, stringify({ hub: { config: 'hub.yaml' }, nodes: [{ config: 'alpha.yaml' }] }));
+    proc = spawnTs(BRAINMESH, ['up', '--home', home, '--mesh', meshFile], { PATH: process.env.PATH, HOME: dir.dir });
+    // Ctrl-C, and wait: every process it started is gone before the folder is removed.
+    scope.after(() => proc.stop('SIGINT'));
+    await proc.waitFor<string>((l) => l.includes('stop: Ctrl-C'), 120_000);
+    const url = proc.stdout.find((l) => l.includes('MCP endpoint'))!.match(/(http:\/\/127\.0\.0\.1:\d+)\/mcp/)![1]!;
+    hub = { url, key: readFileSync(path.join(home, 'operator-key'), 'utf8').trim() };
+  });
+  after(async () => {
+    await scope.dispose();
+    dir.remove();
+  });
+
+  /** The running process started with `args` (its full command line holds them), under `up`. */
+  const childRunning = (args: string) => {
+    const found = descendants(proc.child.pid!).filter((pid) => commandLine(pid).endsWith(args));
+    assert.equal(found.length, 1, `one process running ${args}`);
+    return found[0]!;
+  };
+  const lineAfter = (from: number, pattern: RegExp) =>
+    proc.waitFor<string>((l) => typeof l === 'string' && proc.stdout.indexOf(l) >= from && pattern.test(l), 90_000);
+
+  it('comes up, the hub ready and the node linked, though neither logs that it is', async () => {
+    const out = proc.stdout.join('\n');
+    assert.match(out, /hub {7}ready at http:\/\/127\.0\.0\.1:\d+, storage embedded\/memory/);
+    assert.match(out, /alpha {5}ready \(\d+\.\d s\)/);
+    assert.match(out, /alpha +up +7\n/);
+    assert.doesNotMatch(readFileSync(path.join(home, 'logs', 'hub.log'), 'utf8'), /"hub listening"/);
+  });
+
+  it('brings back a node killed outright, says so, and the node serves again through the hub', async (t) => {
+    const before = childRunning(`node --config ${alphaConfig}`);
+    const from = proc.stdout.length;
+    process.kill(before, 'SIGKILL');
+    await lineAfter(from, /^alpha stopped \(signal SIGKILL\): .*; restarting in 1 s$/);
+    await lineAfter(from, /^alpha ready again \(\d+\.\d s\)$/);
+    assert.notEqual(childRunning(`node --config ${alphaConfig}`), before);
+    const res = await admin(hub, 'GET', '/admin/nodes/alpha');
+    assert.equal(((await res.json()) as { link: string }).link, 'up');
+    const { client } = await connectClient(t, hub);
+    assert.equal(text(await client.callTool({ name: 'alpha__echo', arguments: { text: 'back' } })), 'back');
+  });
+
+  it('brings back the hub killed outright, at the same address, and the node links to it again', async (t) => {
+    const before = childRunning(`hub --config ${path.join(dir.dir, 'hub.yaml')} --port 0`);
+    const from = proc.stdout.length;
+    process.kill(before, 'SIGKILL');
+    await lineAfter(from, /^the hub stopped \(signal SIGKILL\): .*; restarting in 1 s$/);
+    const again = await lineAfter(from, /^the hub ready again at /);
+    assert.ok(again.includes(`at ${hub.url} `), again);
+    await nodeUp(hub, 'alpha', 60_000);
+    const { client } = await connectClient(t, hub);
+    await until(
+      async () => (await client.listTools()).tools.some((tool) => tool.name === 'alpha__echo'),
+      'alpha’s tools',
+    );
+    assert.equal(text(await client.callTool({ name: 'alpha__echo', arguments: { text: 'hub back' } })), 'hub back');
+  });
+});
 
 /** The ports the mesh listens on, as its processes logged them: the hub's, and each node's. */
 function listeningPorts(proc: Spawned): number[] {

@@ -7,12 +7,14 @@ import type { AuditIngest } from './audit/ingest.js';
 import type { HubConfig } from './config.js';
 import { mcpRoutes } from './mcp/http.js';
 import type { Mesh } from './mesh/mesh.js';
-import { oauthRoutes } from './oauth/routes.js';
+import { FormKeys } from './oauth/form-keys.js';
+import { oauthRoutes, SIGN_IN_LIFE_MS } from './oauth/routes.js';
 import { OAuthService } from './oauth/service.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
+import { checksHost, hostGuard } from './routes/host.js';
 import { linkRoutes } from './routes/links.js';
 import { originGuard } from './routes/origin.js';
 
@@ -62,6 +64,22 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     oauth,
     resourceMetadataUrl: () => `${issuer()}/.well-known/oauth-protected-resource/mcp`,
   };
+  const { server } = deps.config;
+  if (!checksHost({ bindHost: server.host, allowedHosts: server.allowedHosts })) {
+    deps.logger.warn(
+      { host: server.host },
+      'listening beyond loopback with no server.allowedHosts: the Host header is not checked',
+    );
+  }
+  app.addHook(
+    'onRequest',
+    hostGuard({
+      bindHost: server.host,
+      allowedHosts: server.allowedHosts,
+      publicUrl: deps.config.hub.publicUrl,
+      address: () => app.server.address(),
+    }),
+  );
   app.addHook(
     'onRequest',
     originGuard(() => origins),
@@ -82,7 +100,11 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     ingest: deps.ingest,
     db: deps.db,
   });
-  await app.register(oauthRoutes, { oauth, issuer, limiter: limit.limiter });
+  const formKeys = new FormKeys(deps.db, {
+    rotateMs: deps.config.oauth.formKeyRotationHours * 3_600_000,
+    maxLifeMs: SIGN_IN_LIFE_MS,
+  });
+  await app.register(oauthRoutes, { oauth, issuer, limiter: limit.limiter, formKeys });
   await app.register(adminRoutes, {
     registry: deps.registry,
     mesh: deps.mesh,

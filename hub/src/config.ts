@@ -1,6 +1,7 @@
 import { baseConfigSchema, baseEnvOverrides, type EnvOverride, loadConfig } from '@brainmesh/shared';
 import cron from 'node-cron';
 import { z } from 'zod';
+import { HOST_PATTERN } from './routes/host.js';
 
 export const hubConfigSchema = baseConfigSchema
   .extend({
@@ -29,9 +30,22 @@ export const hubConfigSchema = baseConfigSchema
          * Origin header is refused with 403, against DNS rebinding and cross-site calls.
          */
         allowedOrigins: z.array(z.url()).default([]),
+        /**
+         * Host names the hub answers to besides its own (loopback names on its port, and the
+         * host of `hub.publicUrl`): `name` (any port) or `name:port`. Any other Host header gets
+         * 403, against DNS rebinding. Bound beyond loopback, Host is checked only when this is set.
+         */
+        allowedHosts: z
+          .array(
+            z
+              .string()
+              .toLowerCase()
+              .regex(HOST_PATTERN, 'a host name or address, optionally with :port (no scheme, no path)'),
+          )
+          .default([]),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8080, allowedOrigins: [] }),
+      .default({ host: '127.0.0.1', port: 8080, allowedOrigins: [], allowedHosts: [] }),
     links: z
       .object({
         /** How long a proxied call may take (progress resets the clock). */
@@ -41,6 +55,13 @@ export const hubConfigSchema = baseConfigSchema
         /** Consecutive link failures that open a node's circuit, and how long it stays open. */
         breakerFailures: z.number().int().min(1).max(100).default(5),
         breakerHalfOpenMs: z.number().int().min(100).max(600_000).default(10_000),
+        /**
+         * The most a client's message may nest and weigh (as JSON) to be taken and passed on;
+         * past either, the request is refused (-32602) before anything reads it. Nodes take
+         * bodies up to 1 MiB, so a larger size would only move the refusal to them.
+         */
+        maxMessageDepth: z.number().int().min(8).max(1_000).default(64),
+        maxMessageBytes: z.number().int().min(1_024).max(1_040_000).default(1_000_000),
       })
       .strict()
       .default({
@@ -49,6 +70,8 @@ export const hubConfigSchema = baseConfigSchema
         healthTimeoutMs: 2_000,
         breakerFailures: 5,
         breakerHalfOpenMs: 10_000,
+        maxMessageDepth: 64,
+        maxMessageBytes: 1_000_000,
       }),
     /** Per principal and fixed window, shared by every replica through the store. */
     limits: z
@@ -68,6 +91,22 @@ export const hubConfigSchema = baseConfigSchema
       })
       .strict()
       .default({ windowSeconds: 60, requests: 1_200, toolCalls: { read: 600, write: 120, destructive: 30 } }),
+    oauth: z
+      .object({
+        /**
+         * How often a new key starts signing the consent form and the sign-in cookie. Keys live
+         * in the database, shared by every replica; one keeps verifying for 12 hours after it
+         * stops signing, the life of what it signed.
+         */
+        formKeyRotationHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(90 * 24)
+          .default(24),
+      })
+      .strict()
+      .default({ formKeyRotationHours: 24 }),
     enrolment: z
       .object({
         ttlMinutes: z

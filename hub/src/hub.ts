@@ -18,12 +18,16 @@ import { AuditIngest } from './audit/ingest.js';
 import { scheduleRetention } from './audit/retention.js';
 import type { HubConfig } from './config.js';
 import { Mesh } from './mesh/mesh.js';
+import { watchNodesUp } from './nodes-up.js';
 import { Registry } from './registry.js';
 
 export const HUB_MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
 export interface RunningHub {
   url: string;
+  storage: { database: string; store: string };
+  /** Calls `listener` with each node linked now, then with each node as its link comes up (again). */
+  onNodeUp(listener: (node: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -68,6 +72,8 @@ export async function startHub(config: Readonly<HubConfig>, logger: Logger): Pro
     logger.info({ url, ms: Date.now() - started }, 'hub listening');
     return {
       url,
+      storage: { database: db.kind, store: store.kind },
+      onNodeUp: (listener) => watchNodesUp(mesh, listener),
       close: async () => {
         logger.info('shutting down');
         await closer.closeAll();

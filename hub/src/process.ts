@@ -1,5 +1,5 @@
 // The hub process, as `brainmesh hub` and `npm start` run it.
-import { createLogger, type ProcessSpec, portFlag } from '@brainmesh/shared';
+import { createLogger, type ProcessSpec, portFlag, tellSupervisor } from '@brainmesh/shared';
 import { loadHubConfig } from './config.js';
 import { startHub } from './hub.js';
 
@@ -23,6 +23,9 @@ example: brainmesh hub --config configs/hub.yaml --port 8080`,
       overrides: { 'server.port': portFlag(flags.port), 'server.host': flags.host },
     });
     const logger = createLogger({ name: 'hub', level: config.log.level, format: config.log.format });
-    return startHub(config, logger);
+    const hub = await startHub(config, logger);
+    tellSupervisor({ type: 'ready', url: hub.url, storage: hub.storage });
+    hub.onNodeUp((node) => tellSupervisor({ type: 'node-up', node }));
+    return hub;
   },
 };

@@ -12,6 +12,8 @@ const settings = {
   healthTimeoutMs: 500,
   breakerFailures: 3,
   breakerHalfOpenMs: 1000,
+  maxMessageDepth: 64,
+  maxMessageBytes: 1_000_000,
 };
 const tool = (name: string): Tool => ({ name, inputSchema: { type: 'object' } });
 

@@ -2,6 +2,7 @@ import {
   type AuditSource,
   auditedResponse,
   auditedValue,
+  clip,
   type Db,
   isBrainmeshError,
   type Logger,
@@ -60,7 +61,8 @@ export function createNodeServer(deps: NodeServerDeps): Server {
       const items = kind === 'tool' ? await source.listTools() : await source.listPrompts();
       if (items.some((i) => i.name === name)) return source;
     }
-    throw new McpError(ErrorCode.InvalidParams, `unknown ${kind} ${name} on node ${deps.nodeName}`);
+    // Quoted cut: a name of any length may come, and the answer is no place to echo it whole.
+    throw new McpError(ErrorCode.InvalidParams, `unknown ${kind} ${clip(name)} on node ${deps.nodeName}`);
   };
 
   const resourceOwner = async (uri: string): Promise<Source> => {
@@ -72,7 +74,7 @@ export function createNodeServer(deps: NodeServerDeps): Server {
     for (const source of deps.sources) {
       if ((await source.listResourceTemplates()).length > 0) return source;
     }
-    throw new McpError(ErrorCode.InvalidParams, `unknown resource ${uri} on node ${deps.nodeName}`);
+    throw new McpError(ErrorCode.InvalidParams, `unknown resource ${clip(uri)} on node ${deps.nodeName}`);
   };
 
   const context = (extra: Extra, onSource: (source: AuditSource) => void = () => {}): CallContext => {

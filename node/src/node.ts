@@ -27,7 +27,10 @@ export const NODE_MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.
 
 export interface RunningNode {
   url: string;
+  storage: { database: string; store: string };
   close(): Promise<void>;
+  /** For a shutdown out of time: kills the mounted servers' processes at once. */
+  abandon(): void;
 }
 
 /**
@@ -39,6 +42,7 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
   const started = Date.now();
   const home = resolveHome(config);
   const closer = new Closer(logger);
+  const mounts: MountSource[] = [];
   try {
     const ring = await KeyRing.open(home);
     const link = new HubLink(home, ring, logger);
@@ -70,9 +74,13 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
       medtainer: config.medtainer,
     });
     const sources: Source[] = [new PackSource(packs)];
+    // Closed together: a mounted server slow to stop does not make the next one wait its turn.
+    closer.add(async () => {
+      await Promise.all(mounts.map((m) => m.close()));
+    });
     for (const mount of config.mounts) {
       const source = new MountSource(mount, logger);
-      closer.add(() => source.close());
+      mounts.push(source);
       await source.start();
       sources.push(source);
     }
@@ -170,9 +178,16 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
     logger.info({ node: config.node.name, url, tools, ms: Date.now() - started }, 'node listening');
     return {
       url,
+      storage: { database: db.kind, store: store.kind },
       close: async () => {
+        // First, before anything closes: a mounted server that exits now (Ctrl-C reaches every
+        // process of the group) is not started again.
+        for (const mount of mounts) mount.stopRestarts();
         logger.info('shutting down');
         await closer.closeAll();
+      },
+      abandon: () => {
+        for (const mount of mounts) mount.kill();
       },
     };
   } catch (err) {

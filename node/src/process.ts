@@ -1,5 +1,5 @@
 // A node process, as `brainmesh node --config configs/<name>.yaml` runs it.
-import { createLogger, type ProcessSpec, portFlag } from '@brainmesh/shared';
+import { createLogger, type ProcessSpec, portFlag, tellSupervisor } from '@brainmesh/shared';
 import { loadNodeConfig } from './config.js';
 import { startNode } from './node.js';
 
@@ -28,6 +28,8 @@ example: brainmesh node --config configs/devmcp.yaml`,
       level: config.log.level,
       format: config.log.format,
     });
-    return startNode(config, logger);
+    const node = await startNode(config, logger);
+    tellSupervisor({ type: 'ready', url: node.url, storage: node.storage });
+    return node;
   },
 };

@@ -52,16 +52,29 @@ export {
 } from './link/token.js';
 export { createLogger, type Logger, newTraceId } from './logger.js';
 export {
+  clip,
   describeIssues,
   EMPTY_LISTS,
   inputJsonSchema,
   invalidArguments,
   listEverything,
   type McpLists,
+  RpcError,
   SERVER_CAPABILITIES,
   TRACE_META_KEY,
+  toolError,
 } from './mcp.js';
-export { type ParsedFlags, type ProcessSpec, portFlag, runProcess, type Service, UsageError } from './process-main.js';
+export {
+  type ParsedFlags,
+  type ProcessSpec,
+  portFlag,
+  runProcess,
+  type Service,
+  SHUTDOWN_DEADLINE_MS,
+  type SupervisorMessage,
+  tellSupervisor,
+  UsageError,
+} from './process-main.js';
 export { isSecretKey, REDACTED, redactSecrets } from './redact.js';
 export { safeUrl } from './safe-url.js';
 export { createMemoryStore } from './store/memory.js';

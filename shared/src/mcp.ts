@@ -38,7 +38,41 @@ export function describeIssues(error: z.ZodError): string {
 
 /** The tool error for arguments that fail their schema: an error the model can read and correct. */
 export function invalidArguments(error: z.ZodError): CallToolResult {
-  return { content: [{ type: 'text', text: `invalid arguments: ${describeIssues(error)}` }], isError: true };
+  return toolError(`invalid arguments: ${describeIssues(error)}`);
+}
+
+/** A tool's answer that it failed, in words a person (or a model) can act on. */
+export function toolError(text: string): CallToolResult {
+  return { content: [{ type: 'text', text }], isError: true };
+}
+
+/** What a client sent, cut for quoting back to it: enough to recognise, never a payload echoed whole. */
+export function clip(text: string, max = 64): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+const MCP_ERROR_PREFIX = /^(MCP error -?\d+: )+/;
+
+/**
+ * A JSON-RPC error as it goes out through the SDK, which sends an error's `code` and `message`
+ * as they are. The SDK's McpError writes "MCP error <code>: " into its message, and the client's
+ * McpError writes it again ("MCP error -32602: MCP error -32602: unknown tool"); this one carries
+ * the bare words.
+ */
+export class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'RpcError';
+  }
+
+  /** An error a server answered with (a node's, relayed), its "MCP error" prefixes taken off. */
+  static relayed(err: { code: number; message: string; data?: unknown }): RpcError {
+    return new RpcError(err.code, err.message.replace(MCP_ERROR_PREFIX, ''), err.data);
+  }
 }
 
 export interface McpLists {

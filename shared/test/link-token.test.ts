@@ -6,11 +6,15 @@ import { base64url, SignJWT } from 'jose';
 import {
   createLinkVerifier,
   createMemoryStore,
+  isBrainmeshError,
   KeyRing,
   type LinkRefusal,
   LinkTokenError,
+  signAuditBatch,
   signLinkToken,
+  verifyAuditBatch,
 } from '../src/index.js';
+import { LINK_CLOCK_SKEW_S } from '../src/link/token.js';
 import { tempDir } from '../testing/index.js';
 
 const claims = { iss: 'hub', aud: 'medtainer', sub: 'operator' };
@@ -20,6 +24,27 @@ async function setup() {
   const store = createMemoryStore();
   const verify = createLinkVerifier({ issuer: 'hub', audience: 'medtainer', keys: () => hub.jwks(), replay: store });
   return { hub, store, verify };
+}
+
+/** A verifier whose clock the test sets, and a way to sign any claims with the hub's key. */
+async function clocked() {
+  const hub = await KeyRing.ephemeral();
+  const store = createMemoryStore();
+  const clock = { now: Date.parse('2026-12-02T12:00:00Z') };
+  const verify = createLinkVerifier({
+    issuer: 'hub',
+    audience: 'medtainer',
+    keys: () => hub.jwks(),
+    replay: store,
+    now: () => clock.now,
+  });
+  let n = 0;
+  const sign = (times: { iat: number; exp: number }, extra: Record<string, unknown> = {}) =>
+    new SignJWT({ ...claims, jti: `jti-${++n}`, ...times, ...extra })
+      .setProtectedHeader({ alg: 'EdDSA', kid: hub.activeKid })
+      .sign(hub.signingKey().key);
+  const seconds = () => Math.floor(clock.now / 1000);
+  return { hub, store, clock, verify, sign, seconds };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<LinkRefusal> {
@@ -113,12 +138,92 @@ describe('link tokens', () => {
     assert.equal(await refusal(verify(long)), 'lifetime-too-long');
   });
 
+  it('are refused when issued further ahead of the receiver’s clock than the skew', async (t) => {
+    const { store, verify, sign, seconds } = await clocked();
+    t.after(() => store.close());
+    const yearAhead = seconds() + 365 * 24 * 3600;
+    // Signed with the right key, a 30 s life, and a date next year: good next year, not now.
+    assert.equal(await refusal(verify(await sign({ iat: yearAhead, exp: yearAhead + 30 }))), 'future-iat');
+    const justOver = seconds() + LINK_CLOCK_SKEW_S + 1;
+    assert.equal(await refusal(verify(await sign({ iat: justOver, exp: justOver + 30 }))), 'future-iat');
+    // A peer whose clock runs up to the skew ahead is still served.
+    const atSkew = seconds() + LINK_CLOCK_SKEW_S;
+    const ok = await verify(await sign({ iat: atSkew, exp: atSkew + 30 }));
+    assert.equal(ok.iat, atSkew);
+  });
+
+  it('are good no longer than their life, never past the longest life plus the skew', async (t) => {
+    const { store, clock, verify, sign, seconds } = await clocked();
+    t.after(() => store.close());
+    const issued = seconds();
+    // Tokens of the longest life there is, each shown once the receiver's clock has moved on.
+    const tokens = await Promise.all(
+      [0, 30, 60, 64, 66, 90, 91, 3600].map(async (age) => ({
+        age,
+        token: await sign({ iat: issued, exp: issued + 60 }),
+      })),
+    );
+    const start = clock.now;
+    for (const { age, token } of tokens) {
+      clock.now = start + age * 1000;
+      const outcome = await verify(token).then(
+        () => 'accepted',
+        (err: unknown) => (err instanceof LinkTokenError ? err.reason : String(err)),
+      );
+      // exp + 5 s of tolerance is the last moment: never past MAX_LINK_TOKEN_TTL_S + skew.
+      assert.equal(outcome, age <= 64 ? 'accepted' : 'expired', `a token ${age} s old`);
+    }
+  });
+
+  it('are refused when sub or jti is not a string', async (t) => {
+    const { store, verify, sign, seconds } = await clocked();
+    t.after(() => store.close());
+    const times = { iat: seconds(), exp: seconds() + 30 };
+    assert.equal(await refusal(verify(await sign(times, { sub: { admin: true } }))), 'malformed');
+    assert.equal(await refusal(verify(await sign(times, { jti: 42 }))), 'malformed');
+    assert.equal(await refusal(verify(await sign(times, { jti: '' }))), 'malformed');
+  });
+
   it('work once: a replayed jti is refused', async (t) => {
     const { hub, store, verify } = await setup();
     t.after(() => store.close());
     const token = await signLinkToken(hub, claims);
     await verify(token);
     assert.equal(await refusal(verify(token)), 'replayed');
+  });
+});
+
+describe('audit batch signatures', () => {
+  const statement = { iss: 'alpha', aud: 'hub', first: 1, last: 2, prev: 'p', head: 'h' };
+  const datedBatch = (ring: KeyRing, iat: number) =>
+    new SignJWT({ first: 1, last: 2, prev: 'p', head: 'h' })
+      .setProtectedHeader({ alg: 'EdDSA', kid: ring.activeKid, typ: 'brainmesh-audit-batch+jwt' })
+      .setIssuer('alpha')
+      .setAudience('hub')
+      .setIssuedAt(iat)
+      .sign(ring.signingKey().key);
+
+  it('are refused on arrival when dated further ahead than the skew, and old ones verify for good', async () => {
+    const ring = await KeyRing.ephemeral();
+    const options = { nodeId: 'alpha', hubId: 'hub', keys: ring.jwks() };
+    const now = Date.now();
+    const nowS = Math.floor(now / 1000);
+    const ahead = await datedBatch(ring, nowS + 365 * 24 * 3600);
+    await assert.rejects(verifyAuditBatch(ahead, { ...options, receivedAt: now }), (err) => {
+      assert.ok(isBrainmeshError(err, 'AUDIT_BATCH_REFUSED'));
+      assert.match(err.message, /dated 31536000 s ahead of the hub's clock/);
+      return true;
+    });
+    await assert.rejects(
+      verifyAuditBatch(await datedBatch(ring, nowS + LINK_CLOCK_SKEW_S + 1), { ...options, receivedAt: now }),
+    );
+    await verifyAuditBatch(await datedBatch(ring, nowS + LINK_CLOCK_SKEW_S), { ...options, receivedAt: now });
+    // A batch signed a year ago landed then; `audit verify` checks it now, with no clock.
+    const yearOld = await datedBatch(ring, nowS - 365 * 24 * 3600);
+    assert.equal((await verifyAuditBatch(yearOld, options)).head, 'h');
+    // And one signed as the node does, arriving now, lands.
+    const fresh = await signAuditBatch(ring, statement);
+    assert.equal((await verifyAuditBatch(fresh, { ...options, receivedAt: now })).last, 2);
   });
 });
 

@@ -14,11 +14,21 @@ export interface Spawned {
   exited: Promise<number | null>;
 }
 
-/** Runs a TypeScript entry point as a real child process, the way `npm start` would. */
-export function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv): Spawned {
+/**
+ * Runs a TypeScript entry point as a real child process, the way `npm start` would. `detached`
+ * gives it a process group of its own, as a terminal does: `process.kill(-pid, 'SIGINT')` is then
+ * what Ctrl-C sends, to it and to every child it started.
+ */
+export function spawnTs(
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { detached?: boolean | undefined } = {},
+): Spawned {
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     env: { ...env, BRAINMESH_LOG_FORMAT: env.BRAINMESH_LOG_FORMAT ?? 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached === true,
   });
   const stdout: string[] = [];
   const stderr: string[] = [];

@@ -1,10 +1,12 @@
 import type { Db, Logger } from '@brainmesh/shared';
 
 /**
- * The hub's own record of each call it proxied (who, which node and tool, how long in total,
- * how it ended), under the trace id the node's audit row carries. Written in the background,
- * a group at a time, so the call's answer never waits on it; a hub killed outright loses at most
- * the last moment's records, while the node's row (the system of record) is already written.
+ * The hub's own record of each tool call (who, which node and tool, how long in total, how it
+ * ended), under the trace id the node's audit row carries. The hub's own tools are recorded
+ * under the node `mesh`; they have no node row, so this is their only trace. Written in the
+ * background, a group at a time, so the call's answer never waits on it; a hub killed outright
+ * loses at most the last moment's records, while the node's row (the system of record) is
+ * already written.
  */
 
 export interface HubCall {

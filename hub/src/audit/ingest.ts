@@ -6,6 +6,7 @@ import {
   checkChain,
   type Db,
   insertAuditRows,
+  isBrainmeshError,
   type Logger,
   type Queryable,
   type Store,
@@ -50,6 +51,7 @@ export class AuditIngest {
     private readonly store: Store,
     private readonly hubId: string,
     private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async ingest(node: NodeRecord, batch: AuditBatch): Promise<{ next: number; inserted: number }> {
@@ -62,8 +64,11 @@ export class AuditIngest {
         nodeId: node.id,
         hubId: this.hubId,
         keys: node.jwks as JSONWebKeySet,
+        // Dated ahead of our clock is refused here, once; stored batches never expire.
+        receivedAt: this.now(),
       });
     } catch (cause) {
+      if (isBrainmeshError(cause, 'AUDIT_BATCH_REFUSED')) throw refused(node.id, cause.message, { cause });
       throw refused(node.id, `its signature does not verify with the node's keys`, { cause });
     }
     if (
@@ -127,7 +132,7 @@ export class AuditIngest {
         `UPDATE audit_chains SET last_seq = $2::bigint, last_hash = $3, node_head_seq = GREATEST($4::bigint, $2::bigint),
            last_event_at = $5, last_batch_at = now(), last_lag_ms = $6
          WHERE node_id = $1`,
-        [node.id, newest.seq, newest.hash, batch.nodeHead, newest.at, Math.max(0, Date.now() - Date.parse(newest.at))],
+        [node.id, newest.seq, newest.hash, batch.nodeHead, newest.at, Math.max(0, this.now() - Date.parse(newest.at))],
       );
       await tx.query(
         `INSERT INTO audit_batches (node_id, first_seq, last_seq, last_hash, signature)

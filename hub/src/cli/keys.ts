@@ -8,7 +8,11 @@ export const KEYS_USAGE = `usage: brainmesh keys <create|list|revoke> [NAME|ID] 
   list                every key: id, name, scopes, status, last use (never the key)
   revoke ID           stop a key; its next request is refused
 
-scopes: admin | node:NAME | tools:GLOB | read:GLOB   (e.g. tools:medtainer__gohighlevel_*)
+scopes: admin          everything, and the admin API
+        audit          the audit trail of every node, arguments included (mesh__audit_search)
+        node:NAME      every tool, resource and prompt of one node
+        tools:GLOB     tools whose hub name matches GLOB (e.g. tools:medtainer__gohighlevel_*)
+        read:GLOB      the same, read-only tools only
 
 flags:
   --hub URL        the hub (default $BRAINMESH_HUB, else http://127.0.0.1:8080)

@@ -1,15 +1,18 @@
 import { adminRequest, UsageProblem } from './admin-client.js';
 import { type ActionContext, type CommandSpec, type Io, runCommand, table } from './command.js';
+import { linkText } from './status.js';
 
-export const NODES_USAGE = `usage: brainmesh nodes <enroll|list|show|disable|enable|remove|rotate-keys> [NAME] [flags]
+export const NODES_USAGE = `usage: brainmesh nodes <enroll|list|show|disable|enable|remove|rotate-keys|reset-circuit> [NAME] [flags]
 
   enroll NAME [--ttl MINUTES]   make a one-time enrolment token for a new node
   list                          every node, its status and tools
-  show NAME                     one node in detail
-  disable NAME | enable NAME    take a node out of the mesh, or bring it back
+  show NAME                     one node in detail, its circuit included
+  disable NAME | enable NAME    take a node out of the mesh, or bring it back (its circuit closes)
   remove NAME                   forget a node; its links stop working at once
   rotate-keys NAME              give a node a new signing key; the one before stays valid
                                 until the next rotation, older ones are retired
+  reset-circuit NAME            close a node's circuit now instead of waiting for a trial call
+                                (on the hub replica that answers)
 
 flags:
   --hub URL        the hub (default $BRAINMESH_HUB, else http://127.0.0.1:8080)
@@ -24,8 +27,22 @@ interface NodeView {
   url: string | null;
   status: string;
   link: string;
+  downSince: string | null;
+  circuit?: Parameters<typeof linkText>[0]['circuit'];
   lastSeen: string | null;
   tools: number;
+}
+
+/** A field of `nodes show` as one line: lists joined, the circuit in words. */
+function showValue(key: string, value: unknown): string {
+  if (key === 'circuit' && typeof value === 'object' && value !== null) {
+    const c = value as { state: string; since?: string; retryAt?: string };
+    if (c.state === 'open') return `open since ${c.since}; tried again at ${c.retryAt}`;
+    if (c.state === 'half-open') return `half-open (open since ${c.since}); the next call is a trial`;
+    return c.state;
+  }
+  if (Array.isArray(value)) return value.join(', ');
+  return value === null || value === undefined ? '-' : String(value);
 }
 
 const nodePath = (name: string) => `/admin/nodes/${encodeURIComponent(name)}`;
@@ -70,7 +87,7 @@ export const nodesSpec: CommandSpec = {
       args: [],
       run: async ({ target, print }) => {
         const { nodes } = await adminRequest<{ nodes: NodeView[] }>(target(), 'GET', '/admin/nodes');
-        const rows = nodes.map((n) => [n.id, n.status, n.link, String(n.tools), n.lastSeen ?? '-', n.url ?? '-']);
+        const rows = nodes.map((n) => [n.id, n.status, linkText(n), String(n.tools), n.lastSeen ?? '-', n.url ?? '-']);
         print(
           nodes,
           nodes.length === 0
@@ -83,9 +100,7 @@ export const nodesSpec: CommandSpec = {
       args: ['NAME'],
       run: async ({ args: [name], target, print }) => {
         const node = await adminRequest<Record<string, unknown>>(target(), 'GET', nodePath(name!));
-        const lines = Object.entries(node).map(
-          ([k, v]) => `${k.padEnd(11)} ${Array.isArray(v) ? v.join(', ') : (v ?? '-')}`,
-        );
+        const lines = Object.entries(node).map(([k, v]) => `${k.padEnd(11)} ${showValue(k, v)}`);
         print(node, `${lines.join('\n')}\n`);
       },
     },
@@ -106,6 +121,13 @@ export const nodesSpec: CommandSpec = {
             (before.length === 0 ? '' : `still valid until the next rotation: ${before.join(', ')}\n`) +
             (done.retired.length === 0 ? '' : `retired: ${done.retired.join(', ')}\n`),
         );
+      },
+    },
+    'reset-circuit': {
+      args: ['NAME'],
+      run: async ({ args: [name], target, print }) => {
+        const node = await adminRequest<NodeView>(target(), 'POST', `${nodePath(name!)}/reset-circuit`);
+        print(node, `${node.id}: circuit closed; calls go through again\n`);
       },
     },
     remove: {

@@ -4,7 +4,8 @@ import { type CommandSpec, type Io, runCommand, table } from './command.js';
 export const STATUS_USAGE = `usage: brainmesh status [flags]
 
 The mesh at a glance: the hub, its storage, every node with its link and tools. Exits 1 when
-an enabled node is down, so scripts and cron jobs can alert on it.
+an enabled node is down or failing (its circuit open or half-open: the hub refuses its calls
+until a trial call succeeds), so scripts and cron jobs can alert on it.
 
 flags:
   --hub URL        the hub (default $BRAINMESH_HUB, else http://127.0.0.1:8080)
@@ -15,7 +16,7 @@ example: brainmesh status --json`;
 
 interface Status {
   hub: { id: string; version: string; uptimeSeconds: number; storage: { database: string; store: string } };
-  nodes: { total: number; up: number; connecting: number; down: number; disabled: number };
+  nodes: { total: number; up: number; connecting: number; down: number; disabled: number; circuitOpen?: number };
   tools: number;
   list: Array<{
     id: string;
@@ -23,8 +24,24 @@ interface Status {
     link: string;
     tools: number;
     downSince: string | null;
+    circuit?: CircuitView;
     url: string | null;
   }>;
+}
+
+type CircuitView =
+  | { state: 'closed' }
+  | { state: 'open'; since: string; retryAt: string }
+  | { state: 'half-open'; since: string };
+
+/** A node's link in a few words; one whose circuit is not closed is failing, whatever its link says. */
+export function linkText(node: { link: string; downSince: string | null; circuit?: CircuitView | undefined }): string {
+  const { circuit } = node;
+  if (node.link === 'down' && node.downSince !== null) return `down since ${node.downSince}`;
+  if (node.link !== 'up' || circuit === undefined || circuit.state === 'closed') return node.link;
+  return circuit.state === 'open'
+    ? `failing: circuit open since ${circuit.since}, tried again at ${circuit.retryAt}`
+    : `failing: circuit half-open (open since ${circuit.since}), the next call is a trial`;
 }
 
 const STORAGE: Record<string, string> = {
@@ -61,19 +78,15 @@ export const statusSpec: CommandSpec = {
       const to = target();
       const status = await adminRequest<Status>(to, 'GET', '/admin/status');
       const { hub, nodes } = status;
+      const failing = nodes.circuitOpen ?? 0;
       const counts = [
-        `${nodes.up} up`,
+        `${nodes.up - failing} up`,
+        ...(failing > 0 ? [`${failing} failing`] : []),
         ...(nodes.connecting > 0 ? [`${nodes.connecting} connecting`] : []),
         `${nodes.down} down`,
         `${nodes.disabled} disabled`,
       ];
-      const rows = status.list.map((n) => [
-        n.id,
-        n.status,
-        n.link === 'down' && n.downSince !== null ? `down since ${n.downSince}` : n.link,
-        String(n.tools),
-        n.url ?? '-',
-      ]);
+      const rows = status.list.map((n) => [n.id, n.status, linkText(n), String(n.tools), n.url ?? '-']);
       print(
         status,
         `hub      ${hub.id} ${hub.version} at ${to.hub}, up ${duration(hub.uptimeSeconds)}\n` +
@@ -84,7 +97,7 @@ export const statusSpec: CommandSpec = {
             ? '\nno nodes yet: brainmesh nodes enroll NAME\n'
             : `\n${table([['NAME', 'STATUS', 'LINK', 'TOOLS', 'URL'], ...rows])}`),
       );
-      if (nodes.down > 0) failed();
+      if (nodes.down > 0 || failing > 0) failed();
     },
   },
 };

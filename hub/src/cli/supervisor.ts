@@ -2,27 +2,39 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { SupervisorMessage } from '@brainmesh/shared';
 
 /**
- * One brainmesh process run by `brainmesh up`: its JSON log lines are appended to a log file and
- * watched for the lines that say it is ready; it is tied to this process by an IPC channel, so it
- * exits when `up` does, even when `up` is killed outright.
+ * One brainmesh process run by `brainmesh up`. It is tied to this process by an IPC channel: it
+ * says over the channel when it is ready (and the hub, when a node's link comes up), whatever
+ * its log level, and it exits when `up` does, even when `up` is killed outright. Its output is
+ * appended to a log file; its warnings, errors and stderr are kept to say why it stopped.
  */
 
-export interface LogLine {
-  level?: number;
-  msg?: string;
-  [key: string]: unknown;
+/** A supervised process stopped, or never got where it should, before a wait was over. */
+export class NotReady extends Error {
+  constructor(
+    message: string,
+    /** The log file to read for more. */
+    readonly logFile: string,
+  ) {
+    super(message);
+  }
 }
 
-/** A supervised process stopped, or never got where it should, before a wait was over. */
-export class NotReady extends Error {}
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 export class Supervised {
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<Exit>;
+  /** When it was started (ms since the epoch). */
+  readonly startedAt = Date.now();
   private readonly child: ChildProcess;
   private readonly log: WriteStream;
-  private readonly watchers = new Set<(line: LogLine) => void>();
+  private logClosed: Promise<void> | undefined;
+  private readonly listeners = new Set<(message: SupervisorMessage) => void>();
   /** What the process said on stderr (its own one-line reason when it fails to start). */
   private readonly stderr: string[] = [];
   /** Its warnings and errors, for when it gives no reason of its own. */
@@ -30,7 +42,7 @@ export class Supervised {
 
   constructor(
     readonly name: string,
-    options: { program: string; args: string[]; env: NodeJS.ProcessEnv; logFile: string },
+    private readonly options: { program: string; args: string[]; env: NodeJS.ProcessEnv; logFile: string },
   ) {
     this.log = createWriteStream(options.logFile, { flags: 'a', mode: 0o600 });
     this.child = spawn(process.execPath, [options.program, ...options.args], {
@@ -41,29 +53,41 @@ export class Supervised {
       code: code as number | null,
       signal: signal as NodeJS.Signals | null,
     }));
+    this.child.on('message', (message: unknown) => {
+      if (typeof message !== 'object' || message === null || typeof (message as { type?: unknown }).type !== 'string')
+        return;
+      for (const listener of this.listeners) listener(message as SupervisorMessage);
+    });
     createInterface({ input: this.child.stdout! }).on('line', (text) => {
-      this.log.write(`${text}\n`);
-      let line: LogLine;
+      this.append(text);
+      let line: { level?: number; msg?: string; err?: { message?: string } | string };
       try {
-        line = JSON.parse(text) as LogLine;
+        line = JSON.parse(text);
       } catch {
         return;
       }
       if ((line.level ?? 0) >= 40 && typeof line.msg === 'string') {
-        const err = (line.err as { message?: string } | string | undefined) ?? undefined;
-        const detail = typeof err === 'string' ? err : err?.message;
+        const detail = typeof line.err === 'string' ? line.err : line.err?.message;
         this.errors.push(detail === undefined ? line.msg : `${line.msg}: ${detail}`);
       }
-      for (const watch of this.watchers) watch(line);
     });
     createInterface({ input: this.child.stderr! }).on('line', (text) => {
-      this.log.write(`${text}\n`);
+      this.append(text);
       this.stderr.push(text);
     });
   }
 
+  /** Output can trail the exit; once the log is closed, it is dropped. */
+  private append(text: string): void {
+    if (!this.log.writableEnded) this.log.write(`${text}\n`);
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  get logFile(): string {
+    return this.options.logFile;
   }
 
   get running(): boolean {
@@ -75,45 +99,55 @@ export class Supervised {
     return this.errors.at(-1);
   }
 
-  /** Why it stopped, in its own words where it gave any. */
+  /** Why it stopped, in its own words where it gave any (its last line on stderr), else its last complaint. */
   reason(): string {
-    const said = this.stderr.filter((l) => l.trim() !== '').at(-1) ?? this.errors.at(-1);
-    return said ?? 'it gave no reason';
+    const said = this.stderr.filter((l) => l.trim() !== '').at(-1);
+    if (said !== undefined) return said;
+    const logged = this.errors.at(-1);
+    return logged === undefined ? 'it gave no reason' : `it gave no reason (it last logged: ${logged})`;
   }
 
-  /** The first log line for which `match` holds; fails if the process exits or `timeoutMs` passes first. */
-  waitFor(match: (line: LogLine) => boolean, what: string, timeoutMs: number): Promise<LogLine> {
+  /** Every message it sends from now on; returns how to stop listening. */
+  onMessage(listener: (message: SupervisorMessage) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The first message it sends for which `match` holds; fails if it exits or `timeoutMs` passes first. */
+  waitFor<T extends SupervisorMessage>(
+    match: (message: SupervisorMessage) => message is T,
+    what: string,
+    timeoutMs: number,
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const done = () => {
-        this.watchers.delete(watch);
+        stop();
         clearTimeout(timer);
       };
-      const watch = (line: LogLine) => {
-        if (!match(line)) return;
+      const stop = this.onMessage((message) => {
+        if (!match(message)) return;
         done();
-        resolve(line);
-      };
+        resolve(message);
+      });
       const timer = setTimeout(() => {
         done();
-        reject(new NotReady(`${this.name} did not get to "${what}" within ${timeoutMs / 1000} s`));
+        reject(new NotReady(`${this.name} did not get to "${what}" within ${timeoutMs / 1000} s`, this.logFile));
       }, timeoutMs);
       timer.unref();
-      this.watchers.add(watch);
-      void this.exited.then(({ code }) => {
-        if (!this.watchers.has(watch)) return;
+      this.failure().catch((err: unknown) => {
         done();
-        reject(new NotReady(`${this.name} stopped (exit code ${code}): ${this.reason()}`));
+        reject(err);
       });
     });
   }
 
   /** Rejects when the process stops, saying why; for racing against what it should get to. */
   async failure(): Promise<never> {
-    const { code, signal } = await this.exited;
-    throw new NotReady(`${this.name} stopped (${signal ?? `exit code ${code}`}): ${this.reason()}`);
+    const exit = await this.exited;
+    throw new NotReady(`${this.name} stopped (${howItStopped(exit)}): ${this.reason()}`, this.logFile);
   }
 
-  /** Asks it to stop (SIGTERM), and insists (SIGKILL) after `graceMs`. */
+  /** Asks it to stop (SIGTERM), and insists (SIGKILL) after `graceMs`; then closes its log. */
   async stop(graceMs = 10_000): Promise<void> {
     if (this.running) {
       this.child.kill('SIGTERM');
@@ -121,6 +155,11 @@ export class Supervised {
       await this.exited;
       clearTimeout(timer);
     }
-    await new Promise<void>((resolve) => this.log.end(resolve));
+    this.logClosed ??= new Promise<void>((resolve) => this.log.end(resolve));
+    await this.logClosed;
   }
+}
+
+export function howItStopped({ code, signal }: Exit): string {
+  return signal === null ? `exit code ${code}` : `signal ${signal}`;
 }

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { Db, KeyRing, Logger } from '@brainmesh/shared';
+import { clip, type Db, type KeyRing, type Logger } from '@brainmesh/shared';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { HubCallLog } from '../audit/hub-calls.js';
 import type { Mesh } from '../mesh/mesh.js';
 import type { ToolClass } from '../rate-limit.js';
 import { type Credentials, type HttpLimit, type Principal, requirePrincipal } from '../routes/auth.js';
 import { Access } from '../scopes.js';
+import { type Bounds, inspectBody, type Refusal } from './edge.js';
 import { createHubSession } from './session.js';
 
 export interface McpRouteDeps {
@@ -41,6 +43,7 @@ interface LiveSession {
 export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => {
   const sessions = new Map<string, LiveSession>();
   const auth = requirePrincipal(deps.credentials, deps.limit);
+  const bounds: Bounds = { maxDepth: deps.mesh.settings.maxMessageDepth, maxBytes: deps.mesh.settings.maxMessageBytes };
 
   const open = async (who: Principal, transport: Transport, sessionId: () => string | undefined) => {
     const id = randomUUID();
@@ -59,6 +62,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
       callTimeoutMs: deps.callTimeoutMs,
       db: deps.db,
       calls: deps.calls,
+      bounds,
     });
     const live: LiveSession = { transport, principal, close: hub.close };
     transport.onclose = () => {
@@ -73,6 +77,22 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
   const rpcError = (reply: FastifyReply, status: number, code: number, message: string) =>
     reply.code(status).send({ jsonrpc: '2.0', error: { code, message }, id: null });
 
+  // The edge (edge.ts): a message refused here never reaches the SDK. A request that can be
+  // answered is answered as JSON-RPC, 200, so a client reads the error as the answer to its
+  // request; a message that cannot (a bad id, a notification) gets 400.
+  const refusalOf = (request: FastifyRequest): Refusal | undefined =>
+    request.method === 'POST' ? inspectBody(request.body, bounds) : undefined;
+  const answer = (refusal: Refusal) => ({
+    jsonrpc: '2.0' as const,
+    id: refusal.id as string | number,
+    error: { code: refusal.code, message: refusal.message },
+  });
+  const refuse = (request: FastifyRequest, reply: FastifyReply, refusal: Refusal) => {
+    request.log.info({ code: refusal.code, reason: refusal.message }, 'mcp message refused');
+    if (refusal.id === null) return rpcError(reply, 400, refusal.code, refusal.message);
+    return reply.code(200).send(answer(refusal));
+  };
+
   const streamable = async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = request.principal!.principal;
     const sessionId = request.headers['mcp-session-id'];
@@ -84,7 +104,23 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
       }
       if (session.principal !== principal)
         return rpcError(reply, 403, -32600, 'this session belongs to another principal');
-    } else if (request.method === 'POST') {
+      // The SDK refuses an unknown version too, but quotes the header whole, however long.
+      const version = request.headers['mcp-protocol-version'];
+      if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+        return rpcError(
+          reply,
+          400,
+          -32000,
+          `Bad Request: unsupported protocol version ${clip(version)} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
+        );
+      }
+    }
+    const refusal = refusalOf(request);
+    if (refusal !== undefined) return refuse(request, reply, refusal);
+    if (session === undefined) {
+      if (request.method !== 'POST') {
+        return rpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      }
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (sid) => {
@@ -93,8 +129,6 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
       });
       const live = await open(request.principal!, transport, () => transport.sessionId);
       session = live;
-    } else {
-      return rpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     }
     reply.hijack();
     await (session.transport as StreamableHTTPServerTransport).handleRequest(request.raw, reply.raw, request.body);
@@ -120,6 +154,17 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
     if (session.principal !== request.principal!.principal) {
       return reply.code(403).send({ code: 'FORBIDDEN', message: 'this session belongs to another principal' });
     }
+    const refusal = refusalOf(request);
+    if (refusal !== undefined) {
+      if (refusal.id === null) return refuse(request, reply, refusal);
+      // On this transport every answer travels on the event stream; the POST only says accepted.
+      request.log.info({ code: refusal.code, reason: refusal.message }, 'mcp message refused');
+      await session.transport.send(answer(refusal));
+      return reply.code(202).send('Accepted');
+    }
+    // Fastify took the body as JSON already; the transport parses the header again, more
+    // strictly, and answers a parameter it cannot read with its own TypeError text.
+    request.raw.headers['content-type'] = 'application/json';
     reply.hijack();
     await session.transport.handlePostMessage(request.raw, reply.raw, request.body);
   });

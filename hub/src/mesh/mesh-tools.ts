@@ -28,7 +28,7 @@ const auditSearchInput = auditSearchSchema.extend({
 const describeInput = z.object({ name: z.string().min(1).describe('The tool name as listed by the hub') }).strict();
 const listInput = z.object({}).strict();
 
-interface MeshTool {
+export interface MeshTool {
   tool: Tool;
   /** Listed and callable only for principals this allows; absent, for everyone. */
   visible?(access: Access): boolean;
@@ -64,7 +64,7 @@ export const MESH_TOOLS: Readonly<Record<string, MeshTool>> = {
     tool: {
       name: 'mesh__list_nodes',
       description:
-        'Lists the nodes of the mesh: status, when each was last seen, how many tools it has, and its latency.',
+        'Lists the nodes of the mesh: status, its circuit (closed, or open since when and until when: calls refused meanwhile), when each was last seen, how many tools it has, and its latency.',
       inputSchema: inputJsonSchema(listInput),
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
@@ -77,6 +77,7 @@ export const MESH_TOOLS: Readonly<Record<string, MeshTool>> = {
         status: link.status,
         lastSeen: link.lastSeen?.toISOString() ?? null,
         downSince: link.downSince?.toISOString() ?? null,
+        circuit: link.circuitView(),
         tools: link.status === 'up' ? link.lists.tools.length : 0,
         latencyMs: link.latencyMs ?? null,
       }));

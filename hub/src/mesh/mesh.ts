@@ -21,6 +21,11 @@ export class Mesh extends EventEmitter<{ changed: [] }> {
     this.setMaxListeners(0);
   }
 
+  /** How the hub reaches nodes, and the bounds of what it passes on to them. */
+  get settings(): Readonly<LinkSettings> {
+    return this.deps.settings;
+  }
+
   async start(): Promise<void> {
     this.deps.registry.on('change', (event) => {
       this.sync(event.nodeId).catch((err) =>

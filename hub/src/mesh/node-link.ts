@@ -1,13 +1,16 @@
 import { EventEmitter } from 'node:events';
 import {
   BrainmeshError,
+  clip,
   EMPTY_LISTS,
   type KeyRing,
   type Logger,
   listEverything,
   type McpLists,
+  RpcError,
 } from '@brainmesh/shared';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   ErrorCode,
   McpError,
@@ -15,8 +18,8 @@ import {
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { BrokenCircuitError, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import type { NodeRecord } from '../registry.js';
+import { type Admission, Circuit, type CircuitView } from './circuit.js';
 import { createNodeClient } from './node-client.js';
 
 export interface LinkSettings {
@@ -25,6 +28,8 @@ export interface LinkSettings {
   healthTimeoutMs: number;
   breakerFailures: number;
   breakerHalfOpenMs: number;
+  maxMessageDepth: number;
+  maxMessageBytes: number;
 }
 
 export type LinkStatus = 'connecting' | 'up' | 'down' | 'disabled';
@@ -41,8 +46,9 @@ export interface SessionPeer {
  * The hub's link to one node. A catalog client (principal: the hub itself) keeps the node's
  * lists and answers health checks; each hub client session gets its own client, so calls carry
  * that client's principal and the node's requests (sampling, elicitation) reach that client.
- * Failures trip a circuit breaker; a failed health check marks the node down, and a successful
- * one (or the node announcing itself) brings it back.
+ * Failures of the link itself (and only those: see `linkFault`) trip the node's circuit; a failed
+ * health check marks the node down, and a successful one (or the node announcing itself) brings
+ * it back.
  */
 export class NodeLink extends EventEmitter<{ changed: [] }> {
   status: LinkStatus = 'connecting';
@@ -54,26 +60,24 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
   private readonly sessions = new Map<string, Promise<Client>>();
   private healthTimer: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | undefined;
-  private brokenAt: Date | undefined;
-  private readonly breaker;
+  private readonly circuit: Circuit;
   private closed = false;
 
   constructor(
     public record: NodeRecord,
-    private readonly deps: { hubId: string; ring: KeyRing; logger: Logger; settings: LinkSettings },
+    private readonly deps: {
+      hubId: string;
+      ring: KeyRing;
+      logger: Logger;
+      settings: LinkSettings;
+      now?: () => number;
+    },
   ) {
     super();
-    // Only the node failing counts: its tools' own errors and refusals are answers, not faults.
-    this.breaker = circuitBreaker(handleWhen(isLinkFailure), {
-      halfOpenAfter: deps.settings.breakerHalfOpenMs,
-      breaker: new ConsecutiveBreaker(deps.settings.breakerFailures),
-    });
-    this.breaker.onBreak(() => {
-      this.brokenAt = new Date();
-      this.deps.logger.warn({ node: this.id }, 'circuit opened');
-    });
-    this.breaker.onReset(() => {
-      this.brokenAt = undefined;
+    this.circuit = new Circuit({
+      failures: deps.settings.breakerFailures,
+      halfOpenAfterMs: deps.settings.breakerHalfOpenMs,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
     });
   }
 
@@ -100,10 +104,22 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
     const toggled = record.status !== this.record.status;
     this.record = record;
     if (toggled || moved) {
+      // A node disabled and enabled again, or come back elsewhere, starts with a clean slate.
+      this.circuit.reset();
       this.stop();
       this.closed = false;
       this.start();
     }
+  }
+
+  /** The circuit closed by hand (an operator's `nodes reset-circuit`). */
+  resetCircuit(): void {
+    this.circuit.reset();
+    this.deps.logger.info({ node: this.id }, 'circuit reset by an operator');
+  }
+
+  circuitView(): CircuitView {
+    return this.circuit.view();
   }
 
   private setStatus(status: LinkStatus, err?: unknown): void {
@@ -195,9 +211,8 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
     }
   }
 
-  /** The next time a down node or an open circuit will be tried. */
+  /** The next time a down node will be tried: its next health check. */
   nextRetryAt(): Date {
-    if (this.brokenAt !== undefined) return new Date(this.brokenAt.getTime() + this.deps.settings.breakerHalfOpenMs);
     const base = this.lastSeen ?? this.downSince ?? new Date();
     const interval = this.deps.settings.healthIntervalMs;
     const next = base.getTime() + Math.ceil((Date.now() - base.getTime() + 1) / interval) * interval;
@@ -208,13 +223,6 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
   unavailable(): BrainmeshError | undefined {
     if (this.status === 'disabled')
       return new BrainmeshError('UPSTREAM_UNAVAILABLE', `node ${this.id} is disabled by an operator`);
-    if (this.status === 'up' && this.breaker.state !== 0 /* closed */ && this.brokenAt !== undefined) {
-      return new BrainmeshError(
-        'UPSTREAM_UNAVAILABLE',
-        `node ${this.id} is failing (circuit open since ${this.brokenAt.toISOString()}); it will be tried again at ${this.nextRetryAt().toISOString()}`,
-        { details: { node: this.id, since: this.brokenAt.toISOString(), retryAt: this.nextRetryAt().toISOString() } },
-      );
-    }
     if (this.status !== 'up') {
       const since = (this.downSince ?? new Date()).toISOString();
       return new BrainmeshError(
@@ -223,39 +231,143 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
         { details: { node: this.id, since, retryAt: this.nextRetryAt().toISOString() } },
       );
     }
-    return undefined;
+    const admission = this.circuit.peek();
+    return admission.ok ? undefined : this.circuitRefusal(admission);
+  }
+
+  private circuitRefusal(admission: Extract<Admission, { ok: false }>): BrainmeshError {
+    const since = admission.since.toISOString();
+    const retryAt = admission.retryAt?.toISOString();
+    return new BrainmeshError(
+      'UPSTREAM_UNAVAILABLE',
+      retryAt === undefined
+        ? `node ${this.id} is failing (circuit open since ${since}); a trial call is under way, try again in a moment`
+        : `node ${this.id} is failing (circuit open since ${since}); it will be tried again at ${retryAt}`,
+      { details: { node: this.id, since, ...(retryAt === undefined ? {} : { retryAt }) } },
+    );
   }
 
   /**
-   * Runs `work` against this node for a hub client session, through the circuit breaker. A link
-   * failure marks the node down at once rather than waiting for the next health check.
+   * Runs `work` against this node for a hub client session, through the node's circuit. Only a
+   * failure of the link counts against the circuit; a connection refused marks the node down at
+   * once rather than waiting for the next health check. What reaches the caller is a
+   * BrainmeshError in words, the node's own JSON-RPC error (`RpcError`), or, for anything else
+   * (a fault of the hub's own), the error as it was.
    */
-  async call<T>(session: SessionPeer, work: (client: Client) => Promise<T>): Promise<T> {
+  async call<T>(session: SessionPeer, work: (client: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const refusal = this.unavailable();
     if (refusal !== undefined) throw refusal;
+    const admission = this.circuit.admit();
+    if (!admission.ok) throw this.circuitRefusal(admission);
+    let result: T;
     try {
-      return await this.breaker.execute(async () => work(await this.clientFor(session)));
+      result = await work(await this.clientFor(session));
     } catch (err) {
-      if (err instanceof BrokenCircuitError) throw this.unavailable() ?? err;
-      if (isLinkFailure(err)) {
-        this.sessions.delete(session.id);
-        // A health check may have found the node gone while this call was on its way.
-        if (this.status !== 'up') throw this.unavailable() ?? err;
-        if (isConnectionRefused(err)) {
+      throw await this.failure(err, session, admission.probe, signal?.aborted === true);
+    }
+    this.circuit.succeeded();
+    return result;
+  }
+
+  /**
+   * The node's JSON-RPC error, for the client: its words when it refuses the request (first line,
+   * cut), never its internal faults, which may carry its stack.
+   */
+  private relayed(err: McpError): RpcError {
+    const relayed = RpcError.relayed(err);
+    const firstLine = relayed.message.split('\n', 1)[0] ?? '';
+    if (err.code === ErrorCode.InternalError || LOOKS_INTERNAL.test(firstLine)) {
+      this.deps.logger.warn(
+        { node: this.id, code: err.code, err: relayed.message },
+        'node answered with an internal error',
+      );
+      return new RpcError(
+        ErrorCode.InternalError,
+        `node ${this.id} failed to serve the request (internal error; see its log)`,
+      );
+    }
+    return new RpcError(relayed.code, clip(firstLine, 500), relayed.data);
+  }
+
+  /** What a failed call means for the link, and the error the caller gets for it. */
+  private async failure(err: unknown, session: SessionPeer, probe: boolean, cancelled: boolean): Promise<unknown> {
+    const fault = cancelled ? { kind: 'cancelled' as const } : linkFault(err);
+    const failed = () => {
+      if (this.circuit.failed(probe)) this.deps.logger.warn({ node: this.id, fault: fault.kind }, 'circuit opened');
+    };
+    switch (fault.kind) {
+      case 'answer':
+        this.circuit.succeeded();
+        return this.relayed(err as McpError);
+      case 'refused':
+        failed();
+        if (this.status === 'up') {
           this.catalog = undefined;
           this.setStatus('down', err);
           await this.dropClients();
-          throw this.unavailable() ?? err;
         }
-        if (isTimeout(err)) {
-          throw new BrainmeshError(
-            'UPSTREAM_TIMEOUT',
-            `node ${this.id} did not answer within ${this.deps.settings.callTimeoutMs / 1000} s`,
+        return this.unavailable() ?? err;
+      case 'unsent':
+        this.circuit.released(probe);
+        return (
+          this.unavailable() ??
+          new BrainmeshError('UPSTREAM_UNAVAILABLE', `node ${this.id} could not be reached; call again`)
+        );
+      case 'dropped':
+        failed();
+        // Whether the node is gone or only this stream broke, a health check says at once.
+        void this.checkHealth();
+        return new BrainmeshError(
+          'UPSTREAM_UNAVAILABLE',
+          `node ${this.id} went down during the call; it may or may not have run`,
+          { cause: err },
+        );
+      case 'timeout':
+        failed();
+        return new BrainmeshError(
+          'UPSTREAM_TIMEOUT',
+          `node ${this.id} did not answer within ${this.deps.settings.callTimeoutMs / 1000} s`,
+          { cause: err },
+        );
+      case 'http':
+        if (fault.status >= 500 || fault.status < 0) {
+          failed();
+          return new BrainmeshError(
+            'UPSTREAM_UNAVAILABLE',
+            `node ${this.id} failed to answer (${fault.status < 0 ? 'not an MCP answer' : `HTTP ${fault.status}`}); see its log`,
+            { cause: err },
           );
         }
-        throw new BrainmeshError('UPSTREAM_UNAVAILABLE', `node ${this.id} could not be reached: ${messageOf(err)}`);
-      }
-      throw err;
+        this.circuit.released(probe);
+        if (fault.status === 404) {
+          // The node restarted and forgot this session; the next call opens a new one.
+          await this.endSession(session.id);
+          return new BrainmeshError(
+            'UPSTREAM_UNAVAILABLE',
+            `node ${this.id} restarted and no longer knows this session; call again`,
+            { cause: err },
+          );
+        }
+        return new BrainmeshError(
+          'UPSTREAM_UNAVAILABLE',
+          `node ${this.id} refused the hub (HTTP ${fault.status}); see its log`,
+          {
+            cause: err,
+          },
+        );
+      case 'bad-answer':
+        this.circuit.released(probe);
+        return new BrainmeshError(
+          'UPSTREAM_UNAVAILABLE',
+          `node ${this.id} answered with something that is not an MCP result`,
+          {
+            cause: err,
+          },
+        );
+      case 'cancelled':
+      case 'other':
+        this.circuit.released(probe);
+        return err;
     }
   }
 
@@ -292,24 +404,64 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
   }
 }
 
-/** A fault of the link or the node process, as opposed to an answer from the node. */
-export function isLinkFailure(err: unknown): boolean {
-  if (err instanceof McpError) return err.code === ErrorCode.RequestTimeout || err.code === ErrorCode.ConnectionClosed;
-  if (err instanceof BrainmeshError) return false;
-  return err instanceof Error && err.name !== 'AbortError';
+export type LinkFault =
+  /** The node answered, with a JSON-RPC error: the link works. */
+  | { kind: 'answer' }
+  /** Nothing reached the node: the connection was refused, or no route to it. */
+  | { kind: 'refused' }
+  /** Nothing was sent: the session's client to the node had been closed (the node went down). */
+  | { kind: 'unsent' }
+  /** The connection or the answer's stream broke with the request on its way or running. */
+  | { kind: 'dropped' }
+  | { kind: 'timeout' }
+  /** The node answered over HTTP with an error status (or not with MCP at all: -1). */
+  | { kind: 'http'; status: number }
+  /** The node answered, but not with what MCP says it answers. */
+  | { kind: 'bad-answer' }
+  /** Not the link's doing: the caller cancelled, or a fault of the hub's own (a bug). */
+  | { kind: 'cancelled' }
+  | { kind: 'other' };
+
+/** A message that reads like a JavaScript fault rather than a refusal meant for the caller. */
+const LOOKS_INTERNAL =
+  /\b(?:TypeError|ReferenceError|RangeError|SyntaxError|Maximum call stack)\b|node_modules|\.[cm]?[jt]s:\d+/;
+
+/** Network errors that mean the request never reached the node. */
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * What a failed request to a node says about the link. Counted against a node's circuit are only
+ * its own failures: refused, dropped, timed out, a 5xx or a broken answer. Anything the hub
+ * cannot place (a RangeError from a caller's absurd input, a bug) is `other`, never the node's.
+ */
+export function linkFault(err: unknown): LinkFault {
+  if (err instanceof McpError) {
+    if (err.code === ErrorCode.RequestTimeout) return { kind: 'timeout' };
+    if (err.code === ErrorCode.ConnectionClosed) return { kind: 'dropped' };
+    return { kind: 'answer' };
+  }
+  if (err instanceof StreamableHTTPError) return { kind: 'http', status: err.code ?? -1 };
+  if (err instanceof Error && err.name === 'ZodError') return { kind: 'bad-answer' };
+  if (err instanceof Error && err.message === 'Not connected') return { kind: 'unsent' };
+  const code = networkCode(err);
+  if (code !== undefined) return NEVER_SENT.has(code) ? { kind: 'refused' } : { kind: 'dropped' };
+  return { kind: 'other' };
 }
 
-function isTimeout(err: unknown): boolean {
-  return err instanceof McpError && err.code === ErrorCode.RequestTimeout;
-}
-
-function isConnectionRefused(err: unknown): boolean {
-  const text = `${messageOf(err)} ${messageOf((err as { cause?: unknown })?.cause)}`;
-  return /ECONNREFUSED|ECONNRESET|fetch failed|socket hang up|other side closed/i.test(text);
-}
-
-function messageOf(err: unknown): string {
-  if (err === undefined || err === null) return '';
-  const cause = (err as { cause?: { code?: string } }).cause;
-  return `${err instanceof Error ? err.message : String(err)}${cause?.code ? ` (${cause.code})` : ''}`;
+/** The system error code of a failed fetch (undici puts it on the cause), if it is one. */
+function networkCode(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const cause = (err as { cause?: { code?: unknown } }).cause;
+  if (err.name === 'TypeError' && err.message === 'fetch failed') {
+    return typeof cause?.code === 'string' ? cause.code : 'UND_ERR_SOCKET';
+  }
+  const own = (err as { code?: unknown }).code;
+  return typeof own === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(own) ? own : undefined;
 }

@@ -1,9 +1,9 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { RateLimiter } from '../rate-limit.js';
 import { scopeSchema } from '../scopes.js';
+import type { FormKeys } from './form-keys.js';
 import { consentPage, errorPage } from './page.js';
 import { OAuthError, type OAuthService, type TokenSet } from './service.js';
 
@@ -11,7 +11,14 @@ export interface OAuthRouteDeps {
   oauth: OAuthService;
   issuer: () => string;
   limiter: RateLimiter;
+  /** Sign the consent form and the sign-in cookie; shared by every replica, kept across restarts. */
+  formKeys: FormKeys;
 }
+
+/** How long a consent form may be posted after it was shown. */
+const FORM_LIFE_MS = 3_600_000;
+/** How long a browser stays signed in; the longest life of anything the form keys sign. */
+export const SIGN_IN_LIFE_MS = 12 * 3_600_000;
 
 /** Sign-in attempts a client address may make a minute: each costs a memory-hard hash. */
 const SIGN_INS_PER_MINUTE = 20;
@@ -56,13 +63,9 @@ const SCOPES_SUPPORTED = ['admin', 'read:*'];
  */
 export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps) => {
   await app.register(formbody);
-  const { oauth, issuer } = deps;
-  // Binds a consent form to the request it was shown for; a fresh secret per process.
-  const formSecret = randomBytes(32);
-  const sign = (fields: Record<string, string>) =>
-    createHmac('sha256', formSecret)
-      .update(JSON.stringify(Object.entries(fields).sort()))
-      .digest('base64url');
+  const { oauth, issuer, formKeys } = deps;
+  // Binds a consent form to the request it was shown for, for an hour.
+  const formPayload = (fields: Record<string, string>) => `form:${JSON.stringify(Object.entries(fields).sort())}`;
 
   const resourceMetadata = () => ({
     resource: oauth.resource,
@@ -151,7 +154,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps)
     return { ok: { client, query: parsed.data, scopes: scopes.length > 0 ? scopes : ['admin'], back } } as const;
   };
 
-  const showPage = (
+  const showPage = async (
     reply: FastifyReply,
     ok: Extract<Awaited<ReturnType<typeof checkRequest>>, { ok: unknown }>['ok'],
     extra: { username?: string; error?: string; remembered: string[] },
@@ -159,7 +162,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps)
     const fields: Record<string, string> = {};
     for (const [k, v] of Object.entries(ok.query)) if (typeof v === 'string') fields[k] = v;
     fields.scope = ok.scopes.join(' ');
-    fields.csrf = sign(fields);
+    fields.csrf = await formKeys.seal(formPayload(fields), FORM_LIFE_MS);
     return (
       reply
         .code(extra.error === undefined ? 200 : 400)
@@ -188,24 +191,23 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps)
 
   // A signed-in browser keeps a session cookie (HttpOnly, SameSite=Lax, 12 h) so that a client
   // the user already allowed, for no more than it asked then, gets its code without a page.
+  // Its value: `<username, base64url>.<kid>.<until>.<mac>`.
   const SESSION = 'bm_oauth_session';
-  const sessionValue = (username: string, until: number) => {
-    const payload = `${Buffer.from(username).toString('base64url')}.${until}`;
-    return `${payload}.${createHmac('sha256', formSecret).update(`session:${payload}`).digest('base64url')}`;
+  const sessionValue = async (username: string) => {
+    const name = Buffer.from(username).toString('base64url');
+    return `${name}.${await formKeys.seal(`session:${name}`, SIGN_IN_LIFE_MS)}`;
   };
-  const sessionUser = (cookieHeader: string | undefined): string | undefined => {
+  const sessionUser = async (cookieHeader: string | undefined): Promise<string | undefined> => {
     const raw = cookieHeader
       ?.split(';')
       .map((c) => c.trim())
       .find((c) => c.startsWith(`${SESSION}=`))
       ?.slice(SESSION.length + 1);
-    const [name, until, mac] = raw?.split('.') ?? [];
-    if (raw === undefined || name === undefined || until === undefined || mac === undefined) return undefined;
-    if (Number(until) < Date.now()) return undefined;
-    const username = Buffer.from(name, 'base64url').toString();
-    const expected = Buffer.from(sessionValue(username, Number(until)));
-    const given = Buffer.from(raw);
-    return given.length === expected.length && timingSafeEqual(given, expected) ? username : undefined;
+    const dot = raw?.indexOf('.') ?? -1;
+    if (raw === undefined || dot < 1) return undefined;
+    const name = raw.slice(0, dot);
+    const signed = await formKeys.check(`session:${name}`, raw.slice(dot + 1));
+    return signed ? Buffer.from(name, 'base64url').toString() : undefined;
   };
   const secureCookie = () => issuer().startsWith('https://');
 
@@ -233,7 +235,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps)
     if ('fatal' in checked)
       return reply.code(400).type('text/html; charset=utf-8').send(errorPage('Cannot sign in', checked.fatal));
     if ('redirect' in checked) return reply.redirect(checked.redirect, 302);
-    const username = sessionUser(request.headers.cookie);
+    const username = await sessionUser(request.headers.cookie);
     if (username !== undefined) {
       const remembered = await oauth.consentedScopes(username, checked.ok.client.clientId);
       if (checked.ok.scopes.every((scope) => remembered.includes(scope))) {
@@ -272,9 +274,8 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps)
     const fields: Record<string, string> = {};
     for (const [k, v] of Object.entries(ok.query)) if (typeof v === 'string') fields[k] = v;
     fields.scope = ok.scopes.join(' ');
-    const csrf = typeof body.csrf === 'string' ? Buffer.from(body.csrf) : Buffer.alloc(0);
-    const expected = Buffer.from(sign(fields));
-    if (csrf.length !== expected.length || !timingSafeEqual(csrf, expected)) {
+    const signed = typeof body.csrf === 'string' && (await formKeys.check(formPayload(fields), body.csrf));
+    if (!signed) {
       return reply
         .code(400)
         .type('text/html; charset=utf-8')
@@ -308,10 +309,9 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps)
       });
     }
     request.log.info({ username, clientId: ok.client.clientId, scopes: ok.scopes }, 'OAuth access granted');
-    const until = Date.now() + 12 * 3_600_000;
     reply.header(
       'set-cookie',
-      `${SESSION}=${sessionValue(username, until)}; Path=/oauth; HttpOnly; SameSite=Lax; Max-Age=${12 * 3600}${secureCookie() ? '; Secure' : ''}`,
+      `${SESSION}=${await sessionValue(username)}; Path=/oauth; HttpOnly; SameSite=Lax; Max-Age=${SIGN_IN_LIFE_MS / 1000}${secureCookie() ? '; Secure' : ''}`,
     );
     return grantAndRedirect(reply, ok, username);
   });

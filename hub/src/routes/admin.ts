@@ -87,6 +87,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
       enrolledAt: node.enrolledAt.toISOString(),
       lastSeen: link?.lastSeen?.toISOString() ?? null,
       downSince: link?.downSince?.toISOString() ?? null,
+      circuit: link?.circuitView() ?? { state: 'closed' },
       latencyMs: link?.latencyMs ?? null,
       tools: link?.status === 'up' ? link.lists.tools.length : 0,
       keys: node.jwks.keys.map((k) => k.kid),
@@ -118,6 +119,13 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
   app.post('/admin/nodes/:id/enable', async (request) =>
     view(await deps.registry.setStatus(parse(nodeParams, request.params).id, 'enabled')),
   );
+
+  // Circuits live in each hub process: this closes the one of the replica that answers.
+  app.post('/admin/nodes/:id/reset-circuit', async (request) => {
+    const node = await deps.registry.require(parse(nodeParams, request.params).id);
+    deps.mesh.links.get(node.id)?.resetCircuit();
+    return view(node);
+  });
 
   app.post('/admin/nodes/:id/rotate-keys', async (request) => {
     const node = await deps.registry.require(parse(nodeParams, request.params).id);
@@ -169,6 +177,8 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
         connecting: count('connecting'),
         down: count('down'),
         disabled: nodes.filter((n) => n.status === 'disabled').length,
+        /** Of those up, the ones whose circuit is not closed: linked, yet refusing calls. */
+        circuitOpen: nodes.filter((n) => n.link === 'up' && n.circuit.state !== 'closed').length,
       },
       tools: Object.keys(MESH_TOOLS).length + nodes.reduce((sum, n) => sum + n.tools, 0),
       list: nodes,

@@ -5,6 +5,7 @@ import {
   type Db,
   isBrainmeshError,
   type KeyRing,
+  type LinkRefusal,
   LinkTokenError,
   type Store,
 } from '@brainmesh/shared';
@@ -57,21 +58,28 @@ export const linkRoutes: FastifyPluginAsync<LinkRouteDeps> = async (app, deps) =
     return { hubId: deps.hubId, nodeId: node.id, jwks: deps.ring.jwks(), ...(audit === undefined ? {} : { audit }) };
   });
 
-  /** The enrolled node that signed this request's link token; refused otherwise. */
+  /**
+   * The enrolled node that signed this request's link token; refused otherwise. Every refusal
+   * answers the same (whether a node of that name exists is nobody's business); the log says why.
+   */
   const signingNode = async (request: FastifyRequest, what: string): Promise<NodeRecord> => {
+    const refuse = (reason: LinkRefusal | 'unknown-node', node?: string) => {
+      request.log.warn({ ...(node === undefined ? {} : { node }), reason }, `${what} refused`);
+      return new BrainmeshError('UNAUTHENTICATED', 'a valid link token from an enrolled node is required');
+    };
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-    let issuer: string | undefined;
+    if (token === undefined || token === '') throw refuse('missing');
+    // Read unverified only to find whose keys to check it with; nothing of it is trusted before.
+    let claimed: unknown;
     try {
-      issuer = token === undefined ? undefined : decodeJwt(token).iss;
+      claimed = decodeJwt(token).iss;
     } catch {
-      issuer = undefined;
+      throw refuse('malformed');
     }
+    const issuer = nodeIdSchema.safeParse(claimed).data;
     const node = issuer === undefined ? undefined : await deps.registry.get(issuer);
-    if (node === undefined) {
-      request.log.warn({ issuer }, `${what} refused: unknown node`);
-      throw new BrainmeshError('UNAUTHENTICATED', 'a link token from an enrolled node is required');
-    }
+    if (node === undefined) throw refuse('unknown-node', issuer);
     const verify = createLinkVerifier({
       issuer: node.id,
       audience: deps.hubId,
@@ -81,11 +89,10 @@ export const linkRoutes: FastifyPluginAsync<LinkRouteDeps> = async (app, deps) =
     try {
       await verify(token);
     } catch (err) {
-      request.log.warn(
-        { node: node.id, reason: err instanceof LinkTokenError ? err.reason : 'error' },
-        `${what} refused`,
-      );
-      throw new BrainmeshError('UNAUTHENTICATED', 'a valid link token is required');
+      // A store that cannot say whether the token was used is a fault of ours, not a refusal:
+      // a node told 401 stops asking.
+      if (!(err instanceof LinkTokenError)) throw err;
+      throw refuse(err.reason, node.id);
     }
     return node;
   };

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   type AuditPolicy,
@@ -30,7 +31,7 @@ import {
   type Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import type { MountConfig } from '../config.js';
 import type { CallContext, Source } from '../source.js';
 
@@ -50,10 +51,18 @@ const PROJECT_BIN = path.resolve(
  * mount, shared by every caller; when it dies it is restarted with exponential backoff, and
  * closing the mount stops it for good. Its lists are cached and refreshed when it says they
  * changed.
+ *
+ * A Ctrl-C reaches a mounted process as it reaches the node (one process group), so a mounted
+ * server often exits while the node is shutting down: `stopRestarts()` comes first in the node's
+ * shutdown, and a connection still being made when it comes is closed, not kept.
  */
 export class MountSource implements Source {
   readonly name: string;
   private client: Client | undefined;
+  /** A connection being made (a process starting), not yet `client`. */
+  private pending: { client: Client; transport: Transport } | undefined;
+  /** The process of each connected client, until it has exited: what `kill()` ends. */
+  private readonly pids = new Map<Client, number>();
   private lists: McpLists = EMPTY_LISTS;
   private closing = false;
   private readonly closed = new AbortController();
@@ -94,6 +103,12 @@ export class MountSource implements Source {
     });
   }
 
+  /** From now on nothing is restarted or connected; what runs is stopped by `close()`. */
+  stopRestarts(): void {
+    this.closing = true;
+    this.closed.abort();
+  }
+
   get state(): 'up' | 'restarting' | 'closed' {
     if (this.closing) return 'closed';
     return this.client === undefined ? 'restarting' : 'up';
@@ -107,23 +122,20 @@ export class MountSource implements Source {
     for (const listener of this.listeners) listener();
   }
 
+  /** Connects until it works or the mount closes; the wait between tries ends when it closes. */
   private async connectWithRetry(): Promise<void> {
-    const policy = retry(handleAll, {
-      maxAttempts: Number.POSITIVE_INFINITY,
-      backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 30_000 }),
-    });
-    policy.onRetry((event) => {
-      if ('error' in event) {
-        this.logger.warn(
-          { mount: this.name, err: event.error, retryInMs: Math.round(event.delay) },
-          'mount failed to start',
-        );
+    let backoff: IBackoff<unknown> = new ExponentialBackoff({ initialDelay: 200, maxDelay: 30_000 }).next();
+    while (!this.closing) {
+      try {
+        await this.connect();
+        return;
+      } catch (err) {
+        if (this.closing) return;
+        backoff = backoff.next(undefined);
+        this.logger.warn({ mount: this.name, err, retryInMs: Math.round(backoff.duration) }, 'mount failed to start');
+        await sleep(backoff.duration, undefined, { signal: this.closed.signal }).catch(() => {});
       }
-    });
-    await policy.execute(async ({ signal }) => {
-      if (signal.aborted) return;
-      await this.connect();
-    }, this.closed.signal);
+    }
   }
 
   private async connect(): Promise<void> {
@@ -136,16 +148,26 @@ export class MountSource implements Source {
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.refresh());
     client.setNotificationHandler(ResourceListChangedNotificationSchema, () => this.refresh());
     client.setNotificationHandler(PromptListChangedNotificationSchema, () => this.refresh());
+    if (this.closing) return;
     const transport = this.transport();
+    this.pending = { client, transport };
     try {
       await client.connect(transport, { timeout: 30_000 });
     } catch (err) {
       // A process that started but never answered must not be left behind.
       await client.close().catch(() => {});
       throw err;
+    } finally {
+      this.pending = undefined;
     }
     const pid = transport instanceof StdioClientTransport ? transport.pid : null;
+    if (pid !== null) this.pids.set(client, pid);
     client.onclose = () => this.onLost(client);
+    // Shutdown began while it was starting: it is stopped, not kept (close() did not see it).
+    if (this.closing) {
+      await client.close().catch(() => {});
+      return;
+    }
     this.client = client;
     this.lists = await this.fetchLists(client);
     this.logger.info({ mount: this.name, pid, tools: this.lists.tools.length }, 'mount started');
@@ -173,6 +195,7 @@ export class MountSource implements Source {
   }
 
   private onLost(client: Client): void {
+    this.pids.delete(client);
     if (this.client !== client) return;
     this.client = undefined;
     this.lists = EMPTY_LISTS;
@@ -297,10 +320,28 @@ export class MountSource implements Source {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
-    this.closed.abort();
+    this.stopRestarts();
     const client = this.client;
+    const pending = this.pending?.client;
     this.client = undefined;
-    await client?.close();
+    await Promise.all([client?.close(), pending?.close().catch(() => {})]);
+  }
+
+  /**
+   * SIGKILL to its process, for a shutdown that has run out of time: a mounted server that
+   * ignores the polite ways to stop (stdin closed, SIGTERM) must not outlive the node.
+   */
+  kill(): void {
+    this.stopRestarts();
+    const starting = this.pending?.transport;
+    const pids = [...this.pids.values(), starting instanceof StdioClientTransport ? starting.pid : null];
+    for (const pid of pids) {
+      if (pid === null) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   }
 }

@@ -1,6 +1,8 @@
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
+import { BrainmeshError } from '../errors.js';
 import { type KeyRing, LINK_ALG } from '../link/keyring.js';
+import { LINK_CLOCK_SKEW_S } from '../link/token.js';
 import { auditEventSchema } from './event.js';
 
 /**
@@ -49,22 +51,41 @@ const claimsSchema = z.object({
   last: z.number().int().positive(),
   prev: z.string(),
   head: z.string(),
+  iat: z.number().optional(),
 });
 
-/**
- * The batch statement, if `signature` was made by one of `keys` for this node and hub; throws
- * otherwise. Batches never expire: `brainmesh audit verify` checks old ones too.
- */
+export interface VerifyAuditBatchOptions {
+  nodeId: string;
+  hubId: string;
+  keys: JSONWebKeySet;
+  /**
+   * When the batch arrives (ms since the epoch). A batch dated more than the clock skew after
+   * this is refused. Left out when stored batches are checked again: batches never expire, so
+   * `brainmesh audit verify` checks old ones too.
+   */
+  receivedAt?: number;
+}
+
+/** The batch statement, if `signature` was made by one of `keys` for this node and hub; throws otherwise. */
 export async function verifyAuditBatch(
   signature: string,
-  options: { nodeId: string; hubId: string; keys: JSONWebKeySet },
+  options: VerifyAuditBatchOptions,
 ): Promise<BatchClaims & { kid: string }> {
   const { payload, protectedHeader } = await jwtVerify(signature, createLocalJWKSet(options.keys), {
     algorithms: [LINK_ALG],
     issuer: options.nodeId,
     audience: options.hubId,
     typ: 'brainmesh-audit-batch+jwt',
+    ...(options.receivedAt === undefined ? {} : { requiredClaims: ['iat'] }),
   });
-  const claims = claimsSchema.parse(payload);
+  const { iat, ...claims } = claimsSchema.parse(payload);
+  if (options.receivedAt !== undefined && iat !== undefined) {
+    const ahead = iat - Math.floor(options.receivedAt / 1000);
+    if (ahead > LINK_CLOCK_SKEW_S) {
+      throw new BrainmeshError('AUDIT_BATCH_REFUSED', `it is dated ${ahead} s ahead of the hub's clock`, {
+        details: { reason: 'future-iat' },
+      });
+    }
+  }
   return { ...claims, kid: protectedHeader.kid ?? '' };
 }

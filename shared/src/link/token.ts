@@ -11,6 +11,11 @@ import { type KeyRing, LINK_ALG } from './keyring.js';
  */
 
 export const MAX_LINK_TOKEN_TTL_S = 60;
+/**
+ * How far ahead of the receiver's clock a token may be issued (two machines' clocks differ). One
+ * dated further ahead is refused: a token dated next year passes every `exp` check until then.
+ */
+export const LINK_CLOCK_SKEW_S = 30;
 
 export interface LinkClaims {
   iss: string;
@@ -59,6 +64,7 @@ export type LinkRefusal =
   | 'wrong-issuer'
   | 'wrong-audience'
   | 'expired'
+  | 'future-iat'
   | 'lifetime-too-long'
   | 'replayed'
   | 'no-peer-keys';
@@ -90,6 +96,15 @@ export function createLinkVerifier(options: LinkVerifierOptions): (token: string
     }
     const claims = payload as unknown as LinkClaims;
     if (typeof claims.aud !== 'string') throw new LinkTokenError('wrong-audience');
+    // jose checks that iat and exp are numbers, not what sub and jti are: the principal and the
+    // replay key must be strings.
+    if (typeof claims.sub !== 'string' || typeof claims.jti !== 'string' || claims.jti === '') {
+      throw new LinkTokenError('malformed');
+    }
+    // jose checks iat only against a maximum age, never that it is not in the future. No token
+    // is older than its allowed life either: exp (checked, 5 s tolerance) is at most 60 s after
+    // iat, so now - iat <= 65 s, within MAX_LINK_TOKEN_TTL_S + LINK_CLOCK_SKEW_S.
+    if (claims.iat > Math.floor(now() / 1000) + LINK_CLOCK_SKEW_S) throw new LinkTokenError('future-iat');
     if (claims.exp - claims.iat > MAX_LINK_TOKEN_TTL_S) throw new LinkTokenError('lifetime-too-long');
     // A token is good once. Remember its id for as long as it could still verify.
     const remainingMs = (claims.exp + 5) * 1000 - now();

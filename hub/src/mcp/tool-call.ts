@@ -1,0 +1,224 @@
+import {
+  BrainmeshError,
+  clip,
+  type Db,
+  isBrainmeshError,
+  JsonRpcCode,
+  type Logger,
+  NAMESPACE_SEPARATOR,
+  newTraceId,
+  RpcError,
+  TRACE_META_KEY,
+  toolError,
+} from '@brainmesh/shared';
+import type { RequestHandlerExtra, RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  type CallToolRequest,
+  type CallToolResult,
+  CallToolResultSchema,
+  type Progress,
+  type ServerNotification,
+  type ServerRequest,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { HubCallLog } from '../audit/hub-calls.js';
+import type { Mesh } from '../mesh/mesh.js';
+import { MESH_NAMESPACE, type MeshTool, meshTool } from '../mesh/mesh-tools.js';
+import type { NodeLink, SessionPeer } from '../mesh/node-link.js';
+import { type RateLimiter, type ToolClass, toolClass } from '../rate-limit.js';
+import { Access } from '../scopes.js';
+import { type Bounds, describeExcess, exceeds } from './edge.js';
+
+/**
+ * The one path of a tool call through the hub, for the nodes' tools and the hub's own alike:
+ *
+ *   route → refuse → limit → run (on the node, or the hub's own) → record
+ *
+ * Input is bounded before any of it, at the edge (`edge.ts`), since the SDK reads a message
+ * before a handler sees it and an `initialize` or a sampling answer can carry the same nesting
+ * a call's arguments can. What comes back from a node is bounded here, before the SDK writes it
+ * out to the client. Every call that names a tool is recorded (hub_calls), whatever its end;
+ * the hub's own tools under the node `mesh`, as their names say (`mesh__audit_search`).
+ */
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export interface ToolCallDeps {
+  principal: string;
+  access: Access;
+  limiter: RateLimiter;
+  toolCalls: Readonly<Record<ToolClass, number>>;
+  limitWindowMs: number;
+  mesh: Mesh;
+  db: Db;
+  calls: HubCallLog;
+  logger: Logger;
+  callTimeoutMs: number;
+  bounds: Bounds;
+  /** The session's side of its clients to nodes. */
+  peer: SessionPeer;
+}
+
+/** Where a tool name leads: the hub's own tool, a node's, a node that cannot say, or nowhere. */
+type Route =
+  | { kind: 'hub'; node: string; tool: string; own: MeshTool; item: Tool }
+  | { kind: 'node'; node: string; tool: string; link: NodeLink; item: Tool }
+  | { kind: 'unroutable'; link: NodeLink }
+  | { kind: 'unknown' };
+
+export function toolCallPipeline(
+  deps: ToolCallDeps,
+): (params: CallToolRequest['params'], extra: Extra) => Promise<CallToolResult> {
+  const { access, principal, logger: log } = deps;
+
+  return async (params, extra) => {
+    const { name } = params;
+    const args = params.arguments ?? {};
+
+    // Route.
+    const route = routeOf(deps.mesh, access, name);
+
+    // Refuse: a name that leads nowhere for this principal is unknown; a node that cannot serve
+    // says why; a tool outside the principal's scopes says which scope it needs (and is recorded).
+    if (route.kind === 'unknown') {
+      throw new RpcError(JsonRpcCode.InvalidParams, `unknown tool ${clip(name)}; mesh__search_tools lists what exists`);
+    }
+    if (route.kind === 'unroutable') {
+      const refusal = route.link.unavailable();
+      if (refusal !== undefined) return toolError(refusal.message);
+      throw new RpcError(JsonRpcCode.InvalidParams, `unknown tool ${clip(name)}; mesh__search_tools lists what exists`);
+    }
+    const traceId = newTraceId();
+    const at = new Date();
+    const started = performance.now();
+    let outcome = 'ok';
+    try {
+      if (route.kind === 'node' && !access.allowsTool(name, route.node, route.item)) {
+        outcome = 'refused';
+        log.warn({ tool: name, node: route.node }, 'tool call refused: scope');
+        return toolError(`not allowed: calling ${name} needs the scope ${Access.neededFor(name, route.node)}`);
+      }
+
+      // Limit, by what the tool says it does.
+      const kind = toolClass(route.item.annotations);
+      const allowance = deps.toolCalls[kind];
+      const verdict = await deps.limiter.take(`tool:${kind}:${principal}`, allowance, deps.limitWindowMs);
+      if (!verdict.ok) {
+        outcome = 'rate-limited';
+        log.warn({ tool: name, class: kind }, 'tool call refused: rate limit');
+        return toolError(
+          `rate limited: at most ${allowance} ${kind} tool calls per ${deps.limitWindowMs / 1000} s for this principal; try again in ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
+        );
+      }
+
+      // Run: the hub's own tool here, a node's on its node.
+      const result =
+        route.kind === 'hub'
+          ? await route.own.run(args, deps.mesh, access, { db: deps.db })
+          : await proxy(deps, route.link, extra, (client, options) =>
+              client.request(
+                {
+                  method: 'tools/call',
+                  params: { name: route.tool, arguments: args, _meta: { [TRACE_META_KEY]: traceId } },
+                },
+                CallToolResultSchema,
+                options,
+              ),
+            );
+      if (result.isError === true) outcome = 'tool-error';
+      return result as CallToolResult;
+    } catch (err) {
+      outcome = extra.signal.aborted ? 'cancelled' : 'failed';
+      if (err instanceof RpcError) throw err;
+      if (isBrainmeshError(err)) return toolError(err.message);
+      log.error({ err, traceId, tool: name }, 'tool call failed');
+      return toolError(`the call to ${route.node} failed: internal error (trace ${traceId})`);
+    } finally {
+      // Record, however it ended.
+      const ms = performance.now() - started;
+      log.info(
+        { traceId, node: route.node, tool: route.tool, outcome, ms: Math.round(ms) },
+        route.kind === 'hub' ? 'hub tool call' : 'proxied call',
+      );
+      deps.calls.record({ at, traceId, principal, node: route.node, tool: route.tool, durationMs: ms, outcome });
+    }
+  };
+}
+
+function routeOf(mesh: Mesh, access: Access, name: string): Route {
+  const own = meshTool(name, access);
+  if (own !== undefined) {
+    const tool = name.slice(MESH_NAMESPACE.length + NAMESPACE_SEPARATOR.length);
+    return { kind: 'hub', node: MESH_NAMESPACE, tool, own, item: own.tool };
+  }
+  const routed = mesh.catalog.resolveTool(name);
+  if (routed !== undefined)
+    return { kind: 'node', node: routed.link.id, tool: routed.name, link: routed.link, item: routed.item };
+  const owner = mesh.catalog.ownerByNamespace(name);
+  // A node the principal cannot reach is as unknown to it as one that does not exist.
+  if (owner !== undefined && access.allowsNode(owner.id)) return { kind: 'unroutable', link: owner };
+  return { kind: 'unknown' };
+}
+
+/**
+ * A request to a node on the session's behalf, through the node's link: the client's
+ * cancellation and progress carried on, the answer bounded before it goes back out. Errors
+ * leave as the link made them (BrainmeshError in words, the node's own RpcError, or a fault).
+ */
+export async function proxy<T>(
+  deps: Pick<ToolCallDeps, 'peer' | 'callTimeoutMs' | 'bounds'>,
+  link: NodeLink,
+  extra: Extra,
+  work: (client: Parameters<Parameters<NodeLink['call']>[1]>[0], options: RequestOptions) => Promise<T>,
+): Promise<T> {
+  // Progress goes out in order and is flushed before the answer (the SDK drops progress handled
+  // after its response: typescript-sdk #2580).
+  let progress = Promise.resolve();
+  const progressToken = extra._meta?.progressToken;
+  const options: RequestOptions = {
+    signal: extra.signal,
+    timeout: deps.callTimeoutMs,
+    resetTimeoutOnProgress: true,
+    ...(progressToken === undefined
+      ? {}
+      : {
+          onprogress: (p: Progress) => {
+            progress = progress
+              .then(() => extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } }))
+              .catch(() => {});
+          },
+        }),
+  };
+  const result = await link.call(deps.peer, (client) => work(client, options), extra.signal);
+  await progress;
+  // V8 writes JSON recursively: an answer nested deep enough would throw when the SDK sends it,
+  // and leave the client waiting for an answer that never comes.
+  const excess = exceeds(result, { maxDepth: deps.bounds.maxDepth, maxBytes: Number.POSITIVE_INFINITY });
+  if (excess !== undefined) {
+    throw new BrainmeshError(
+      'UPSTREAM_UNAVAILABLE',
+      `node ${link.id} answered badly: ${describeExcess(excess, deps.bounds, 'its answer')}`,
+    );
+  }
+  return result;
+}
+
+/**
+ * For requests other than tools/call (prompts, resources, completion): the same proxy, with our
+ * errors as JSON-RPC errors in their own words, and nothing internal let out.
+ */
+export async function relay<T>(
+  deps: Pick<ToolCallDeps, 'peer' | 'callTimeoutMs' | 'bounds' | 'logger'>,
+  link: NodeLink,
+  extra: Extra,
+  work: Parameters<typeof proxy<T>>[3],
+): Promise<T> {
+  try {
+    return await proxy(deps, link, extra, work);
+  } catch (err) {
+    if (err instanceof RpcError) throw err;
+    if (isBrainmeshError(err)) throw new RpcError(err.rpcCode, err.message, err.details);
+    deps.logger.error({ err, node: link.id }, 'relayed request failed');
+    throw new RpcError(JsonRpcCode.InternalError, 'internal error');
+  }
+}
