@@ -1,5 +1,5 @@
 import type { Db, KeyRing, Logger, Store } from '@brainmesh/shared';
-import { httpErrorResponse, listeningUrl } from '@brainmesh/shared';
+import { httpErrorResponse, listeningUrl, notFoundResponse } from '@brainmesh/shared';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { ApiKeys } from './api-keys.js';
 import type { HubCallLog } from './audit/hub-calls.js';
@@ -45,6 +45,7 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     if (internal) request.log.error({ err }, 'request failed');
     return reply.code(status).send(body);
   });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(notFoundResponse(request.method, request.url)));
 
   // The hub's own origin and URL are known only once it listens (port 0 in tests).
   const origins = new Set(deps.config.server.allowedOrigins.map((o) => new URL(o).origin));

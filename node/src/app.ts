@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { Db, LinkClaims, Logger, Store } from '@brainmesh/shared';
-import { httpErrorResponse, LinkTokenError } from '@brainmesh/shared';
+import type { Bounds, Db, LinkClaims, Logger, Store } from '@brainmesh/shared';
+import {
+  httpErrorResponse,
+  inspectBody,
+  LinkTokenError,
+  notFoundResponse,
+  unsupportedVersion,
+} from '@brainmesh/shared';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -34,6 +41,16 @@ export interface KeyRotation {
   retired: string[];
   jwks: unknown;
 }
+
+/**
+ * What the node takes in one message: deeper than any tool's arguments need, and within the
+ * body limit (fastify's 1 MiB); the hub's own bounds (links.maxMessage*) are tighter by default.
+ */
+const NODE_BOUNDS: Bounds = {
+  maxDepth: 128,
+  maxBytes: 1_048_576,
+  holder: { name: 'the node', depthSetting: 'a fixed limit', bytesSetting: 'a fixed limit' },
+};
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -114,12 +131,36 @@ export async function buildNodeApp(
           .code(403)
           .send({ jsonrpc: '2.0', error: { code: -32600, message: 'session belongs to another principal' }, id: null });
       }
-    } else if (request.method === 'POST') {
+      const badVersion = unsupportedVersion(request.headers['mcp-protocol-version']);
+      if (badVersion !== undefined) {
+        return reply.code(400).send({ jsonrpc: '2.0', error: { code: -32000, message: badVersion }, id: null });
+      }
+    }
+    // The hub checks what its clients send; the node checks again what reaches it, since the
+    // SDK would answer a bad id with -32700, bad params with zod's JSON, and pass any depth on.
+    const refusal = request.method === 'POST' ? inspectBody(request.body, NODE_BOUNDS) : undefined;
+    if (refusal !== undefined) {
+      request.log.info({ code: refusal.code, reason: refusal.message }, 'mcp message refused');
+      const error = { code: refusal.code, message: refusal.message };
+      return refusal.id === null
+        ? reply.code(400).send({ jsonrpc: '2.0', error, id: null })
+        : reply.code(200).send({ jsonrpc: '2.0', error, id: refusal.id });
+    }
+    if (session === undefined) {
+      // Only an initialize opens a session; anything else would leave one behind that no one knows.
+      const opens = Array.isArray(request.body)
+        ? request.body.some((m) => isInitializeRequest(m))
+        : isInitializeRequest(request.body);
+      if (request.method !== 'POST' || !opens) {
+        return reply
+          .code(400)
+          .send({ jsonrpc: '2.0', error: { code: -32000, message: 'Mcp-Session-Id header is required' }, id: null });
+      }
       session = await openSession(claims.sub);
-    } else {
-      return reply
-        .code(400)
-        .send({ jsonrpc: '2.0', error: { code: -32000, message: 'Mcp-Session-Id header is required' }, id: null });
+      reply.hijack();
+      await session.transport.handleRequest(request.raw, reply.raw, request.body);
+      if (session.transport.sessionId === undefined) await session.transport.close().catch(() => {});
+      return;
     }
     reply.hijack();
     await session.transport.handleRequest(request.raw, reply.raw, request.body);
@@ -171,6 +212,7 @@ export async function buildNodeApp(
     if (internal) request.log.error({ err }, 'request failed');
     return reply.code(status).send(body);
   });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(notFoundResponse(request.method, request.url)));
 
   return {
     app,

@@ -1,4 +1,5 @@
 import { isBrainmeshError, publicError } from './errors.js';
+import { clip } from './mcp.js';
 
 /**
  * What an HTTP error response says, for any thrown value: our own errors with their code and
@@ -9,7 +10,17 @@ export function httpErrorResponse(err: unknown): { status: number; body: Record<
   if (isBrainmeshError(err)) return { status: err.status, body: publicError(err), internal: false };
   const status = (err as { statusCode?: number } | undefined)?.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
-    return { status, body: { code: 'INVALID_INPUT', message: (err as Error).message }, internal: false };
+    // A framework's message may quote what the client sent (a content type, say): cut it.
+    return { status, body: { code: 'INVALID_INPUT', message: clip((err as Error).message, 200) }, internal: false };
   }
   return { status: 500, body: publicError(err), internal: true };
+}
+
+/**
+ * The answer for a route that does not exist. Fastify's own quotes the whole URL, however long,
+ * back to whoever sent it; this names the method and the path, cut.
+ */
+export function notFoundResponse(method: string, url: string): { code: string; message: string } {
+  const path = url.split('?')[0] ?? '';
+  return { code: 'NOT_FOUND', message: `no such route: ${method} ${clip(path, 100)}` };
 }

@@ -38,7 +38,7 @@ export { type MigrateResult, type Migration, migrate, readMigrations } from './d
 export { openDb } from './db/open.js';
 export { openPostgresDb } from './db/postgres.js';
 export * from './errors.js';
-export { httpErrorResponse } from './http-error.js';
+export { httpErrorResponse, notFoundResponse } from './http-error.js';
 export { Closer, listeningUrl, listenOrExplain } from './lifecycle.js';
 export { KeyRing, LINK_ALG, type SigningKey } from './link/keyring.js';
 export {
@@ -64,6 +64,16 @@ export {
   TRACE_META_KEY,
   toolError,
 } from './mcp.js';
+export {
+  type Bounds,
+  describeExcess,
+  type Excess,
+  exceeds,
+  inspectBody,
+  inspectMessage,
+  type Refusal,
+  unsupportedVersion,
+} from './mcp-edge.js';
 export {
   type ParsedFlags,
   type ProcessSpec,

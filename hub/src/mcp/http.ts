@@ -1,16 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { clip, type Db, type KeyRing, type Logger } from '@brainmesh/shared';
+import {
+  type Bounds,
+  type Db,
+  inspectBody,
+  type KeyRing,
+  type Logger,
+  type Refusal,
+  unsupportedVersion,
+} from '@brainmesh/shared';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { HubCallLog } from '../audit/hub-calls.js';
 import type { Mesh } from '../mesh/mesh.js';
 import type { ToolClass } from '../rate-limit.js';
 import { type Credentials, type HttpLimit, type Principal, requirePrincipal } from '../routes/auth.js';
 import { Access } from '../scopes.js';
-import { type Bounds, inspectBody, type Refusal } from './edge.js';
 import { createHubSession } from './session.js';
 
 export interface McpRouteDeps {
@@ -104,21 +111,15 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
       }
       if (session.principal !== principal)
         return rpcError(reply, 403, -32600, 'this session belongs to another principal');
-      // The SDK refuses an unknown version too, but quotes the header whole, however long.
-      const version = request.headers['mcp-protocol-version'];
-      if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-        return rpcError(
-          reply,
-          400,
-          -32000,
-          `Bad Request: unsupported protocol version ${clip(version)} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
-        );
-      }
+      const badVersion = unsupportedVersion(request.headers['mcp-protocol-version']);
+      if (badVersion !== undefined) return rpcError(reply, 400, -32000, badVersion);
     }
     const refusal = refusalOf(request);
     if (refusal !== undefined) return refuse(request, reply, refusal);
     if (session === undefined) {
-      if (request.method !== 'POST') {
+      // Only an initialize opens a session: anything else without one would leave a session
+      // behind that no client knows, listening to the mesh until the hub stops.
+      if (request.method !== 'POST' || !opensSession(request.body)) {
         return rpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       }
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
@@ -128,7 +129,11 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
         },
       });
       const live = await open(request.principal!, transport, () => transport.sessionId);
-      session = live;
+      reply.hijack();
+      await transport.handleRequest(request.raw, reply.raw, request.body);
+      // An initialize the SDK refused (a second one in a batch, say) made no session: let it go.
+      if (transport.sessionId === undefined) await transport.close().catch(() => {});
+      return;
     }
     reply.hijack();
     await (session.transport as StreamableHTTPServerTransport).handleRequest(request.raw, reply.raw, request.body);
@@ -174,3 +179,8 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
     sessions.clear();
   });
 };
+
+/** A message (or batch) that starts a session: an initialize request. */
+function opensSession(body: unknown): boolean {
+  return Array.isArray(body) ? body.some((m) => isInitializeRequest(m)) : isInitializeRequest(body);
+}

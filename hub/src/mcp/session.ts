@@ -1,3 +1,4 @@
+import type { Bounds } from '@brainmesh/shared';
 import { clip, type Db, JsonRpcCode, type Logger, RpcError, SERVER_CAPABILITIES } from '@brainmesh/shared';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -27,7 +28,6 @@ import type { NodeLink, SessionPeer } from '../mesh/node-link.js';
 import type { RateLimiter, ToolClass } from '../rate-limit.js';
 import type { Access } from '../scopes.js';
 import { HUB_VERSION } from '../version.js';
-import type { Bounds } from './edge.js';
 import { relay, toolCallPipeline } from './tool-call.js';
 
 export interface HubSessionDeps {

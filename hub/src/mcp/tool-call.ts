@@ -1,7 +1,10 @@
 import {
+  type Bounds,
   BrainmeshError,
   clip,
   type Db,
+  describeExcess,
+  exceeds,
   isBrainmeshError,
   JsonRpcCode,
   type Logger,
@@ -27,7 +30,6 @@ import { MESH_NAMESPACE, type MeshTool, meshTool } from '../mesh/mesh-tools.js';
 import type { NodeLink, SessionPeer } from '../mesh/node-link.js';
 import { type RateLimiter, type ToolClass, toolClass } from '../rate-limit.js';
 import { Access } from '../scopes.js';
-import { type Bounds, describeExcess, exceeds } from './edge.js';
 
 /**
  * The one path of a tool call through the hub, for the nodes' tools and the hub's own alike:

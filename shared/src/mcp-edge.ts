@@ -1,4 +1,3 @@
-import { clip, JsonRpcCode } from '@brainmesh/shared';
 import {
   CallToolRequestSchema,
   CompleteRequestSchema,
@@ -12,12 +11,15 @@ import {
   ReadResourceRequestSchema,
   type RequestId,
   SetLevelRequestSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
+import { JsonRpcCode } from './errors.js';
+import { clip } from './mcp.js';
 
 /**
- * What the hub checks in every message a client sends, before the MCP SDK or anything of ours
- * reads it: that it is a JSON-RPC message at all (-32600), that it is within the hub's bounds of
+ * What the hub (and a node, for what the hub relays) checks in every message a client sends,
+ * before the MCP SDK or anything of ours reads it: that it is a JSON-RPC message at all (-32600), that it is within the hub's bounds of
  * nesting and size (-32602), and that a request's params are what its method takes (-32602, in
  * words). The SDK would otherwise answer a bad `id` with -32700, bad params with -32603 and zod's
  * JSON as the message; and a message nested a few thousand levels deep passes its validation
@@ -31,7 +33,11 @@ export interface Bounds {
   maxDepth: number;
   /** Size of one message as JSON, in bytes. */
   maxBytes: number;
+  /** Who holds the bounds and under which settings, for the words of a refusal. */
+  holder?: { name: string; depthSetting: string; bytesSetting: string };
 }
+
+const HUB_BOUNDS = { name: 'the hub', depthSetting: 'links.maxMessageDepth', bytesSetting: 'links.maxMessageBytes' };
 
 export type Excess = { limit: 'depth'; path: string } | { limit: 'size' };
 
@@ -79,9 +85,10 @@ export function exceeds(value: unknown, bounds: Bounds): Excess | undefined {
 
 /** The words for an excess, naming the limit and the setting that holds it. */
 export function describeExcess(excess: Excess, bounds: Bounds, what = 'the message'): string {
+  const holder = bounds.holder ?? HUB_BOUNDS;
   return excess.limit === 'depth'
-    ? `${what} is nested deeper than ${bounds.maxDepth} levels (at ${excess.path}); the hub takes at most ${bounds.maxDepth} (links.maxMessageDepth)`
-    : `${what} is larger than ${bounds.maxBytes} bytes as JSON; the hub takes at most ${bounds.maxBytes} (links.maxMessageBytes)`;
+    ? `${what} is nested deeper than ${bounds.maxDepth} levels (at ${excess.path}); ${holder.name} takes at most ${bounds.maxDepth} (${holder.depthSetting})`
+    : `${what} is larger than ${bounds.maxBytes} bytes as JSON; ${holder.name} takes at most ${bounds.maxBytes} (${holder.bytesSetting})`;
 }
 
 /** The requests the hub serves, with the SDK's own schema for each: it validates them again, so they must pass here. */
@@ -191,4 +198,13 @@ function stringBytes(s: string): number {
     }
   }
   return bytes;
+}
+
+/**
+ * Why an `MCP-Protocol-Version` header is refused, or undefined. The SDK refuses an unknown
+ * version too, but quotes the header whole, however long.
+ */
+export function unsupportedVersion(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string' || SUPPORTED_PROTOCOL_VERSIONS.includes(header)) return undefined;
+  return `Bad Request: unsupported protocol version ${clip(header)} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { exceeds, inspectBody, inspectMessage } from '../src/mcp/edge.js';
+import { exceeds, inspectBody, inspectMessage } from '../src/mcp-edge.js';
 
 const bounds = { maxDepth: 64, maxBytes: 10_000 };
 
