@@ -8,6 +8,8 @@
  *
  *   npm run bench -- medtainer
  */
+
+import { callTool, quietLogger } from '@brainmesh/node/kit/testing';
 import { type Db, migrate, openEmbeddedDb, openPostgresDb } from '@brainmesh/shared';
 import { uniqueName } from '@brainmesh/shared/testing';
 import { NODE_MIGRATIONS } from '../node/src/node.js';
@@ -15,7 +17,6 @@ import { GhlSync, PgGhlCache } from '../node/src/packs/medtainer/cache/sync.js';
 import { goHighLevelTools } from '../node/src/packs/medtainer/gohighlevel/tools.js';
 import { intelligenceTools } from '../node/src/packs/medtainer/intelligence/tools.js';
 import { generateBusiness, SAMPLE_SEED } from '../node/src/packs/medtainer/sample/generate.js';
-import { callTool, quietLogger } from '../node/test/support/call.js';
 import { GHL_CREDENTIALS as credentials, emulatedGoHighLevel } from '../node/test/support/gohighlevel.js';
 
 const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { ApiClient, OutboundLimiter } from '@brainmesh/node/kit';
+import { callTool, type FakeService, quietLogger, serveFake } from '@brainmesh/node/kit/testing';
 import { DigitalOceanApi } from '../src/packs/medtainer/digitalocean/client.js';
 import { DIGITALOCEAN_LIMIT, digitalOceanPolicy } from '../src/packs/medtainer/digitalocean/policy.js';
 import { digitalOceanTools } from '../src/packs/medtainer/digitalocean/tools.js';
 import type { App, Droplet } from '../src/packs/medtainer/digitalocean/wire.js';
-import { ApiClient } from '../src/packs/medtainer/http/api-client.js';
-import { OutboundLimiter } from '../src/packs/medtainer/http/limiter.js';
 import { emptyBusiness, type SampleBusiness } from '../src/packs/medtainer/sample/business.js';
 import { digitalOceanEmulator } from '../src/packs/medtainer/sample/digitalocean.js';
-import { callTool, quietLogger } from './support/call.js';
-import { type FakeService, serveFake } from './support/fake-service.js';
 
 const NOW = new Date('2026-03-01T00:00:00Z');
 const TOKEN = 'test-token';

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { ApiClient, OutboundLimiter } from '@brainmesh/node/kit';
+import { callTool, type FakeService, quietLogger, serveFake } from '@brainmesh/node/kit/testing';
 import { GoDaddyApi, RECORD_PAGE_LIMIT } from '../src/packs/medtainer/godaddy/client.js';
 import { GODADDY_LIMIT, goDaddyPolicy } from '../src/packs/medtainer/godaddy/policy.js';
 import { goDaddyTools } from '../src/packs/medtainer/godaddy/tools.js';
 import type { DnsRecord, DomainDetail } from '../src/packs/medtainer/godaddy/wire.js';
-import { ApiClient } from '../src/packs/medtainer/http/api-client.js';
-import { OutboundLimiter } from '../src/packs/medtainer/http/limiter.js';
 import { emptyBusiness, type SampleBusiness } from '../src/packs/medtainer/sample/business.js';
 import { goDaddyEmulator, SAMPLE_AUTH_CODE } from '../src/packs/medtainer/sample/godaddy.js';
-import { callTool, quietLogger } from './support/call.js';
-import { type FakeService, serveFake } from './support/fake-service.js';
 
 const NOW = new Date('2026-03-01T00:00:00Z');
 const CREDS = { key: 'test-key', secret: 'test-secret' };

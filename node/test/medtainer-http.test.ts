@@ -2,15 +2,12 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
+import { ApiClient, Emulator, OutboundLimiter, type ServicePolicy } from '@brainmesh/node/kit';
+import { quietLogger, serveFake } from '@brainmesh/node/kit/testing';
 import { isBrainmeshError } from '@brainmesh/shared';
 import { digitalOceanPolicy } from '../src/packs/medtainer/digitalocean/policy.js';
 import { goDaddyPolicy } from '../src/packs/medtainer/godaddy/policy.js';
 import { goHighLevelPolicy } from '../src/packs/medtainer/gohighlevel/policy.js';
-import { ApiClient, type ServicePolicy } from '../src/packs/medtainer/http/api-client.js';
-import { OutboundLimiter } from '../src/packs/medtainer/http/limiter.js';
-import { Emulator } from '../src/packs/medtainer/sample/emulator.js';
-import { quietLogger } from './support/call.js';
-import { serveFake } from './support/fake-service.js';
 
 /**
  * The outbound side every MedTainer connector shares: the limiter's pace, the services' own

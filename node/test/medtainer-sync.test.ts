@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { callTool, quietLogger } from '@brainmesh/node/kit/testing';
 import { type Db, migrate } from '@brainmesh/shared';
 import { dbBackends, eventually } from '@brainmesh/shared/testing';
 import { NODE_MIGRATIONS } from '../src/node.js';
 import { GhlSync, PgGhlCache } from '../src/packs/medtainer/cache/sync.js';
 import { goHighLevelTools } from '../src/packs/medtainer/gohighlevel/tools.js';
 import { generateBusiness, SAMPLE_SEED } from '../src/packs/medtainer/sample/generate.js';
-import { callTool, quietLogger } from './support/call.js';
 import { GHL_CREDENTIALS as credentials, emulatedGoHighLevel } from './support/gohighlevel.js';
 
 const MINUTE = 60_000;

@@ -1,12 +1,17 @@
-import type { Logger } from '@brainmesh/shared';
+import {
+  ApiClient,
+  type Emulator,
+  type EmulatorOptions,
+  outboundLimiter,
+  SAMPLE_ORIGIN,
+  type ServicePolicy,
+} from '@brainmesh/node/kit';
+import type { Logger, Store } from '@brainmesh/shared';
 import { DIGITALOCEAN_LIMIT, digitalOceanPolicy } from './digitalocean/policy.js';
 import { GODADDY_LIMIT, goDaddyPolicy } from './godaddy/policy.js';
 import { GOHIGHLEVEL_LIMIT, goHighLevelPolicy } from './gohighlevel/policy.js';
-import { ApiClient, type ServicePolicy } from './http/api-client.js';
-import { OutboundLimiter } from './http/limiter.js';
 import { SAMPLE_LOCATION_ID, type SampleBusiness } from './sample/business.js';
 import { digitalOceanEmulator } from './sample/digitalocean.js';
-import { type Emulator, type EmulatorOptions, SAMPLE_ORIGIN } from './sample/emulator.js';
 import { goDaddyEmulator } from './sample/godaddy.js';
 import { goHighLevelEmulator } from './sample/gohighlevel.js';
 import type { MedtainerSettings } from './settings.js';
@@ -14,7 +19,9 @@ import type { MedtainerSettings } from './settings.js';
 /**
  * One client per service: live against the service when its credentials are set, or against its
  * emulator over the sample business. The tools cannot tell the two apart, except by `mode`, which
- * they report as the data's source.
+ * they report as the data's source. Given a store, a live service's budget is shared with every
+ * node that uses the same credential (two nodes with one GoHighLevel token share its 100 per
+ * 10 s); without one, it is this process's own.
  */
 
 export type Mode = 'live' | 'sample';
@@ -40,14 +47,28 @@ const SAMPLE_CREDENTIALS = {
 /** Nothing is spared in sample mode, so nothing is rate limited: a user may try everything at once. */
 const SAMPLE_EMULATION: EmulatorOptions = { rateLimits: false };
 
-export function connect(settings: MedtainerSettings, logger: Logger, business: () => SampleBusiness): Connections {
+export function connect(
+  settings: MedtainerSettings,
+  logger: Logger,
+  business: () => SampleBusiness,
+  store?: Store,
+): Connections {
   const { gohighlevel: ghl, godaddy: gd, digitalocean: doc } = settings;
   const live = (
     policy: ServicePolicy,
     limit: { points: number; durationMs: number },
     baseUrl: string,
     auth: Record<string, string>,
-  ) => new ApiClient({ policy, baseUrl, auth: () => auth, limiter: new OutboundLimiter(limit), logger });
+  ) => {
+    // The credential is the auth header itself: the budget is the credential's, and only its hash is kept.
+    const limiter = outboundLimiter({
+      service: policy.title,
+      credential: Object.values(auth).join('\n'),
+      limit,
+      store,
+    });
+    return new ApiClient({ policy, baseUrl, auth: () => auth, limiter, logger });
+  };
   const sample = (policy: ServicePolicy, emulator: Emulator, auth: Record<string, string>) =>
     new ApiClient({ policy, baseUrl: SAMPLE_ORIGIN, auth: () => auth, limiter: null, logger, fetch: emulator.fetch });
 

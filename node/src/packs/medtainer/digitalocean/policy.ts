@@ -1,4 +1,4 @@
-import { retryAfterMs, type ServicePolicy } from '../http/api-client.js';
+import { retryAfterMs, type ServicePolicy } from '@brainmesh/node/kit';
 
 /** DigitalOcean's per-minute limit: 250 requests (beside 5,000 an hour, told by its headers). */
 export const DIGITALOCEAN_LIMIT = { points: 250, durationMs: 60_000 };

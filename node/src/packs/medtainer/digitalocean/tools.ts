@@ -1,10 +1,8 @@
+import { changes, confirmChange, confirmField, READ_ONLY, reply } from '@brainmesh/node/kit';
 import { isBrainmeshError } from '@brainmesh/shared';
 import { z } from 'zod';
 import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
-import { changes, READ_ONLY } from '../annotations.js';
-import { confirmChange, confirmField } from '../confirm.js';
 import type { Mode } from '../connections.js';
-import { reply } from '../reply.js';
 import { type DigitalOceanApi, POWER_ACTIONS, type PowerAction } from './client.js';
 import type { App, Droplet, DropletAction } from './wire.js';
 

@@ -1,6 +1,5 @@
+import { type ApiClient, parseAnswer, unreadable } from '@brainmesh/node/kit';
 import { z } from 'zod';
-import { parseAnswer, unreadable } from '../http/answer.js';
-import type { ApiClient } from '../http/api-client.js';
 import {
   type DnsRecord,
   type DomainDetail,

@@ -1,4 +1,4 @@
-import { retryAfterMs, type ServicePolicy } from '../http/api-client.js';
+import { retryAfterMs, type ServicePolicy } from '@brainmesh/node/kit';
 
 /** GoDaddy's published limit: 60 requests per minute. */
 export const GODADDY_LIMIT = { points: 60, durationMs: 60_000 };

@@ -1,11 +1,8 @@
 import { isIP } from 'node:net';
+import { changes, confirmChange, confirmField, defined, READ_ONLY, reply } from '@brainmesh/node/kit';
 import { z } from 'zod';
 import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
-import { changes, READ_ONLY } from '../annotations.js';
-import { confirmChange, confirmField } from '../confirm.js';
 import type { Mode } from '../connections.js';
-import { defined } from '../http/answer.js';
-import { reply } from '../reply.js';
 import type { Domain, DomainListItem, DomainUpdate, GoDaddyApi } from './client.js';
 import { type DnsRecord, dnsRecordType } from './wire.js';
 

@@ -1,6 +1,5 @@
+import { type ApiClient, type ApiRequest, defined, parseAnswer, unreadable } from '@brainmesh/node/kit';
 import { z } from 'zod';
-import { defined, parseAnswer, unreadable } from '../http/answer.js';
-import type { ApiClient, ApiRequest } from '../http/api-client.js';
 import { compareKeys, conversationKey, newestFirst, type SortKey } from './match.js';
 import {
   CONTACTS_VERSION,

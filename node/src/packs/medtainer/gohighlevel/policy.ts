@@ -1,4 +1,4 @@
-import { retryAfterMs, type ServicePolicy } from '../http/api-client.js';
+import { retryAfterMs, type ServicePolicy } from '@brainmesh/node/kit';
 
 /** GoHighLevel's documented burst limit: 100 requests per 10 seconds per location. */
 export const GOHIGHLEVEL_LIMIT = { points: 100, durationMs: 10_000 };

@@ -1,12 +1,9 @@
+import { changes, confirmChange, confirmField, type DataSource, defined, READ_ONLY, reply } from '@brainmesh/node/kit';
 import { z } from 'zod';
 import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
 import type { CallContext } from '../../../source.js';
-import { changes, READ_ONLY } from '../annotations.js';
 import type { CachedKinds, GhlCache, SyncKind } from '../cache/cache.js';
-import { confirmChange, confirmField } from '../confirm.js';
 import type { Mode } from '../connections.js';
-import { defined } from '../http/answer.js';
-import { type DataSource, reply } from '../reply.js';
 import { CONTACTS_PAGE_REACH, type GoHighLevelApi } from './client.js';
 import {
   after,

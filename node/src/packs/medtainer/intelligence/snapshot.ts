@@ -1,8 +1,8 @@
+import type { DataSource } from '@brainmesh/node/kit';
 import type { GhlCache } from '../cache/cache.js';
 import type { Mode } from '../connections.js';
 import type { GoHighLevelApi } from '../gohighlevel/client.js';
 import type { GhlContact, GhlConversation, GhlOpportunity, GhlPipeline } from '../gohighlevel/wire.js';
-import type { DataSource } from '../reply.js';
 import type { LeadFacts } from './score.js';
 
 /** Everything the intelligence layer reasons over, and where it came from. */

@@ -1,9 +1,8 @@
+import { READ_ONLY, reply } from '@brainmesh/node/kit';
 import { z } from 'zod';
 import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
-import { READ_ONLY } from '../annotations.js';
 import { contactName } from '../gohighlevel/match.js';
 import { ghlId } from '../gohighlevel/wire.js';
-import { reply } from '../reply.js';
 import { computeInsights } from './insights.js';
 import { recommend } from './recommendations.js';
 import { scoreLead } from './score.js';

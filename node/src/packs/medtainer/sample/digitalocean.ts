@@ -1,6 +1,6 @@
+import { type EmulatedRequest, type EmulatedResponse, Emulator, type EmulatorOptions } from '@brainmesh/node/kit';
 import type { Droplet, DropletAction } from '../digitalocean/wire.js';
 import type { SampleBusiness } from './business.js';
-import { type EmulatedRequest, type EmulatedResponse, Emulator, type EmulatorOptions } from './emulator.js';
 
 /**
  * DigitalOcean's API v2 over the sample business, as docs/research/digitalocean.md describes it:

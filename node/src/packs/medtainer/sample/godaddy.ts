@@ -1,7 +1,7 @@
+import { type EmulatedRequest, type EmulatedResponse, Emulator, type EmulatorOptions } from '@brainmesh/node/kit';
 import { z } from 'zod';
 import { type DnsRecord, type DomainDetail, dnsRecord, dnsRecordType } from '../godaddy/wire.js';
 import type { SampleBusiness } from './business.js';
-import { type EmulatedRequest, type EmulatedResponse, Emulator, type EmulatorOptions } from './emulator.js';
 
 /**
  * GoDaddy's Domains API v1 over the sample business, as docs/research/godaddy.md describes it:

@@ -1,3 +1,4 @@
+import { type EmulatedRequest, type EmulatedResponse, Emulator, type EmulatorOptions } from '@brainmesh/node/kit';
 import { z } from 'zod';
 import {
   after,
@@ -20,7 +21,6 @@ import {
   type GhlOpportunity,
 } from '../gohighlevel/wire.js';
 import type { SampleBusiness } from './business.js';
-import { type EmulatedRequest, type EmulatedResponse, Emulator, type EmulatorOptions } from './emulator.js';
 
 /**
  * GoHighLevel API v2 over the sample business, as docs/research/gohighlevel.md describes it.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CallContext } from '../../source.js';
+import type { CallContext } from '../source.js';
 
 /**
  * The gate in front of every tool that changes the outside world. A client that can ask its user

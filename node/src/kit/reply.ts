@@ -1,8 +1,8 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { jsonResult } from '../../pack.js';
-import type { CallContext } from '../../source.js';
+import { jsonResult } from '../pack.js';
+import type { CallContext } from '../source.js';
 
-/** Where an answer came from, as every MedTainer read reports it. */
+/** Where an answer came from: the service itself, a pack's own copy of it, or sample data. */
 export type DataSource =
   | { source: 'live' }
   | { source: 'sample' }

@@ -1,9 +1,9 @@
 import { BrainmeshError, type ErrorCode, type Logger } from '@brainmesh/shared';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import { LimiterWaitExceeded, type OutboundLimiter } from './limiter.js';
+import { type Limiter, LimiterWaitExceeded } from './limiter.js';
 
 /**
- * The one way MedTainer talks to a third-party API: auth headers, the service's outbound limiter,
+ * The one way a pack talks to a third-party API: auth headers, the service's outbound limiter,
  * its rate-limit signals, retries for what is safe to repeat, and errors a person can act on.
  * Each service describes itself with a `ServicePolicy`; the connectors only say what to send.
  */
@@ -49,8 +49,11 @@ export interface ApiClientOptions {
   baseUrl: string;
   /** Called per request, so a rotated credential is picked up; never logged. */
   auth: () => Readonly<Record<string, string>>;
-  /** Null in sample mode: there is no service to spare. */
-  limiter: OutboundLimiter | null;
+  /**
+   * The service's outbound budget, in process (`OutboundLimiter`) or shared by every node using
+   * one credential (`SharedLimiter`). Null in sample mode: there is no service to spare.
+   */
+  limiter: Limiter | null;
   logger: Logger;
   fetch?: Fetch;
   /** Attempts for an idempotent request, the first included. */
@@ -104,14 +107,14 @@ export class ApiClient {
   private async send<T>(req: ApiRequest): Promise<ApiResponse<T>> {
     const { policy, limiter } = this.options;
     if (limiter !== null) {
-      const held = limiter.holdRemainingMs();
+      const held = await limiter.holdRemainingMs();
       if (held > this.maxWaitMs) throw rateLimited(policy.title, held);
       try {
         await limiter.take(this.maxWaitMs, req.signal);
       } catch (err) {
         if (!(err instanceof LimiterWaitExceeded)) throw err;
         // The line ahead (or a hold set while waiting) is longer than a call should wait.
-        throw rateLimited(policy.title, Math.max(limiter.holdRemainingMs(), 1_000));
+        throw rateLimited(policy.title, Math.max(await limiter.holdRemainingMs(), 1_000));
       }
     }
     req.signal?.throwIfAborted();

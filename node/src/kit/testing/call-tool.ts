@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { createLogger, type Db } from '@brainmesh/shared';
 import type { CallToolResult, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import type { ToolDefinition } from '../../src/pack.js';
-import type { CallContext } from '../../src/source.js';
+import type { ToolDefinition } from '../../pack.js';
+import type { CallContext } from '../../source.js';
 
 /**
  * Calls a pack's tool the way the node's MCP server does (arguments checked by the tool's schema,
@@ -46,7 +46,7 @@ export async function callTool(
     principal: 'test',
     traceId: 'trace-test',
     logger: quietLogger,
-    // MedTainer's tools keep their data through their own dependencies, not the call's database.
+    // Pack tools keep their data through their own dependencies, not the call's database.
     db: undefined as unknown as Db,
     signal: options.signal ?? new AbortController().signal,
     progress: async () => {},

@@ -1,6 +1,9 @@
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 
-/** What every MedTainer tool tells a client about itself: each one reaches an outside service. */
+/**
+ * What a tool that reaches an outside service tells a client about itself (`openWorldHint`), so
+ * clients and the hub's limits treat reads and changes apart.
+ */
 
 export const READ_ONLY = {
   readOnlyHint: true,

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EmulatedResponse, Emulator } from '../../src/packs/medtainer/sample/emulator.js';
+import type { EmulatedResponse, Emulator } from '../emulator.js';
 
 /**
  * A third-party API for tests: the service's emulator behind a real HTTP server on 127.0.0.1,
@@ -16,6 +16,8 @@ export interface RecordedRequest {
   query: URLSearchParams;
   headers: Headers;
   body: unknown;
+  /** The status it was answered with (set once answered): a test counts 429s by it. */
+  status?: number;
 }
 
 export interface Scripted {
@@ -66,6 +68,7 @@ export async function serveFake(emulator: Emulator): Promise<FakeService> {
       } else {
         answer = await emulator.handle(recorded);
       }
+      recorded.status = answer.status;
       res.statusCode = answer.status;
       for (const [k, v] of Object.entries(answer.headers ?? {})) res.setHeader(k, v);
       if (answer.body === undefined) res.end();

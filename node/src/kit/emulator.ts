@@ -1,11 +1,12 @@
-import type { Fetch } from '../http/api-client.js';
+import type { Fetch } from './http/api-client.js';
 
 /**
- * A service's HTTP API played in process, over the sample business: the routes, auth, version
- * headers, paging, rate-limit headers and error bodies the service documents. Sample mode sends
- * the connectors' real requests here through `fetch`; tests put the same emulator behind a real
- * HTTP server on loopback. One emulation serves both, so what sample mode shows is what the
- * connectors would do against the service.
+ * The base of a service's HTTP API played in process: a small router (`/contacts/:id`), a hook
+ * before every route (auth, rate limits) and headers every answer carries. A pack builds its
+ * service's routes, auth, paging, rate-limit headers and error bodies on it, over its sample
+ * data. Sample mode sends the connectors' real requests here through `fetch`; tests put the same
+ * emulator behind a real HTTP server on loopback (`serveFake` in the kit's testing part). One
+ * emulation serves both, so what sample mode shows is what the connectors would do.
  */
 
 export interface EmulatedRequest {
