@@ -141,7 +141,12 @@ export interface NodeProcess {
 
 export interface NodeOptions {
   name: string;
-  packs?: string[];
+  /** Pack blocks of its config: a name, or `{ use, settings }`. */
+  packs?: Array<string | { use: string; settings?: object }>;
+  /** Added to its environment (a pack's overrides, DATABASE_URL). */
+  env?: NodeJS.ProcessEnv;
+  /** Run on its home before it starts: e.g. put packages in a node_modules beside its config. */
+  setup?: (home: string) => void;
   mounts?: object[];
   home?: string;
   port?: number;
@@ -156,6 +161,7 @@ export async function startNode(t: TestContext, hub: HubProcess, options: NodeOp
   const home = options.home ?? dir!.dir;
   const configFile = path.join(home, 'node.yaml');
   const enrolled = options.home !== undefined;
+  options.setup?.(home);
   writeFileSync(
     configFile,
     stringify({
@@ -166,7 +172,12 @@ export async function startNode(t: TestContext, hub: HubProcess, options: NodeOp
       mounts: options.mounts ?? [],
     }),
   );
-  const proc = spawnTs(BRAINMESH, ['node', '--config', configFile], baseEnv(home), { detached: options.detached });
+  const proc = spawnTs(
+    BRAINMESH,
+    ['node', '--config', configFile],
+    { ...baseEnv(home), ...options.env },
+    { detached: options.detached },
+  );
   t.after(() => proc.stop('SIGKILL'));
   const { url } = await proc.waitFor<{ msg: string; url: string }>((l) => l.msg === 'node listening', 60_000);
   return {

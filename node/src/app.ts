@@ -18,6 +18,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { AuditRecorder } from './audit/recorder.js';
+import { SourceDirectory } from './directory.js';
 import { createNodeServer } from './mcp-server.js';
 import type { Source } from './source.js';
 
@@ -78,6 +79,8 @@ export async function buildNodeApp(
     logController: new LogController({ disableRequestLogging: true }),
   });
   const sessions = new Map<string, Session>();
+  // One name map for the node, shared by every session.
+  const directory = new SourceDirectory(deps.sources);
 
   // One listener per source for the life of the app, fanned out to whichever sessions are open.
   for (const source of deps.sources) {
@@ -169,8 +172,7 @@ export async function buildNodeApp(
   const openSession = async (principal: string): Promise<Session> => {
     const server = createNodeServer({
       nodeName: deps.nodeName,
-      sources: deps.sources,
-      db: deps.db,
+      directory,
       logger: deps.logger,
       principal,
       audit: deps.audit,

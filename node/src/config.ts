@@ -7,7 +7,6 @@ import {
   loadConfig,
 } from '@brainmesh/shared';
 import { z } from 'zod';
-import { medtainerEnvOverrides, medtainerSettingsSchema } from './packs/medtainer/settings.js';
 
 const nodeName = z
   .string()
@@ -50,6 +49,22 @@ export const mountSchema = z.discriminatedUnion('transport', [
 
 export type MountConfig = z.infer<typeof mountSchema>;
 
+/** A pack by name (`devtools`, `@acme/brainmesh-pack-crm`), with its settings as the file holds them. */
+const packBlock = z.union([
+  z
+    .string()
+    .min(1)
+    .transform((use) => ({ use, settings: undefined as Record<string, unknown> | undefined })),
+  z
+    .object({
+      use: z.string().min(1),
+      settings: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict(),
+]);
+
+export type PackBlock = z.output<typeof packBlock>;
+
 export const nodeConfigSchema = baseConfigSchema
   .extend({
     node: z.object({ name: nodeName, description: z.string().max(500).optional() }).strict(),
@@ -69,11 +84,12 @@ export const nodeConfigSchema = baseConfigSchema
         enrolmentToken: z.string().min(1).optional(),
       })
       .strict(),
-    /** Built-in tool packs to serve, by name. */
-    packs: z.array(z.string().min(1)).default([]),
+    /**
+     * Tool packs to serve: `{ use: <pack>, settings: {...} }`, or the pack alone as shorthand. The
+     * settings are checked by the pack's own schema once it is loaded (pack-loader.ts).
+     */
+    packs: z.array(packBlock).default([]),
     mounts: z.array(mountSchema).default([]),
-    /** Settings of the medtainer pack: credentials, base URLs, the sync schedule. */
-    medtainer: medtainerSettingsSchema.default(medtainerSettingsSchema.parse({})),
     audit: z
       .object({
         /** A result larger than this (as JSON) is kept in the audit trail as its size and digest. */
@@ -106,7 +122,6 @@ export const nodeEnvOverrides: Readonly<Record<string, EnvOverride>> = {
   BRAINMESH_NODE_PUBLIC_URL: { path: ['server', 'publicUrl'], type: 'string' },
   BRAINMESH_HUB_URL: { path: ['hub', 'url'], type: 'string' },
   BRAINMESH_ENROLMENT_TOKEN: { path: ['hub', 'enrolmentToken'], type: 'string' },
-  ...medtainerEnvOverrides,
 };
 
 export function loadNodeConfig(options: {

@@ -3,7 +3,6 @@ import {
   auditedResponse,
   auditedValue,
   clip,
-  type Db,
   isBrainmeshError,
   type Logger,
   newTraceId,
@@ -31,12 +30,13 @@ import {
   SetLevelRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditRecorder } from './audit/recorder.js';
+import type { SourceDirectory } from './directory.js';
 import type { CallContext, Source } from './source.js';
 
 export interface NodeServerDeps {
   nodeName: string;
-  sources: readonly Source[];
-  db: Db;
+  /** Every source of the node, and which serves each name. */
+  directory: SourceDirectory;
   logger: Logger;
   /** The client principal this session was opened for (the link token's `sub`). */
   principal: string;
@@ -47,8 +47,9 @@ export interface NodeServerDeps {
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /**
- * One MCP server per session, over every source of the node. Lookups go by the lists the
- * sources publish, so a name always reaches the source that listed it.
+ * One MCP server per session, over every source of the node. A tool or prompt is found by the
+ * node's name map (SourceDirectory), built from the lists the sources publish, so a name always
+ * reaches the source that listed it without asking every source on every call.
  */
 export function createNodeServer(deps: NodeServerDeps): Server {
   const server = new Server(
@@ -56,22 +57,21 @@ export function createNodeServer(deps: NodeServerDeps): Server {
     { capabilities: SERVER_CAPABILITIES },
   );
 
-  const owner = async <K extends 'tool' | 'prompt'>(kind: K, name: string): Promise<Source> => {
-    for (const source of deps.sources) {
-      const items = kind === 'tool' ? await source.listTools() : await source.listPrompts();
-      if (items.some((i) => i.name === name)) return source;
-    }
+  const sources = deps.directory.sources;
+  const owner = async (kind: 'tool' | 'prompt', name: string): Promise<Source> => {
+    const source = await deps.directory.owner(kind, name);
+    if (source !== undefined) return source;
     // Quoted cut: a name of any length may come, and the answer is no place to echo it whole.
     throw new McpError(ErrorCode.InvalidParams, `unknown ${kind} ${clip(name)} on node ${deps.nodeName}`);
   };
 
   const resourceOwner = async (uri: string): Promise<Source> => {
-    for (const source of deps.sources) {
+    for (const source of sources) {
       if ((await source.listResources()).some((r) => r.uri === uri)) return source;
     }
     // A URI that matches no listed resource may still match a template: the first source with
     // templates is asked, and says so if it does not know it.
-    for (const source of deps.sources) {
+    for (const source of sources) {
       if ((await source.listResourceTemplates()).length > 0) return source;
     }
     throw new McpError(ErrorCode.InvalidParams, `unknown resource ${clip(uri)} on node ${deps.nodeName}`);
@@ -86,7 +86,6 @@ export function createNodeServer(deps: NodeServerDeps): Server {
       principal: deps.principal,
       traceId,
       logger: deps.logger.child({ traceId, principal: deps.principal }),
-      db: deps.db,
       signal: extra.signal,
       clientCapabilities: { sampling: caps.sampling !== undefined, elicitation: caps.elicitation !== undefined },
       progress: async (update) => {
@@ -100,7 +99,7 @@ export function createNodeServer(deps: NodeServerDeps): Server {
   };
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: firstOfEachName(await Promise.all(deps.sources.map((s) => s.listTools())), deps.logger),
+    tools: firstOfEachName(await Promise.all(sources.map((s) => s.listTools())), deps.logger),
   }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
@@ -162,16 +161,16 @@ export function createNodeServer(deps: NodeServerDeps): Server {
   });
 
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({
-    resources: (await Promise.all(deps.sources.map((s) => s.listResources()))).flat(),
+    resources: (await Promise.all(sources.map((s) => s.listResources()))).flat(),
   }));
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
-    resourceTemplates: (await Promise.all(deps.sources.map((s) => s.listResourceTemplates()))).flat(),
+    resourceTemplates: (await Promise.all(sources.map((s) => s.listResourceTemplates()))).flat(),
   }));
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) =>
     rethrow(async () => (await resourceOwner(request.params.uri)).readResource(request.params.uri, context(extra))),
   );
   server.setRequestHandler(ListPromptsRequestSchema, async () => ({
-    prompts: firstOfEachName(await Promise.all(deps.sources.map((s) => s.listPrompts())), deps.logger),
+    prompts: firstOfEachName(await Promise.all(sources.map((s) => s.listPrompts())), deps.logger),
   }));
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) =>
     rethrow(async () =>

@@ -10,7 +10,9 @@ import {
   listenOrExplain,
   migrate,
   openDb,
+  openPackDb,
   openStore,
+  packStorage,
   resolveHome,
 } from '@brainmesh/shared';
 import { buildNodeApp } from './app.js';
@@ -19,8 +21,9 @@ import { AuditShipper } from './audit/shipper.js';
 import type { NodeConfig } from './config.js';
 import { HubLink } from './hub-link.js';
 import { MountSource } from './mounts/mount-source.js';
+import type { ToolPack } from './pack.js';
+import type { LoadedPack } from './pack-loader.js';
 import { PackSource } from './pack-source.js';
-import { loadPacks } from './packs/index.js';
 import type { Source } from './source.js';
 
 export const NODE_MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
@@ -34,11 +37,15 @@ export interface RunningNode {
 }
 
 /**
- * Starts a node: keys, storage, packs and mounts, the HTTP server, then enrolment (first start)
+ * Starts a node with the packs `loadPacks` found for its config: keys, storage, packs and mounts, the HTTP server, then enrolment (first start)
  * and an announcement to the hub. A failed start closes what it opened, mounted processes
  * included.
  */
-export async function startNode(config: Readonly<NodeConfig>, logger: Logger): Promise<RunningNode> {
+export async function startNode(
+  config: Readonly<NodeConfig>,
+  logger: Logger,
+  loaded: readonly LoadedPack[],
+): Promise<RunningNode> {
   const started = Date.now();
   const home = resolveHome(config);
   const closer = new Closer(logger);
@@ -48,12 +55,8 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
     const link = new HubLink(home, ring, logger);
     // On a shared server a node keeps to a schema of its own, so its tables and its migration
     // history never meet the hub's or another node's.
-    const db = await openDb({
-      databaseUrl: config.storage.databaseUrl,
-      home,
-      name: 'node-db',
-      schema: nodeSchema(config.node.name),
-    });
+    const schema = config.storage.databaseUrl === undefined ? undefined : nodeSchema(config.node.name);
+    const db = await openDb({ databaseUrl: config.storage.databaseUrl, home, name: 'node-db', schema });
     closer.add(() => db.close());
     await migrate(db, NODE_MIGRATIONS, logger);
     const audit = new AuditRecorder(db, config.node.name, logger);
@@ -66,13 +69,28 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
     });
     closer.add(() => store.close());
 
-    const packs = loadPacks(config.packs, {
-      nodeName: config.node.name,
-      startedAt: new Date(started),
-      db,
-      logger,
-      medtainer: config.medtainer,
-    });
+    const packs: ToolPack[] = [];
+    for (const { definition, settings } of loaded) {
+      // Each pack's tables in a schema of its own, reached through a handle that runs as its role.
+      const packDb = await openPackDb(db, packStorage(definition.name, schema));
+      if (definition.migrations !== undefined) {
+        const dir = definition.migrations;
+        await migrate(
+          packDb,
+          typeof dir === 'string' ? dir : fileURLToPath(dir),
+          logger.child({ pack: definition.name }),
+        );
+      }
+      const made = await definition.create({
+        nodeName: config.node.name,
+        startedAt: new Date(started),
+        logger: logger.child({ pack: definition.name }),
+        settings,
+        db: packDb,
+        store,
+      });
+      packs.push({ name: definition.name, ...made });
+    }
     const sources: Source[] = [new PackSource(packs)];
     // Closed together: a mounted server slow to stop does not make the next one wait its turn.
     closer.add(async () => {
@@ -171,7 +189,7 @@ export async function startNode(config: Readonly<NodeConfig>, logger: Logger): P
     for (const pack of packs) {
       if (pack.start === undefined) continue;
       // Added before starting: a start that fails half-way still has its close run.
-      if (pack.close !== undefined) closer.add(() => pack.close?.() ?? Promise.resolve());
+      if (pack.stop !== undefined) closer.add(() => pack.stop?.() ?? Promise.resolve());
       await pack.start();
     }
     const tools = (await Promise.all(sources.map((s) => s.listTools()))).flat().length;

@@ -1,4 +1,4 @@
-import type { AuditPolicy } from '@brainmesh/shared';
+import type { AuditPolicy, Db, Logger, Store } from '@brainmesh/shared';
 import type {
   CallToolResult,
   GetPromptResult,
@@ -41,15 +41,74 @@ export interface PromptDefinition<S extends z.ZodObject = z.ZodObject> {
   get(args: z.output<S>, ctx: CallContext): Promise<GetPromptResult>;
 }
 
-export interface ToolPack {
-  name: string;
+/** What a pack serves once made: its tools, resources and prompts, and any background work. */
+export interface PackInstance {
   tools: ToolDefinition[];
   resources?: ResourceDefinition[];
   prompts?: PromptDefinition[];
   /** Background work the pack runs while the node is up (a sync job); started once listening. */
   start?(): Promise<void>;
   /** Stops that work; the node waits for it before closing the database. */
-  close?(): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+/** A made pack, named: what the node serves. */
+export interface ToolPack extends PackInstance {
+  name: string;
+}
+
+/** Everything a pack is given, and nothing more: it reaches the node through these alone. */
+export interface PackContext<Settings = unknown> {
+  nodeName: string;
+  startedAt: Date;
+  /** The node's logger, with `pack: <name>` on every line. */
+  logger: Logger;
+  /** The pack's block of the node config, parsed by its `settings` schema (env overrides applied). */
+  settings: Settings;
+  /**
+   * The pack's own database handle: its schema only (`pack_<name>`), every statement run as the
+   * pack's own role. The node's audit trail and other packs' tables are out of its reach.
+   */
+  db: Db;
+  /** The node's key-value store (Redis or in-process), e.g. for an outbound limiter shared across nodes. */
+  store: Store;
+}
+
+const PACK = Symbol.for('brainmesh.pack');
+
+export interface PackSpec<S extends z.ZodType = z.ZodType> {
+  /** Lowercase letters, digits and dashes, at most 32: names the pack's schema and its log lines. */
+  name: string;
+  version: string;
+  /** Validates the pack's `settings:` block of the node config; without it, the block must be absent or empty. */
+  settings?: S;
+  /** Environment variables that set a settings field: `{ CRM_TOKEN: 'crm.token' }` (dotted path in settings). */
+  env?: Readonly<Record<string, string>>;
+  /** Folder of the pack's `NNNN_what.sql` migrations (a path, or `new URL('./migrations/', import.meta.url)`). */
+  migrations?: string | URL;
+  create(ctx: PackContext<z.output<S>>): PackInstance | Promise<PackInstance>;
+}
+
+/** A pack as `definePack` made it: the only kind of value a node config's `use:` can load. */
+export interface PackDefinition<S extends z.ZodType = z.ZodType> extends Readonly<PackSpec<S>> {
+  readonly [PACK]: true;
+}
+
+export const PACK_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/**
+ * Declares a tool pack. The node finds it by the name in its config, validates the pack's settings
+ * with `settings`, runs `migrations` in the pack's own schema, then calls `create` once.
+ */
+export function definePack<S extends z.ZodType = z.ZodObject>(spec: PackSpec<S>): PackDefinition<S> {
+  if (!PACK_NAME.test(spec.name))
+    throw new TypeError(`definePack: name "${spec.name}" must be lowercase letters, digits and dashes, at most 32`);
+  return Object.freeze({ ...spec, [PACK]: true as const });
+}
+
+/** True for a value made by `definePack`, by any copy of this module (the mark is a global symbol). */
+export function isPack(value: unknown): value is PackDefinition {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PACK] === true;
 }
 
 /** Keeps the handler's argument type tied to the schema. */

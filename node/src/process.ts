@@ -2,6 +2,7 @@
 import { createLogger, type ProcessSpec, portFlag, tellSupervisor } from '@brainmesh/shared';
 import { loadNodeConfig } from './config.js';
 import { startNode } from './node.js';
+import { loadPacks } from './pack-loader.js';
 
 export const nodeProcess: ProcessSpec = {
   name: 'node',
@@ -23,12 +24,14 @@ example: brainmesh node --config configs/devmcp.yaml`,
       env: process.env,
       overrides: { 'server.port': portFlag(flags.port), 'server.host': flags.host },
     });
+    // Before anything starts: a pack that is not there, or settings it refuses, stop the node in one line.
+    const packs = await loadPacks(config, { file: flags.config as string | undefined, env: process.env });
     const logger = createLogger({
       name: `node:${config.node.name}`,
       level: config.log.level,
       format: config.log.format,
     });
-    const node = await startNode(config, logger);
+    const node = await startNode(config, logger, packs);
     tellSupervisor({ type: 'ready', url: node.url, storage: node.storage });
     return node;
   },

@@ -1,4 +1,4 @@
-import type { AuditPolicy, AuditSource, Db, Logger } from '@brainmesh/shared';
+import type { AuditPolicy, AuditSource, Logger } from '@brainmesh/shared';
 import type {
   CallToolResult,
   CompleteRequest,
@@ -26,7 +26,11 @@ export interface CallContext {
   principal: string;
   traceId: string;
   logger: Logger;
-  db: Db;
+  /**
+   * @deprecated Never set: a pack reaches its tables through the `db` of its PackContext (its own
+   * schema), not the node's database. Kept optional while test helpers still fill it.
+   */
+  db?: unknown;
   /** Aborted when the client cancels or the connection drops; long work must stop. */
   signal: AbortSignal;
   /** Reports progress to the client; a no-op when the client asked for none. */

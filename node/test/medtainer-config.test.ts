@@ -1,31 +1,47 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadNodeConfig } from '../src/config.js';
+import { loadPacks } from '../src/pack-loader.js';
+import type { MedtainerSettings } from '../src/packs/medtainer/settings.js';
 
+// MedTainer's settings now sit in its pack block (`packs: [{ use: medtainer, settings }]`) and are
+// checked by the pack's own schema when the node loads it; its environment variables land there.
 const base = { BRAINMESH_HUB_URL: 'http://127.0.0.1:9' };
-const load = (env: Record<string, string>, overrides: Record<string, unknown> = {}) =>
-  loadNodeConfig({ env: { ...base, ...env }, overrides: { node: { name: 'medtainer' }, ...overrides } });
+const load = async (env: Record<string, string>, settings?: Record<string, unknown>) => {
+  const config = loadNodeConfig({
+    env: { ...base, ...env },
+    overrides: { node: { name: 'medtainer' }, packs: [{ use: 'medtainer', settings }] },
+  });
+  const [pack] = await loadPacks(config, { env: { ...base, ...env } });
+  return pack!.settings as MedtainerSettings;
+};
 
 describe("MedTainer's settings", () => {
-  it('takes credentials from the environment and leaves a service without them on sample data', () => {
-    const config = load({ DIGITALOCEAN_TOKEN: 'dop_v1_x', GODADDY_BASE_URL: 'https://api.ote-godaddy.com' });
-    assert.equal(config.medtainer.digitalocean.token, 'dop_v1_x');
-    assert.equal(config.medtainer.godaddy.baseUrl, 'https://api.ote-godaddy.com');
-    assert.equal(config.medtainer.godaddy.apiKey, undefined);
-    assert.equal(config.medtainer.gohighlevel.baseUrl, 'https://services.leadconnectorhq.com');
-    assert.deepEqual(config.medtainer.sync, { schedule: '*/15 * * * *', maxAgeMinutes: 20 });
+  it('takes credentials from the environment and leaves a service without them on sample data', async () => {
+    const settings = await load({ DIGITALOCEAN_TOKEN: 'dop_v1_x', GODADDY_BASE_URL: 'https://api.ote-godaddy.com' });
+    assert.equal(settings.digitalocean.token, 'dop_v1_x');
+    assert.equal(settings.godaddy.baseUrl, 'https://api.ote-godaddy.com');
+    assert.equal(settings.godaddy.apiKey, undefined);
+    assert.equal(settings.gohighlevel.baseUrl, 'https://services.leadconnectorhq.com');
+    assert.deepEqual(settings.sync, { schedule: '*/15 * * * *', maxAgeMinutes: 20 });
   });
 
-  it('refuses half a credential, naming what is missing', () => {
-    assert.throws(() => load({ GOHIGHLEVEL_TOKEN: 'pit-x' }), /medtainer\.gohighlevel.*token and locationId/);
-    assert.throws(() => load({ GODADDY_API_KEY: 'k' }), /medtainer\.godaddy.*apiKey and apiSecret/);
-  });
-
-  it('refuses a schedule cron cannot read and a base URL that is not http(s)', () => {
-    assert.throws(
-      () => load({}, { medtainer: { sync: { schedule: 'every now and then' } } }),
-      /medtainer\.sync\.schedule.*cron/,
+  it('refuses half a credential, naming what is missing', async () => {
+    await assert.rejects(
+      load({ GOHIGHLEVEL_TOKEN: 'pit-x' }),
+      /\(medtainer\)\.settings\.gohighlevel: .*token and locationId/,
     );
-    assert.throws(() => load({ DIGITALOCEAN_BASE_URL: 'ftp://example.com' }), /medtainer\.digitalocean\.baseUrl/);
+    await assert.rejects(load({ GODADDY_API_KEY: 'k' }), /\(medtainer\)\.settings\.godaddy: .*apiKey and apiSecret/);
+  });
+
+  it('refuses a schedule cron cannot read and a base URL that is not http(s)', async () => {
+    await assert.rejects(
+      load({}, { sync: { schedule: 'every now and then' } }),
+      /\(medtainer\)\.settings\.sync\.schedule: .*cron/,
+    );
+    await assert.rejects(
+      load({ DIGITALOCEAN_BASE_URL: 'ftp://example.com' }),
+      /^BrainmeshError: environment variable DIGITALOCEAN_BASE_URL: packs\[0\] \(medtainer\)\.settings\.digitalocean\.baseUrl: /,
+    );
   });
 });

@@ -52,10 +52,29 @@ describe('node process', () => {
     assert.deepEqual(node.stderr, [`brainmesh node: ${file}: mounts.1.name: mount "twin" appears twice`]);
   });
 
-  it('refuses a pack it does not have, listing the ones it does', async (t) => {
+  it('refuses a pack it cannot find, in one line naming the file, the pack and where it looked', async (t) => {
     const { home, file } = nodeConfig(t, { node: { name: 'n' }, hub: { url: 'http://127.0.0.1:9' }, packs: ['nope'] });
     const node = spawnTs(brainmesh, ['node', '--config', file], { PATH: process.env.PATH, BRAINMESH_HOME: home });
     assert.equal(await node.exited, 1);
-    assert.deepEqual(node.stderr, ['brainmesh node: packs: no pack named "nope" (have: devtools, medtainer)']);
+    assert.equal(node.stderr.length, 1);
+    assert.match(
+      node.stderr[0]!,
+      new RegExp(
+        `^brainmesh node: ${file}: packs\\[0\\] \\(nope\\): no such pack \\(looked for @brainmesh/pack-nope in node_modules, .*packs/nope, nope in node_modules, from ${path.dirname(file)} and `,
+      ),
+    );
+  });
+
+  it("refuses a setting its pack's schema refuses, in one line naming the file, the pack and the field", async (t) => {
+    const { home, file } = nodeConfig(t, {
+      node: { name: 'n' },
+      hub: { url: 'http://127.0.0.1:9' },
+      packs: ['devtools', { use: 'medtainer', settings: { sync: { maxAgeMinutes: 'soon' } } }],
+    });
+    const node = spawnTs(brainmesh, ['node', '--config', file], { PATH: process.env.PATH, BRAINMESH_HOME: home });
+    assert.equal(await node.exited, 1);
+    assert.deepEqual(node.stderr, [
+      `brainmesh node: ${file}: packs[1] (medtainer).settings.sync.maxAgeMinutes: Invalid input: expected number, received string`,
+    ]);
   });
 });

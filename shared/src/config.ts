@@ -161,3 +161,50 @@ function deepFreeze<T>(value: T): T {
 export function resolveHome(config: Pick<BaseConfig, 'home'>, cwd: string = process.cwd()): string {
   return path.resolve(cwd, config.home);
 }
+
+export interface SectionOptions<S extends z.ZodType> {
+  schema: S;
+  /** The block as the file holds it (undefined when the file has none). */
+  raw: unknown;
+  /** Where the block sits in the config, for errors: `packs[0] (medtainer).settings`. */
+  label: string;
+  /** The config file, for errors; absent when the config came from defaults and the environment. */
+  file?: string | undefined;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Environment variables that set a field of the block, to the field's dotted path in it. */
+  envOverrides?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One block of a config validated by a schema that is not the config's own (a pack's settings):
+ * the same environment overrides, frozen result and one-line errors as `loadConfig`, with the
+ * block's place in the file before the field (`file: packs[0] (medtainer).settings.sync.x: …`).
+ */
+export function parseSection<S extends z.ZodType>(options: SectionOptions<S>): Readonly<z.output<S>> {
+  const where = options.file ?? 'config';
+  const isMapping = typeof options.raw === 'object' && options.raw !== null && !Array.isArray(options.raw);
+  if (options.raw !== undefined && options.raw !== null && !isMapping)
+    throw invalidSection(where, options.label, 'expected a mapping of settings', options.file);
+  const raw: Record<string, unknown> = isMapping ? structuredClone(options.raw as Record<string, unknown>) : {};
+  const fromEnv = new Map<string, string>();
+  for (const [name, field] of Object.entries(options.envOverrides ?? {})) {
+    const text = options.env?.[name];
+    if (text === undefined || text === '') continue;
+    setPath(raw, field.split('.'), text);
+    fromEnv.set(field, name);
+  }
+  const parsed = options.schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue === undefined || issue.path.length === 0 ? '' : issue.path.join('.');
+    const envName = fromEnv.get(field);
+    const at = envName === undefined ? where : `environment variable ${envName}`;
+    const dotted = field === '' ? options.label : `${options.label}.${field}`;
+    throw invalidSection(at, dotted, issue?.message ?? 'invalid', options.file);
+  }
+  return deepFreeze(parsed.data) as Readonly<z.output<S>>;
+}
+
+function invalidSection(at: string, field: string, expected: string, file: string | undefined): BrainmeshError {
+  return new BrainmeshError('CONFIG_INVALID', `${at}: ${field}: ${expected}`, { details: { file, field, expected } });
+}

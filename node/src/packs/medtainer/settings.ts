@@ -1,9 +1,8 @@
-import type { EnvOverride } from '@brainmesh/shared';
 import cron from 'node-cron';
 import { z } from 'zod';
 
 /**
- * MedTainer's part of a node config (`medtainer:` in YAML). Each service runs live when its
+ * MedTainer's settings: its `settings:` block in a node config (`packs: [{ use: medtainer, settings }]`). Each service runs live when its
  * credentials are set and on the sample business otherwise, so a fresh machine can try every tool
  * and a business can connect one service at a time.
  */
@@ -68,13 +67,14 @@ export const medtainerSettingsSchema = z
 
 export type MedtainerSettings = z.infer<typeof medtainerSettingsSchema>;
 
-export const medtainerEnvOverrides: Readonly<Record<string, EnvOverride>> = {
-  GOHIGHLEVEL_TOKEN: { path: ['medtainer', 'gohighlevel', 'token'], type: 'string' },
-  GOHIGHLEVEL_LOCATION_ID: { path: ['medtainer', 'gohighlevel', 'locationId'], type: 'string' },
-  GOHIGHLEVEL_BASE_URL: { path: ['medtainer', 'gohighlevel', 'baseUrl'], type: 'string' },
-  GODADDY_API_KEY: { path: ['medtainer', 'godaddy', 'apiKey'], type: 'string' },
-  GODADDY_API_SECRET: { path: ['medtainer', 'godaddy', 'apiSecret'], type: 'string' },
-  GODADDY_BASE_URL: { path: ['medtainer', 'godaddy', 'baseUrl'], type: 'string' },
-  DIGITALOCEAN_TOKEN: { path: ['medtainer', 'digitalocean', 'token'], type: 'string' },
-  DIGITALOCEAN_BASE_URL: { path: ['medtainer', 'digitalocean', 'baseUrl'], type: 'string' },
+/** Environment variables that set a field of MedTainer's settings (secrets belong there, not in YAML). */
+export const medtainerEnv: Readonly<Record<string, string>> = {
+  GOHIGHLEVEL_TOKEN: 'gohighlevel.token',
+  GOHIGHLEVEL_LOCATION_ID: 'gohighlevel.locationId',
+  GOHIGHLEVEL_BASE_URL: 'gohighlevel.baseUrl',
+  GODADDY_API_KEY: 'godaddy.apiKey',
+  GODADDY_API_SECRET: 'godaddy.apiSecret',
+  GODADDY_BASE_URL: 'godaddy.baseUrl',
+  DIGITALOCEAN_TOKEN: 'digitalocean.token',
+  DIGITALOCEAN_BASE_URL: 'digitalocean.baseUrl',
 };

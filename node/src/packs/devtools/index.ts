@@ -1,14 +1,23 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { definePack, definePrompt, defineTool, jsonResult, type PackInstance, textResult } from '@brainmesh/node';
+import type { Db } from '@brainmesh/shared';
 import { z } from 'zod';
-import { definePrompt, defineTool, jsonResult, type ToolPack, textResult } from '../pack.js';
 
 /**
  * The operator's everyday tools on a DevMCP node: checks that the mesh carries what MCP
  * promises (arguments, progress, cancellation, sampling, elicitation) end to end.
  */
-export function devtoolsPack(env: { nodeName: string; startedAt: Date }): ToolPack {
+export const pack = definePack({
+  name: 'devtools',
+  version: '0.1.0',
+  migrations: new URL('./migrations/', import.meta.url),
+  create: (ctx) => devtools(ctx),
+});
+
+export default pack;
+
+function devtools(env: { nodeName: string; startedAt: Date; db: Db }): PackInstance {
   return {
-    name: 'devtools',
     tools: [
       defineTool({
         name: 'echo',
@@ -63,8 +72,8 @@ export function devtoolsPack(env: { nodeName: string; startedAt: Date }): ToolPa
         }),
         annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
         handler: async ({ key, text }, ctx) => {
-          await ctx.db.query(
-            `INSERT INTO devtools_notes (key, text, updated_by) VALUES ($1, $2, $3)
+          await env.db.query(
+            `INSERT INTO notes (key, text, updated_by) VALUES ($1, $2, $3)
              ON CONFLICT (key) DO UPDATE SET text = EXCLUDED.text, updated_by = EXCLUDED.updated_by, updated_at = now()`,
             [key, text, ctx.principal],
           );
@@ -76,9 +85,9 @@ export function devtoolsPack(env: { nodeName: string; startedAt: Date }): ToolPa
         description: 'Returns the note kept under a key, with who wrote it and when.',
         input: z.object({ key: z.string().min(1).max(100) }),
         annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-        handler: async ({ key }, ctx) => {
-          const { rows } = await ctx.db.query<{ text: string; updated_by: string; updated_at: Date }>(
-            'SELECT text, updated_by, updated_at FROM devtools_notes WHERE key = $1',
+        handler: async ({ key }) => {
+          const { rows } = await env.db.query<{ text: string; updated_by: string; updated_at: Date }>(
+            'SELECT text, updated_by, updated_at FROM notes WHERE key = $1',
             [key],
           );
           const note = rows[0];

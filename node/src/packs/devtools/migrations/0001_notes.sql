@@ -1,5 +1,5 @@
--- Notes the devtools pack keeps for the operator (remember / recall).
-CREATE TABLE devtools_notes (
+-- Notes the devtools pack keeps for the operator (remember / recall), in the pack's own schema.
+CREATE TABLE notes (
   key text PRIMARY KEY,
   text text NOT NULL,
   updated_by text NOT NULL,
