@@ -12,18 +12,21 @@
 import { callTool, quietLogger } from '@brainmesh/node/kit/testing';
 import { type Db, migrate, openEmbeddedDb, openPostgresDb } from '@brainmesh/shared';
 import { uniqueName } from '@brainmesh/shared/testing';
-import { NODE_MIGRATIONS } from '../node/src/node.js';
-import { GhlSync, PgGhlCache } from '../node/src/packs/medtainer/cache/sync.js';
-import { goHighLevelTools } from '../node/src/packs/medtainer/gohighlevel/tools.js';
-import { intelligenceTools } from '../node/src/packs/medtainer/intelligence/tools.js';
-import { generateBusiness, SAMPLE_SEED } from '../node/src/packs/medtainer/sample/generate.js';
-import { GHL_CREDENTIALS as credentials, emulatedGoHighLevel } from '../node/test/support/gohighlevel.js';
+import { GhlSync, PgGhlCache } from '../node/packs/medtainer/src/cache/sync.js';
+import { goHighLevelTools } from '../node/packs/medtainer/src/gohighlevel/tools.js';
+import { MEDTAINER_MIGRATIONS } from '../node/packs/medtainer/src/index.js';
+import { intelligenceTools } from '../node/packs/medtainer/src/intelligence/tools.js';
+import { generateBusiness, SAMPLE_SEED } from '../node/packs/medtainer/src/sample/generate.js';
+import {
+  GHL_CREDENTIALS as credentials,
+  emulatedGoHighLevel,
+} from '../node/packs/medtainer/test/support/gohighlevel.js';
 
 const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 
 async function run(db: Db, label: string): Promise<void> {
-  await migrate(db, NODE_MIGRATIONS);
+  await migrate(db, MEDTAINER_MIGRATIONS);
   const business = generateBusiness({ seed: SAMPLE_SEED, now: new Date() });
   const { fake, api } = await emulatedGoHighLevel(business);
   try {

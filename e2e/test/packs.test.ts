@@ -26,7 +26,7 @@ import {
  */
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const EXAMPLE = path.join(repo, 'node', 'packs', 'example');
+const EXAMPLE = path.join(repo, 'examples', 'notes-pack');
 const PACKAGE = '@acme/brainmesh-pack-notes';
 const json = (result: Record<string, unknown>) => JSON.parse(text(result)) as Record<string, unknown>;
 
@@ -126,6 +126,13 @@ for (const backend of backends) {
         assert.deepEqual(tables, [{ schemaname: storage.schema, tableowner: storage.role }]);
         const versions = await query(`SELECT version, name FROM ${storage.schema}.schema_migrations`);
         assert.deepEqual(versions, [{ version: 1, name: 'notes' }]);
+        // The pack's own audit policy (`audit: { hash: ['text'] }`): the note's text is a digest in the row.
+        const rows = await query(
+          `SELECT params->>'text' AS text, principal FROM ${nodeSchema ?? 'public'}.tool_executions
+            WHERE tool = 'add_note' ORDER BY seq`,
+        );
+        assert.equal(rows.length, 3);
+        for (const row of rows) assert.match(String(row.text), /^sha256:[0-9a-f]{64}$/);
         const runtime = await query(`SELECT version FROM ${nodeSchema ?? 'public'}.schema_migrations ORDER BY version`);
         assert.deepEqual(
           runtime.map((r) => r.version),

@@ -7,10 +7,10 @@ import { isPack, PACK_NAME, type PackDefinition } from './pack.js';
 
 /**
  * Finds the packs a node config names and checks each block of settings with its own pack's
- * schema. The runtime names no pack: `use: notes` is looked for as the workspace package
- * `@brainmesh/pack-notes`, then in this tree's `src/packs/notes`, then as a package named `notes`;
- * `use: '@acme/brainmesh-pack-crm'` as that package. Packages are looked for in `node_modules`
- * from the config file's folder up, then from the project's.
+ * schema. The runtime names no pack: `use: notes` is looked for as the package
+ * `@brainmesh/pack-notes` (the workspace's packs, node/packs/*, are linked under that name), then
+ * as a package named `notes`; `use: '@acme/brainmesh-pack-crm'` as that package. Packages are
+ * looked for in `node_modules` from the config file's folder up, then from the node package's.
  */
 
 export interface LoadedPack {
@@ -22,7 +22,6 @@ export interface LoadedPack {
 }
 
 const NODE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const IN_TREE = path.join(NODE_ROOT, 'src', 'packs');
 
 export interface LoadPacksOptions {
   /** The config file: its folder is where packages are looked for first, and errors name it. */
@@ -77,15 +76,12 @@ async function findPack(
       const entry = packageEntry(name, root);
       if (entry !== undefined) return { definition: await importPack(entry, at), from: entry };
     }
-    tried.push(`${name} in node_modules`);
-    if (short && name === names[0]) {
-      for (const file of [path.join(IN_TREE, use, 'index.ts'), path.join(IN_TREE, `${use}.ts`)]) {
-        if (existsSync(file)) return { definition: await importPack(file, at), from: file };
-      }
-      tried.push(path.relative(process.cwd(), path.join(IN_TREE, use)) || IN_TREE);
-    }
+    tried.push(name);
   }
-  throw configError(`${at}: no such pack (looked for ${tried.join(', ')}, from ${roots.join(' and ')})`, undefined);
+  throw configError(
+    `${at}: no such pack (looked for ${tried.join(' and ')} in node_modules from ${roots.join(' and ')})`,
+    undefined,
+  );
 }
 
 /** The file a package's main entry is, found the way Node looks for packages: node_modules, up the folders. */

@@ -26,11 +26,6 @@ export interface CallContext {
   principal: string;
   traceId: string;
   logger: Logger;
-  /**
-   * @deprecated Never set: a pack reaches its tables through the `db` of its PackContext (its own
-   * schema), not the node's database. Kept optional while test helpers still fill it.
-   */
-  db?: unknown;
   /** Aborted when the client cancels or the connection drops; long work must stop. */
   signal: AbortSignal;
   /** Reports progress to the client; a no-op when the client asked for none. */

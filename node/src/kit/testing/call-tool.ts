@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, type Db } from '@brainmesh/shared';
+import { createLogger } from '@brainmesh/shared';
 import type { CallToolResult, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolDefinition } from '../../pack.js';
 import type { CallContext } from '../../source.js';
@@ -46,8 +46,6 @@ export async function callTool(
     principal: 'test',
     traceId: 'trace-test',
     logger: quietLogger,
-    // Pack tools keep their data through their own dependencies, not the call's database.
-    db: undefined as unknown as Db,
     signal: options.signal ?? new AbortController().signal,
     progress: async () => {},
     sample: async () => {

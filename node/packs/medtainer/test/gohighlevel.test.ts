@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
+import type { ToolDefinition } from '@brainmesh/node';
 import { ApiClient, OutboundLimiter, SAMPLE_ORIGIN } from '@brainmesh/node/kit';
 import {
   type CallOptions,
@@ -11,14 +12,13 @@ import {
   type RecordedRequest,
   serveFake,
 } from '@brainmesh/node/kit/testing';
-import type { ToolDefinition } from '../src/pack.js';
-import type { CachedCopy, CachedKinds, GhlCache, SyncKind } from '../src/packs/medtainer/cache/cache.js';
-import { GoHighLevelApi } from '../src/packs/medtainer/gohighlevel/client.js';
-import { GOHIGHLEVEL_LIMIT, goHighLevelPolicy } from '../src/packs/medtainer/gohighlevel/policy.js';
-import { goHighLevelTools } from '../src/packs/medtainer/gohighlevel/tools.js';
-import { CONTACTS_VERSION, CONVERSATIONS_VERSION } from '../src/packs/medtainer/gohighlevel/wire.js';
-import { emptyBusiness, type SampleBusiness } from '../src/packs/medtainer/sample/business.js';
-import { type GoHighLevelEmulatorOptions, goHighLevelEmulator } from '../src/packs/medtainer/sample/gohighlevel.js';
+import type { CachedCopy, CachedKinds, GhlCache, SyncKind } from '../src/cache/cache.js';
+import { GoHighLevelApi } from '../src/gohighlevel/client.js';
+import { GOHIGHLEVEL_LIMIT, goHighLevelPolicy } from '../src/gohighlevel/policy.js';
+import { goHighLevelTools } from '../src/gohighlevel/tools.js';
+import { CONTACTS_VERSION, CONVERSATIONS_VERSION } from '../src/gohighlevel/wire.js';
+import { emptyBusiness, type SampleBusiness } from '../src/sample/business.js';
+import { type GoHighLevelEmulatorOptions, goHighLevelEmulator } from '../src/sample/gohighlevel.js';
 
 const NOW = new Date('2025-06-02T12:00:00.000Z');
 const HOUR = 3_600_000;

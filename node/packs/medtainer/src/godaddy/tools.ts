@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
+import { defineTool, type ToolDefinition, textResult } from '@brainmesh/node';
 import { changes, confirmChange, confirmField, defined, READ_ONLY, reply } from '@brainmesh/node/kit';
 import { z } from 'zod';
-import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
 import type { Mode } from '../connections.js';
 import type { Domain, DomainListItem, DomainUpdate, GoDaddyApi } from './client.js';
 import { type DnsRecord, dnsRecordType } from './wire.js';

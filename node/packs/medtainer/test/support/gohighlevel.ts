@@ -1,9 +1,9 @@
 import { ApiClient, OutboundLimiter } from '@brainmesh/node/kit';
 import { type FakeService, quietLogger, serveFake } from '@brainmesh/node/kit/testing';
-import { GoHighLevelApi } from '../../src/packs/medtainer/gohighlevel/client.js';
-import { GOHIGHLEVEL_LIMIT, goHighLevelPolicy } from '../../src/packs/medtainer/gohighlevel/policy.js';
-import type { SampleBusiness } from '../../src/packs/medtainer/sample/business.js';
-import { goHighLevelEmulator } from '../../src/packs/medtainer/sample/gohighlevel.js';
+import { GoHighLevelApi } from '../../src/gohighlevel/client.js';
+import { GOHIGHLEVEL_LIMIT, goHighLevelPolicy } from '../../src/gohighlevel/policy.js';
+import type { SampleBusiness } from '../../src/sample/business.js';
+import { goHighLevelEmulator } from '../../src/sample/gohighlevel.js';
 
 export const GHL_CREDENTIALS = { token: 'pit-test-token', locationId: 'sampleLocation0001' };
 

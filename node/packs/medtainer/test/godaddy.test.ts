@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { ApiClient, OutboundLimiter } from '@brainmesh/node/kit';
 import { callTool, type FakeService, quietLogger, serveFake } from '@brainmesh/node/kit/testing';
-import { GoDaddyApi, RECORD_PAGE_LIMIT } from '../src/packs/medtainer/godaddy/client.js';
-import { GODADDY_LIMIT, goDaddyPolicy } from '../src/packs/medtainer/godaddy/policy.js';
-import { goDaddyTools } from '../src/packs/medtainer/godaddy/tools.js';
-import type { DnsRecord, DomainDetail } from '../src/packs/medtainer/godaddy/wire.js';
-import { emptyBusiness, type SampleBusiness } from '../src/packs/medtainer/sample/business.js';
-import { goDaddyEmulator, SAMPLE_AUTH_CODE } from '../src/packs/medtainer/sample/godaddy.js';
+import { GoDaddyApi, RECORD_PAGE_LIMIT } from '../src/godaddy/client.js';
+import { GODADDY_LIMIT, goDaddyPolicy } from '../src/godaddy/policy.js';
+import { goDaddyTools } from '../src/godaddy/tools.js';
+import type { DnsRecord, DomainDetail } from '../src/godaddy/wire.js';
+import { emptyBusiness, type SampleBusiness } from '../src/sample/business.js';
+import { goDaddyEmulator, SAMPLE_AUTH_CODE } from '../src/sample/godaddy.js';
 
 const NOW = new Date('2026-03-01T00:00:00Z');
 const CREDS = { key: 'test-key', secret: 'test-secret' };

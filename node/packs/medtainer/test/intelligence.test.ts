@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { callTool, quietLogger } from '@brainmesh/node/kit/testing';
 import type { Db } from '@brainmesh/shared';
-import { medtainerPack } from '../src/packs/medtainer/index.js';
-import { generateBusiness, SAMPLE_SEED } from '../src/packs/medtainer/sample/generate.js';
-import { medtainerSettingsSchema } from '../src/packs/medtainer/settings.js';
+import { medtainerPack } from '../src/index.js';
+import { generateBusiness, SAMPLE_SEED } from '../src/sample/generate.js';
+import { medtainerSettingsSchema } from '../src/settings.js';
 
 // The pack in sample mode (no credentials) on a known day: the same business generateBusiness
 // gives for that day, which the checks below recompute by hand.

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { quietLogger, serveFake, sharedStoreBackends } from '@brainmesh/node/kit/testing';
-import { connect } from '../src/packs/medtainer/connections.js';
-import { GoHighLevelApi } from '../src/packs/medtainer/gohighlevel/client.js';
-import { GOHIGHLEVEL_LIMIT } from '../src/packs/medtainer/gohighlevel/policy.js';
-import { emptyBusiness } from '../src/packs/medtainer/sample/business.js';
-import { goHighLevelEmulator } from '../src/packs/medtainer/sample/gohighlevel.js';
-import { medtainerSettingsSchema } from '../src/packs/medtainer/settings.js';
+import { connect } from '../src/connections.js';
+import { GoHighLevelApi } from '../src/gohighlevel/client.js';
+import { GOHIGHLEVEL_LIMIT } from '../src/gohighlevel/policy.js';
+import { emptyBusiness } from '../src/sample/business.js';
+import { goHighLevelEmulator } from '../src/sample/gohighlevel.js';
+import { medtainerSettingsSchema } from '../src/settings.js';
 import { GHL_CREDENTIALS } from './support/gohighlevel.js';
 
 /**

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { ApiClient, OutboundLimiter } from '@brainmesh/node/kit';
 import { callTool, type FakeService, quietLogger, serveFake } from '@brainmesh/node/kit/testing';
-import { DigitalOceanApi } from '../src/packs/medtainer/digitalocean/client.js';
-import { DIGITALOCEAN_LIMIT, digitalOceanPolicy } from '../src/packs/medtainer/digitalocean/policy.js';
-import { digitalOceanTools } from '../src/packs/medtainer/digitalocean/tools.js';
-import type { App, Droplet } from '../src/packs/medtainer/digitalocean/wire.js';
-import { emptyBusiness, type SampleBusiness } from '../src/packs/medtainer/sample/business.js';
-import { digitalOceanEmulator } from '../src/packs/medtainer/sample/digitalocean.js';
+import { DigitalOceanApi } from '../src/digitalocean/client.js';
+import { DIGITALOCEAN_LIMIT, digitalOceanPolicy } from '../src/digitalocean/policy.js';
+import { digitalOceanTools } from '../src/digitalocean/tools.js';
+import type { App, Droplet } from '../src/digitalocean/wire.js';
+import { emptyBusiness, type SampleBusiness } from '../src/sample/business.js';
+import { digitalOceanEmulator } from '../src/sample/digitalocean.js';
 
 const NOW = new Date('2026-03-01T00:00:00Z');
 const TOKEN = 'test-token';

@@ -23,14 +23,14 @@ export const pack = definePack({
   version: '0.1.0',
   settings: medtainerSettingsSchema,
   env: medtainerEnv,
-  migrations: new URL('./migrations/', import.meta.url),
+  migrations: new URL('../migrations/', import.meta.url),
   create: (ctx) => createMedtainer(ctx),
 });
 
 export default pack;
 
 /** The folder of MedTainer's migrations, for tests that build its cache on a database of their own. */
-export const MEDTAINER_MIGRATIONS = fileURLToPath(new URL('./migrations/', import.meta.url));
+export const MEDTAINER_MIGRATIONS = fileURLToPath(new URL('../migrations/', import.meta.url));
 
 /**
  * The pack made from its parts without a node, for tests: `medtainer` is its settings.

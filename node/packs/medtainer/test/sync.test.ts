@@ -3,10 +3,10 @@ import { describe, it, type TestContext } from 'node:test';
 import { callTool, quietLogger } from '@brainmesh/node/kit/testing';
 import { type Db, migrate } from '@brainmesh/shared';
 import { dbBackends, eventually } from '@brainmesh/shared/testing';
-import { NODE_MIGRATIONS } from '../src/node.js';
-import { GhlSync, PgGhlCache } from '../src/packs/medtainer/cache/sync.js';
-import { goHighLevelTools } from '../src/packs/medtainer/gohighlevel/tools.js';
-import { generateBusiness, SAMPLE_SEED } from '../src/packs/medtainer/sample/generate.js';
+import { GhlSync, PgGhlCache } from '../src/cache/sync.js';
+import { goHighLevelTools } from '../src/gohighlevel/tools.js';
+import { MEDTAINER_MIGRATIONS } from '../src/index.js';
+import { generateBusiness, SAMPLE_SEED } from '../src/sample/generate.js';
 import { GHL_CREDENTIALS as credentials, emulatedGoHighLevel } from './support/gohighlevel.js';
 
 const MINUTE = 60_000;
@@ -16,7 +16,7 @@ async function setup(t: TestContext, backend: ReturnType<typeof dbBackends>[numb
   const opened = await backend.open();
   t.after(() => opened.dispose());
   const db: Db = opened.value;
-  await migrate(db, NODE_MIGRATIONS);
+  await migrate(db, MEDTAINER_MIGRATIONS);
   const business = generateBusiness({ seed: SAMPLE_SEED, now: new Date('2026-11-02T00:00:00Z') });
   const { fake, api } = await emulatedGoHighLevel(business, { attempts });
   t.after(() => fake.close());

@@ -1,7 +1,7 @@
+import type { CallContext } from '@brainmesh/node';
+import { defineTool, type ToolDefinition, textResult } from '@brainmesh/node';
 import { changes, confirmChange, confirmField, type DataSource, defined, READ_ONLY, reply } from '@brainmesh/node/kit';
 import { z } from 'zod';
-import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
-import type { CallContext } from '../../../source.js';
 import type { CachedKinds, GhlCache, SyncKind } from '../cache/cache.js';
 import type { Mode } from '../connections.js';
 import { CONTACTS_PAGE_REACH, type GoHighLevelApi } from './client.js';

@@ -1,7 +1,7 @@
+import { defineTool, type ToolDefinition, textResult } from '@brainmesh/node';
 import { changes, confirmChange, confirmField, READ_ONLY, reply } from '@brainmesh/node/kit';
 import { isBrainmeshError } from '@brainmesh/shared';
 import { z } from 'zod';
-import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
 import type { Mode } from '../connections.js';
 import { type DigitalOceanApi, POWER_ACTIONS, type PowerAction } from './client.js';
 import type { App, Droplet, DropletAction } from './wire.js';

@@ -1,6 +1,6 @@
+import { defineTool, type ToolDefinition, textResult } from '@brainmesh/node';
 import { READ_ONLY, reply } from '@brainmesh/node/kit';
 import { z } from 'zod';
-import { defineTool, type ToolDefinition, textResult } from '../../../pack.js';
 import { contactName } from '../gohighlevel/match.js';
 import { ghlId } from '../gohighlevel/wire.js';
 import { computeInsights } from './insights.js';

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadNodeConfig } from '../src/config.js';
-import { loadPacks } from '../src/pack-loader.js';
-import type { MedtainerSettings } from '../src/packs/medtainer/settings.js';
+import { loadNodeConfig, loadPacks } from '@brainmesh/node';
+import type { MedtainerSettings } from '../src/settings.js';
 
 // MedTainer's settings now sit in its pack block (`packs: [{ use: medtainer, settings }]`) and are
 // checked by the pack's own schema when the node loads it; its environment variables land there.

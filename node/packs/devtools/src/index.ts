@@ -10,7 +10,7 @@ import { z } from 'zod';
 export const pack = definePack({
   name: 'devtools',
   version: '0.1.0',
-  migrations: new URL('./migrations/', import.meta.url),
+  migrations: new URL('../migrations/', import.meta.url),
   create: (ctx) => devtools(ctx),
 });
 

@@ -5,9 +5,9 @@ import { describe, it, type TestContext } from 'node:test';
 import { ApiClient, Emulator, OutboundLimiter, type ServicePolicy } from '@brainmesh/node/kit';
 import { quietLogger, serveFake } from '@brainmesh/node/kit/testing';
 import { isBrainmeshError } from '@brainmesh/shared';
-import { digitalOceanPolicy } from '../src/packs/medtainer/digitalocean/policy.js';
-import { goDaddyPolicy } from '../src/packs/medtainer/godaddy/policy.js';
-import { goHighLevelPolicy } from '../src/packs/medtainer/gohighlevel/policy.js';
+import { digitalOceanPolicy } from '../src/digitalocean/policy.js';
+import { goDaddyPolicy } from '../src/godaddy/policy.js';
+import { goHighLevelPolicy } from '../src/gohighlevel/policy.js';
 
 /**
  * The outbound side every MedTainer connector shares: the limiter's pace, the services' own
