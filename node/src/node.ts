@@ -10,10 +10,9 @@ import {
   listenOrExplain,
   migrate,
   openDb,
-  openPackDb,
   openStore,
-  packStorage,
   resolveHome,
+  scopedStore,
 } from '@brainmesh/shared';
 import { buildNodeApp } from './app.js';
 import { AuditRecorder } from './audit/recorder.js';
@@ -21,7 +20,7 @@ import { AuditShipper } from './audit/shipper.js';
 import type { NodeConfig } from './config.js';
 import { HubLink } from './hub-link.js';
 import { MountSource } from './mounts/mount-source.js';
-import type { ToolPack } from './pack.js';
+import { makePacks } from './pack-host.js';
 import type { LoadedPack } from './pack-loader.js';
 import { PackSource } from './pack-source.js';
 import type { Source } from './source.js';
@@ -63,34 +62,20 @@ export async function startNode(
     await audit.open(link.enrolled?.auditBase);
     // Runs before the database closes (steps close last-added first): no row is left half-written.
     closer.add(() => audit.flush());
-    const store = await openStore({
-      redisUrl: config.storage.redisUrl,
-      keyPrefix: `brainmesh:node:${config.node.name}:`,
-    });
-    closer.add(() => store.close());
+    // One connection at the mesh's prefix: the node's keys in its own view of it, each pack's in
+    // a view shared by that pack across nodes (pack-host.ts).
+    const meshStore = await openStore({ redisUrl: config.storage.redisUrl, keyPrefix: 'brainmesh:' });
+    closer.add(() => meshStore.close());
+    const store = scopedStore(meshStore, `node:${config.node.name}:`);
 
-    const packs: ToolPack[] = [];
-    for (const { definition, settings } of loaded) {
-      // Each pack's tables in a schema of its own, reached through a handle that runs as its role.
-      const packDb = await openPackDb(db, packStorage(definition.name, schema));
-      if (definition.migrations !== undefined) {
-        const dir = definition.migrations;
-        await migrate(
-          packDb,
-          typeof dir === 'string' ? dir : fileURLToPath(dir),
-          logger.child({ pack: definition.name }),
-        );
-      }
-      const made = await definition.create({
-        nodeName: config.node.name,
-        startedAt: new Date(started),
-        logger: logger.child({ pack: definition.name }),
-        settings,
-        db: packDb,
-        store,
-      });
-      packs.push({ name: definition.name, ...made });
-    }
+    const packs = await makePacks(loaded, {
+      nodeName: config.node.name,
+      startedAt: new Date(started),
+      db,
+      schema,
+      meshStore,
+      logger,
+    });
     const sources: Source[] = [new PackSource(packs)];
     // Closed together: a mounted server slow to stop does not make the next one wait its turn.
     closer.add(async () => {

@@ -91,6 +91,7 @@ export { safeUrl } from './safe-url.js';
 export { createMemoryStore } from './store/memory.js';
 export { openStore } from './store/open.js';
 export { openRedisStore } from './store/redis.js';
+export { scopedStore } from './store/scoped.js';
 export type { Store, Unsubscribe } from './store/store.js';
 export {
   CLIENT_NAME_PATTERN,

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { serveFake } from '@brainmesh/node/kit/testing';
+import { emptyBusiness, goHighLevelEmulator } from '@brainmesh/pack-medtainer/emulators';
+import { realServers } from '@brainmesh/shared/testing';
+import { type ConnectedClient, connectClient, nodeUp, startHub, startNode, suiteScope, text } from '../support/mesh.js';
+
+/**
+ * Two MedTainer node processes with one GoHighLevel credential, on one Redis, driven at once
+ * through the hub against one GoHighLevel emulator on loopback: together they never go past the
+ * service's 100 requests per 10 s, because each node's limiter keeps its window in Redis under
+ * the credential's digest. The emulator keeps its own window and answers 429 past it; with a
+ * limiter per node (the store not shared), the two nodes send up to 200 in one window and it does.
+ *
+ * Only with a real Redis: two processes on in-process stores share nothing, by design.
+ */
+
+const CREDENTIALS = { token: 'pit-shared-budget-token', locationId: 'sampleLocation0001' };
+const WINDOW = { points: 100, ms: 10_000 };
+const { redisUrl } = realServers();
+
+if (redisUrl !== undefined) {
+  describe('two MedTainer nodes with one GoHighLevel credential, on one Redis', { timeout: 180_000 }, () => {
+    const ctx = suiteScope();
+    after(() => ctx.dispose());
+    let fake: Awaited<ReturnType<typeof serveFake>>;
+    let client: ConnectedClient['client'];
+    // This run's credential: a budget in Redis left by an earlier run cannot be counted in.
+    const token = `${CREDENTIALS.token}-${process.pid}-${Date.now()}`;
+
+    before(async () => {
+      fake = await serveFake(goHighLevelEmulator(emptyBusiness(new Date()), { ...CREDENTIALS, token }));
+      ctx.after(() => fake.close());
+      const hub = await startHub(ctx, { limits: { windowSeconds: 3_600, toolCalls: { read: 10_000 } } });
+      const env = {
+        REDIS_URL: redisUrl,
+        GOHIGHLEVEL_TOKEN: token,
+        GOHIGHLEVEL_LOCATION_ID: CREDENTIALS.locationId,
+        GOHIGHLEVEL_BASE_URL: fake.url,
+      };
+      for (const name of ['crm-a', 'crm-b']) {
+        await startNode(ctx, hub, { name, packs: ['medtainer'], env });
+        await nodeUp(hub, name);
+      }
+      ({ client } = await connectClient(ctx, hub));
+    });
+
+    it('never exceed the service window together', async () => {
+      // 150 reads that always go to the service (a contact the sync cache does not hold), half
+      // through each node, all at once: one and a half windows' worth.
+      const calls = Array.from({ length: 150 }, (_, n) =>
+        client.callTool({
+          name: `${n % 2 === 0 ? 'crm-a' : 'crm-b'}__gohighlevel_get_contact`,
+          arguments: { contactId: `missingContact${String(n).padStart(6, '0')}` },
+        }),
+      );
+      const answers = (await Promise.all(calls)).map(text);
+
+      const statuses = fake.requests.map((r) => r.status);
+      assert.deepEqual(
+        statuses.filter((s) => s === 429),
+        [],
+        'the emulator never had to refuse: the two nodes kept to one budget',
+      );
+      // Recount the emulator's fixed windows (from the first request of each) by arrival time.
+      const windows: number[] = [];
+      let start = Number.NEGATIVE_INFINITY;
+      for (const { at } of fake.requests) {
+        if (at - start >= WINDOW.ms) {
+          start = at;
+          windows.push(0);
+        }
+        windows[windows.length - 1] = (windows.at(-1) ?? 0) + 1;
+      }
+      assert.ok(
+        windows.every((n) => n <= WINDOW.points),
+        `requests per window: ${windows.join(', ')}`,
+      );
+      // The budget was used whole in some window: the nodes between them were driving it.
+      assert.equal(Math.max(...windows), WINDOW.points, `requests per window: ${windows.join(', ')}`);
+      // Every call was answered: by the service (no such contact), or by the node's limiter when the
+      // wait for the budget would be longer than a call should wait.
+      for (const answer of answers)
+        assert.match(
+          answer,
+          /^(GoHighLevel answered 404: Contact not found|GoHighLevel's rate limit is reached: try again in \d+ s)$/,
+        );
+    });
+  });
+}
