@@ -11,7 +11,7 @@
 import { KeyRing } from '@brainmesh/shared';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { connectClient, nodeUp, startHub, startNode, suiteScope } from '../e2e/support/mesh.js';
-import { createNodeClient } from '../hub/src/mesh/node-client.js';
+import { createNodeClient } from '../e2e/support/node-client.js';
 
 const LATENCY_CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const THROUGHPUT_MS = Number(process.env.BENCH_MS ?? 5000);

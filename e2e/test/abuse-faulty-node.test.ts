@@ -1,14 +1,13 @@
 /**
- * Faults on the hub's link: a node enrolled like any other that answers a tool call with garbage,
- * a stack trace, a wrong id, half a body, a reset, or nothing at all; and one that answers every
- * request with garbage. The caller gets a clean error within the hub's call timeout, nothing of
- * the node's own text, and another node's calls keep working.
+ * Faults on the hub's link: a node enrolled like any other that answers a tool call with garbage
+ * frames, a stack trace, a wrong id, half a message, a reset, or nothing at all; and one that
+ * botches the link itself. The caller gets a clean error within the hub's call timeout, nothing
+ * of the node's own text, and another node's calls keep working.
  */
 import assert from 'node:assert/strict';
-import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { KeyRing } from '@brainmesh/shared';
-import { BOTCHES, NODE_SECRET_TEXT, startFaultyNode } from '../support/faulty-node.js';
+import { LINK_SUBPROTOCOL } from '@brainmesh/shared';
+import { BOTCHES, type LinkBotch, NODE_SECRET_TEXT, startFaultyNode } from '../support/faulty-node.js';
 import {
   answerFaults,
   deaths,
@@ -49,12 +48,12 @@ describe('a node that answers garbage or hangs', { timeout: 180_000 }, () => {
   let calls: Map<string, number>;
 
   /** Enrols a node by hand, as `brainmesh node` would, at `url`. */
-  const enrol = async (name: string, url: string) => {
+  const enrol = async (name: string, node: { url: string; jwks: unknown }) => {
     const token = await enrolmentToken(hub, name);
     const res = await fetch(new URL('/enrol', hub.url), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token, node: name, url, jwks: (await KeyRing.ephemeral()).jwks() }),
+      body: JSON.stringify({ token, node: name, url: node.url, jwks: node.jwks }),
     });
     assert.equal(res.status, 200, await res.text());
   };
@@ -91,9 +90,9 @@ describe('a node that answers garbage or hangs', { timeout: 180_000 }, () => {
   before(async () => {
     hub = await startHub(scope, { links: { ...PATIENT_HEALTH_CHECKS, callTimeoutMs: CALL_TIMEOUT_MS } });
     alpha = await startNode(scope, hub, { name: 'alpha' });
-    const faulty = await startFaultyNode(scope);
+    const faulty = await startFaultyNode(scope, { name: 'mimic' });
     calls = faulty.calls;
-    await enrol('mimic', faulty.url);
+    await enrol('mimic', faulty);
     await Promise.all([nodeUp(hub, 'alpha'), nodeUp(hub, 'mimic')]);
     bystander = await connectClient(scope, hub);
     caller = new RawSession(hub.url, '/mcp', async () => ({ authorization: `Bearer ${hub.key}` }));
@@ -123,31 +122,32 @@ describe('a node that answers garbage or hangs', { timeout: 180_000 }, () => {
     });
   }
 
-  it('a node that answers every request with garbage never enters the catalog, and harms no one', async (t) => {
+  it('a node that botches the link itself never enters the catalog, and harms no one', async () => {
     let n = 0;
-    const answers = [
-      (res: ServerResponse) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"jsonrpc":"2.0","id":');
-      },
-      (res: ServerResponse) => {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.end(`data: ${NODE_SECRET_TEXT}\n\n`);
-      },
-      (res: ServerResponse) => {
-        res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(`Error: ${NODE_SECRET_TEXT}\n    at x (/srv/node_modules/a.js:1:1)`);
-      },
-      (res: ServerResponse) => res.socket?.destroy(),
-      (res: ServerResponse) => {
-        res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
-        res.end();
-      },
+    // Each dial meets the next of these: the hub must come out of every one with the node down.
+    const botches: LinkBotch[] = [
+      (_req, socket) => socket.end(`HTTP/1.1 500 Oops\r\ncontent-type: text/plain\r\n\r\n${NODE_SECRET_TEXT}`),
+      (_req, socket) => socket.end('HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/latest/meta-data/\r\n\r\n'),
+      (_req, socket) => socket.destroy(),
+      // The upgrade, then garbage where the hello should be.
+      (_req, _socket, accept) => accept((ws) => ws.send(`{"link":"hello","secret":"${NODE_SECRET_TEXT}"`)),
+      // The upgrade, a hello, and no token: the handshake must not wait for ever.
+      (_req, _socket, accept) =>
+        accept((ws) => ws.send(JSON.stringify({ link: 'hello', role: 'node', id: 'babbler', nonce: 'n'.repeat(32) }))),
+      // The upgrade, and silence.
+      (_req, _socket, accept) => accept(() => {}),
     ];
-    const babbler = await startFaultyNode(t, { everything: (res) => answers[n++ % answers.length]!(res) });
-    await enrol('babbler', babbler.url);
-    // Long enough for the first connection and several health checks to fail.
-    await new Promise((r) => setTimeout(r, 3_000));
+    const babbler = await startFaultyNode(scope, {
+      name: 'babbler',
+      everything: (req, socket, accept) => {
+        n += 1;
+        if (req.headers['sec-websocket-protocol'] !== LINK_SUBPROTOCOL) return socket.destroy();
+        botches[(n - 1) % botches.length]!(req, socket, accept);
+      },
+    });
+    await enrol('babbler', babbler);
+    // Every way of botching, met at least once (the silent ones take the handshake's 5 s).
+    await until(async () => babbler.dials() > botches.length, 'the hub to have dialled it through every botch', 60_000);
     const view = (await (await admin(hub, 'GET', '/admin/nodes/babbler')).json()) as { link: string };
     assert.notEqual(view.link, 'up');
     const { tools } = await bystander.client.listTools();
@@ -160,6 +160,5 @@ describe('a node that answers garbage or hangs', { timeout: 180_000 }, () => {
     );
     assert.ok(!call.body.includes(NODE_SECRET_TEXT));
     assert.deepEqual(await othersUnharmed(), []);
-    await until(async () => n > answers.length, 'the hub to have asked it more than once');
   });
 });

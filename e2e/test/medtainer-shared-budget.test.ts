@@ -55,12 +55,15 @@ if (redisUrl !== undefined) {
         }),
       );
       const answers = (await Promise.all(calls)).map(text);
+      const said = new Map<string, number>();
+      for (const a of answers) said.set(a, (said.get(a) ?? 0) + 1);
+      const story = () => `answers: ${JSON.stringify([...said])}`;
 
       const statuses = fake.requests.map((r) => r.status);
       assert.deepEqual(
         statuses.filter((s) => s === 429),
         [],
-        'the emulator never had to refuse: the two nodes kept to one budget',
+        `the emulator never had to refuse: the two nodes kept to one budget (${story()})`,
       );
       // Recount the emulator's fixed windows (from the first request of each) by arrival time.
       const windows: number[] = [];
@@ -74,10 +77,10 @@ if (redisUrl !== undefined) {
       }
       assert.ok(
         windows.every((n) => n <= WINDOW.points),
-        `requests per window: ${windows.join(', ')}`,
+        `requests per window: ${windows.join(', ')} (${story()})`,
       );
       // The budget was used whole in some window: the nodes between them were driving it.
-      assert.equal(Math.max(...windows), WINDOW.points, `requests per window: ${windows.join(', ')}`);
+      assert.equal(Math.max(...windows), WINDOW.points, `requests per window: ${windows.join(', ')} (${story()})`);
       // Every call was answered: by the service (no such contact), or by the node's limiter when the
       // wait for the budget would be longer than a call should wait.
       for (const answer of answers)

@@ -15,6 +15,7 @@ import type { Registry } from './registry.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { checksHost, hostGuard } from './routes/host.js';
+import { linkSocketRoutes } from './routes/link-socket.js';
 import { linkRoutes } from './routes/links.js';
 import { originGuard } from './routes/origin.js';
 
@@ -101,6 +102,7 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     ingest: deps.ingest,
     db: deps.db,
   });
+  await app.register(linkSocketRoutes, { mesh: deps.mesh, maxMessageBytes: deps.config.links.maxMessageBytes });
   const formKeys = new FormKeys(deps.db, {
     rotateMs: deps.config.oauth.formKeyRotationHours * 3_600_000,
     maxLifeMs: SIGN_IN_LIFE_MS,

@@ -49,7 +49,7 @@ export async function startHub(config: Readonly<HubConfig>, logger: Logger): Pro
     const keys = new ApiKeys(db);
     await keys.ensureOperatorKey(home, logger);
     const registry = new Registry(db, store);
-    const mesh = new Mesh({ registry, ring, hubId: config.hub.id, logger, settings: config.links });
+    const mesh = new Mesh({ registry, ring, store, hubId: config.hub.id, logger, settings: config.links });
     await mesh.start();
     closer.add(() => mesh.stop());
     logger.info({ nodes: mesh.links.size }, 'registry loaded');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLogger, KeyRing } from '@brainmesh/shared';
+import { createLogger, createMemoryStore, KeyRing } from '@brainmesh/shared';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Catalog, hubResourceUri, parseHubResourceUri } from '../src/mesh/catalog.js';
 import { NodeLink } from '../src/mesh/node-link.js';
@@ -28,7 +28,7 @@ async function link(id: string, tools: Tool[], status: NodeLink['status'] = 'up'
       enrolledAt: new Date(),
       updatedAt: new Date(),
     },
-    { hubId: 'hub', ring, logger, settings },
+    { hubId: 'hub', ring, store: createMemoryStore(), logger, settings },
   );
   l.lists = { tools, resources: [{ uri: 'file:///notes.md', name: 'notes' }], templates: [], prompts: [] };
   l.status = status;

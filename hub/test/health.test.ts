@@ -22,7 +22,7 @@ describe('health endpoints', () => {
     await migrate(db.value, HUB_MIGRATIONS);
     const ring = await KeyRing.ephemeral();
     const registry = new Registry(db.value, store.value);
-    const mesh = new Mesh({ registry, ring, hubId: 'hub', logger, settings: config.links });
+    const mesh = new Mesh({ registry, ring, store: store.value, hubId: 'hub', logger, settings: config.links });
     await mesh.start();
     const app = await buildHubApp({
       config,

@@ -38,7 +38,7 @@ async function listeningHub(
   await migrate(db.value, HUB_MIGRATIONS);
   const ring = await KeyRing.ephemeral();
   const registry = new Registry(db.value, store.value);
-  const mesh = new Mesh({ registry, ring, hubId: 'hub', logger, settings: parsed.links });
+  const mesh = new Mesh({ registry, ring, store: store.value, hubId: 'hub', logger, settings: parsed.links });
   await mesh.start();
   const app = await buildHubApp({
     config: parsed,

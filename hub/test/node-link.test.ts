@@ -1,139 +1,164 @@
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
-import { createLogger, KeyRing, RpcError } from '@brainmesh/shared';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { describe, it } from 'node:test';
+import { RpcError } from '@brainmesh/shared';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { linkFault, NodeLink, type SessionPeer } from '../src/mesh/node-link.js';
-import type { NodeRecord } from '../src/registry.js';
+import { LinkDropped, LinkUnsent } from '../src/mesh/link-requests.js';
+import { linkFault, type SessionPeer } from '../src/mesh/node-link.js';
+import { linkPair } from './support/link-pair.js';
 
-const logger = createLogger({ name: 'test', level: 'silent' });
-const settings = {
-  callTimeoutMs: 60_000,
-  healthIntervalMs: 600_000,
-  healthTimeoutMs: 500,
-  breakerFailures: 5,
-  breakerHalfOpenMs: 10_000,
-  maxMessageDepth: 64,
-  maxMessageBytes: 1_000_000,
+const peer: SessionPeer = {
+  id: 's1',
+  principal: 'key:abc',
+  clientMeta: () => ({ capabilities: { sampling: {} }, info: { name: 'test', version: '1' } }),
+  request: async () => ({}),
+  notify: () => {},
 };
-const peer: SessionPeer = { id: 's1', principal: 'key:abc', connect: async () => ({}) as Client };
 
-async function upLink(t: TestContext) {
-  const ring = await KeyRing.ephemeral();
-  let now = Date.parse('2026-12-02T10:00:00.000Z');
-  const record: NodeRecord = {
-    id: 'devmcp',
-    // Nothing listens on the discard port: a health check finds the node down, never up.
-    url: 'http://127.0.0.1:9',
-    jwks: ring.jwks(),
-    status: 'enabled',
-    enrolledAt: new Date(),
-    updatedAt: new Date(),
-  };
-  const link = new NodeLink(record, { hubId: 'hub', ring, logger, settings, now: () => now });
-  link.status = 'up';
-  t.after(() => link.stop());
-  return { link, record, advance: (ms: number) => (now += ms) };
-}
-
-const failWith = (err: unknown) => async () => {
-  throw err;
-};
 const outcome = (p: Promise<unknown>) =>
   p.then(
     (value) => ({ ok: true as const, value }),
     (err: unknown) => ({ ok: false as const, err }),
   );
+const echo = (link: Awaited<ReturnType<typeof linkPair>>['link']) =>
+  link.call(peer, 'tools/call', { name: 'echo', arguments: { text: 'hi' } }, {});
 
 describe('node link', () => {
-  it('a caller’s absurd input is not the node’s failure: the circuit stays closed', async (t) => {
-    const { link } = await upLink(t);
-    for (let i = 0; i < 20; i++) {
-      const r = await outcome(link.call(peer, failWith(new RangeError('Maximum call stack size exceeded'))));
-      assert.ok(!r.ok && r.err instanceof RangeError, 'the fault passes through as it is, for the caller to log');
-    }
-    assert.deepEqual(link.circuitView(), { state: 'closed' });
-    assert.equal((await outcome(link.call(peer, async () => 'answer'))).ok, true);
+  it('sends each request with the session’s principal, trace id and client, and passes the result on as sent', async (t) => {
+    const { link, seen } = await linkPair(t, () => ({ result: { content: [{ type: 'text', text: 'hi' }], extra: 1 } }));
+    const result = await link.call(peer, 'tools/call', { name: 'echo', arguments: { text: 'hi' } }, { traceId: 't-1' });
+    assert.deepEqual(result, { content: [{ type: 'text', text: 'hi' }], extra: 1 }, 'not rebuilt on the way');
+    const sent = seen.find((e) => (e.m as { method?: string }).method === 'tools/call')!;
+    assert.equal(sent.ch, 's1');
+    assert.equal(sent.p, 'key:abc');
+    assert.equal(sent.tr, 't-1');
+    const meta = (sent.m as { params: { _meta: Record<string, unknown> } }).params._meta;
+    assert.deepEqual(meta['io.modelcontextprotocol/clientCapabilities'], { sampling: {} });
+    assert.deepEqual(meta['io.modelcontextprotocol/clientInfo'], { name: 'test', version: '1' });
+    assert.equal(typeof meta['io.modelcontextprotocol/protocolVersion'], 'string');
   });
 
-  it('the node’s own JSON-RPC error is an answer, relayed in its bare words', async (t) => {
-    const { link } = await upLink(t);
+  it('relays the node’s own JSON-RPC error in its bare words, never its internals; the circuit stays closed', async (t) => {
+    let answer: { code: number; message: string } = { code: -32602, message: 'unknown prompt x' };
+    const { link } = await linkPair(t, () => ({ error: answer }));
     for (let i = 0; i < 10; i++) {
-      const r = await outcome(link.call(peer, failWith(new McpError(-32602, 'MCP error -32602: unknown prompt x'))));
+      const r = await outcome(echo(link));
       assert.ok(!r.ok && r.err instanceof RpcError);
-      assert.deepEqual([(r.err as RpcError).code, (r.err as RpcError).message], [-32602, 'unknown prompt x']);
+      assert.deepEqual([r.err.code, r.err.message], [-32602, 'unknown prompt x']);
     }
-    const stack = new McpError(-32603, 'TypeError: kept-inside-the-node\n    at call (/srv/node_modules/y/lib.js:3:4)');
-    const internal = await outcome(link.call(peer, failWith(stack)));
+    answer = { code: -32603, message: 'TypeError: kept-inside-the-node\n    at call (/srv/node_modules/y/lib.js:3:4)' };
+    const internal = await outcome(echo(link));
     assert.ok(!internal.ok && internal.err instanceof RpcError);
     assert.equal(internal.err.message, 'node devmcp failed to serve the request (internal error; see its log)');
-    const long = await outcome(link.call(peer, failWith(new McpError(-32602, `bad ${'x'.repeat(5_000)}\nmore`))));
+    answer = { code: -32602, message: `bad ${'x'.repeat(5_000)}\nmore` };
+    const long = await outcome(echo(link));
     assert.ok(!long.ok && long.err instanceof RpcError);
     assert.equal(long.err.message.length, 501, 'the first line, cut');
     assert.deepEqual(link.circuitView(), { state: 'closed' });
   });
 
-  it('link failures open it; it half-opens on schedule, one trial goes through, and a success closes it', async (t) => {
-    const { link, advance } = await upLink(t);
-    const timeout = new McpError(ErrorCode.RequestTimeout, 'Request timed out');
+  it('timeouts open the circuit; it half-opens on schedule, one trial goes through, and a success closes it', async (t) => {
+    let now = Date.parse('2026-12-02T10:00:00.000Z');
+    let mode: 'silent' | 'answer' | 'hold' = 'silent';
+    let release: () => void = () => {};
+    const held: Array<() => void> = [];
+    const pair = await linkPair(
+      t,
+      (_method, _params, envelope) => {
+        if (mode === 'answer') return { result: { content: [] } };
+        if (mode === 'hold') {
+          const id = (envelope.m as { id: number }).id;
+          held.push(() => pair.node.send({ ch: envelope.ch, m: { jsonrpc: '2.0', id, result: { content: [] } } }));
+        }
+        return 'silent';
+      },
+      { settings: { callTimeoutMs: 50 }, now: () => now },
+    );
+    const { link } = pair;
     for (let i = 0; i < 5; i++) {
-      const r = await outcome(link.call(peer, failWith(timeout)));
+      const r = await outcome(echo(link));
       assert.ok(!r.ok);
-      assert.equal((r.err as Error).message, 'node devmcp did not answer within 60 s');
+      assert.equal((r.err as Error).message, 'node devmcp did not answer within 0.05 s');
     }
     assert.deepEqual(link.circuitView(), {
       state: 'open',
       since: '2026-12-02T10:00:00.000Z',
       retryAt: '2026-12-02T10:00:10.000Z',
     });
-    let ran = false;
-    const refused = await outcome(
-      link.call(peer, async () => {
-        ran = true;
-      }),
-    );
-    assert.equal(ran, false, 'refused before anything is sent');
+    const refused = await outcome(echo(link));
     assert.ok(!refused.ok);
     assert.equal(
       (refused.err as Error).message,
       'node devmcp is failing (circuit open since 2026-12-02T10:00:00.000Z); it will be tried again at 2026-12-02T10:00:10.000Z',
     );
-
-    advance(10_000);
+    now += 10_000;
     assert.deepEqual(link.circuitView(), { state: 'half-open', since: '2026-12-02T10:00:00.000Z' });
-    let release: () => void = () => {};
-    const trial = link.call(peer, () => new Promise<string>((resolve) => (release = () => resolve('back'))));
-    const meanwhile = await outcome(link.call(peer, async () => 'other'));
+    mode = 'hold';
+    const trial = link.call(peer, 'tools/call', { name: 'echo' }, {});
+    const meanwhile = await outcome(echo(link));
     assert.ok(!meanwhile.ok);
     assert.match((meanwhile.err as Error).message, /a trial call is under way/);
+    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    release = held[0]!;
     release();
-    assert.equal(await trial, 'back');
+    assert.deepEqual(await trial, { content: [] });
     assert.deepEqual(link.circuitView(), { state: 'closed' });
-    assert.equal(await link.call(peer, async () => 'open for all'), 'open for all');
+    mode = 'answer';
+    assert.deepEqual(await echo(link), { content: [] });
   });
 
-  it('a node that went down under a call says so, and it counts', async (t) => {
-    const { link } = await upLink(t);
-    const r = await outcome(link.call(peer, failWith(new McpError(ErrorCode.ConnectionClosed, 'Connection closed'))));
+  it('a node that goes down under a call says so at once, and it counts', async (t) => {
+    const { link } = await linkPair(t, () => 'drop');
+    const r = await outcome(echo(link));
     assert.ok(!r.ok);
     assert.equal((r.err as Error).message, 'node devmcp went down during the call; it may or may not have run');
+    assert.equal(link.status, 'down');
+    const after = await outcome(echo(link));
+    assert.ok(!after.ok);
+    assert.match((after.err as Error).message, /^node devmcp is down \(since /);
   });
 
-  it('only 5xx of the node’s HTTP answers count; a lost session is dropped, not counted', async (t) => {
-    const { link } = await upLink(t);
-    for (let i = 0; i < 10; i++)
-      await outcome(link.call(peer, failWith(new StreamableHTTPError(404, 'Session not found'))));
-    for (let i = 0; i < 10; i++) await outcome(link.call(peer, failWith(new StreamableHTTPError(401, 'Unauthorized'))));
-    assert.deepEqual(link.circuitView(), { state: 'closed' });
-    for (let i = 0; i < 5; i++) await outcome(link.call(peer, failWith(new StreamableHTTPError(502, 'Bad Gateway'))));
-    assert.equal(link.circuitView().state, 'open');
+  it('carries progress back, and a cancelled call tells the node to stop', async (t) => {
+    let release: (() => void) | undefined;
+    const pair = await linkPair(t, (_m, params, envelope) => {
+      const token = (params._meta as { progressToken?: number }).progressToken;
+      pair.node.send({
+        ch: envelope.ch,
+        m: {
+          jsonrpc: '2.0',
+          method: 'notifications/progress',
+          params: { progressToken: token, progress: 1, total: 2 },
+        },
+      });
+      release = () => {};
+      return 'silent';
+    });
+    const progress: unknown[] = [];
+    const controller = new AbortController();
+    const call = outcome(
+      pair.link.call(
+        peer,
+        'tools/call',
+        { name: 'wait' },
+        { signal: controller.signal, onprogress: (p) => progress.push(p) },
+      ),
+    );
+    while (progress.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(progress, [{ progress: 1, total: 2 }]);
+    assert.ok(release !== undefined);
+    controller.abort(new Error('user pressed stop'));
+    const r = await call;
+    assert.ok(!r.ok);
+    while (!pair.seen.some((e) => (e.m as { method?: string }).method === 'notifications/cancelled'))
+      await new Promise((resolve) => setImmediate(resolve));
+    const cancel = pair.seen.find((e) => (e.m as { method?: string }).method === 'notifications/cancelled')!;
+    assert.equal(cancel.ch, 's1');
+    assert.deepEqual(link(pair).circuitView(), { state: 'closed' }, 'a cancelled call is not the node’s failure');
   });
 
   it('an operator’s reset, or the node disabled and enabled again, closes it', async (t) => {
-    const { link, record } = await upLink(t);
+    const { link, record } = await linkPair(t, () => 'silent', { settings: { callTimeoutMs: 20 } });
     const open = async () => {
-      for (let i = 0; i < 5; i++) await outcome(link.call(peer, failWith(new StreamableHTTPError(503, 'busy'))));
+      for (let i = 0; i < 5; i++) await outcome(echo(link));
       assert.equal(link.circuitView().state, 'open');
     };
     await open();
@@ -144,18 +169,28 @@ describe('node link', () => {
     link.update({ ...record, status: 'enabled' });
     assert.deepEqual(link.circuitView(), { state: 'closed' });
   });
+
+  it('closes the link at once when the node is disabled, and refuses calls after', async (t) => {
+    const { link, record, node } = await linkPair(t, () => ({ result: { content: [] } }));
+    const closed = new Promise<[number, string]>((resolve) => node.once('close', (c, r) => resolve([c, r])));
+    link.update({ ...record, status: 'disabled' });
+    assert.deepEqual(await closed, [4403, 'node disabled']);
+    const r = await outcome(echo(link));
+    assert.ok(!r.ok);
+    assert.equal((r.err as Error).message, 'node devmcp is disabled by an operator');
+  });
 });
+
+function link(pair: Awaited<ReturnType<typeof linkPair>>) {
+  return pair.link;
+}
 
 describe('link faults', () => {
   it('tell the link’s failures from answers and from faults of the hub’s own', () => {
-    const fetchFailed = (code: string) => Object.assign(new TypeError('fetch failed'), { cause: { code } });
-    assert.deepEqual(linkFault(fetchFailed('ECONNREFUSED')), { kind: 'refused' });
-    assert.deepEqual(linkFault(fetchFailed('ECONNRESET')), { kind: 'dropped' });
-    assert.deepEqual(linkFault(fetchFailed('UND_ERR_SOCKET')), { kind: 'dropped' });
+    assert.deepEqual(linkFault(new LinkDropped('x')), { kind: 'dropped' });
+    assert.deepEqual(linkFault(new LinkUnsent()), { kind: 'unsent' });
     assert.deepEqual(linkFault(new McpError(ErrorCode.RequestTimeout, 'x')), { kind: 'timeout' });
-    assert.deepEqual(linkFault(new McpError(ErrorCode.ConnectionClosed, 'x')), { kind: 'dropped' });
     assert.deepEqual(linkFault(new McpError(ErrorCode.InvalidParams, 'x')), { kind: 'answer' });
-    assert.deepEqual(linkFault(new StreamableHTTPError(500, 'x')), { kind: 'http', status: 500 });
     assert.deepEqual(linkFault(new RangeError('Maximum call stack size exceeded')), { kind: 'other' });
     assert.deepEqual(linkFault(new TypeError('Cannot read properties of undefined')), { kind: 'other' });
   });

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Bounds, Db, LinkClaims, Logger, Store } from '@brainmesh/shared';
+import type { Bounds, Db, LinkClaims, LinkIdentity, Logger, Store } from '@brainmesh/shared';
 import {
   httpErrorResponse,
   inspectBody,
+  LINK_PATH,
+  LINK_SUBPROTOCOL,
+  type LinkSocket,
   LinkTokenError,
   notFoundResponse,
+  openLink,
   unsupportedVersion,
 } from '@brainmesh/shared';
+import fastifyWebsocket from '@fastify/websocket';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
@@ -19,7 +24,9 @@ import Fastify, {
 } from 'fastify';
 import type { AuditRecorder } from './audit/recorder.js';
 import { SourceDirectory } from './directory.js';
+import { LinkServer } from './link-server.js';
 import { createNodeServer } from './mcp-server.js';
+import { NodeService } from './node-service.js';
 import type { Source } from './source.js';
 
 export interface NodeAppDeps {
@@ -35,6 +42,10 @@ export interface NodeAppDeps {
   maxAuditResponseBytes: number;
   /** Makes a new active key, keeping the one before it and retiring older ones; the hub asks. */
   rotateKeys: () => Promise<KeyRotation>;
+  /** Who this node is on the persistent link, and how it checks the hub; undefined until enrolled. */
+  linkIdentity: () => LinkIdentity | undefined;
+  /** The principal of the hub's own requests (`hub:<hubId>`). */
+  hubPrincipal: () => string;
 }
 
 export interface KeyRotation {
@@ -71,7 +82,7 @@ declare module 'fastify' {
  */
 export async function buildNodeApp(
   deps: NodeAppDeps,
-): Promise<{ app: FastifyInstance; closeSessions(): Promise<void> }> {
+): Promise<{ app: FastifyInstance; closeSessions(): Promise<void>; serveLink(socket: LinkSocket): void }> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Each MCP call is logged once, with its outcome and trace id, by the code that serves it;
@@ -79,19 +90,54 @@ export async function buildNodeApp(
     logController: new LogController({ disableRequestLogging: true }),
   });
   const sessions = new Map<string, Session>();
-  // One name map for the node, shared by every session.
-  const directory = new SourceDirectory(deps.sources);
+  const links = new Set<LinkServer>();
+  // One name map and one service for the node, shared by every session and link.
+  const service = new NodeService({
+    nodeName: deps.nodeName,
+    directory: new SourceDirectory(deps.sources),
+    logger: deps.logger,
+    audit: deps.audit,
+    maxAuditResponseBytes: deps.maxAuditResponseBytes,
+  });
 
-  // One listener per source for the life of the app, fanned out to whichever sessions are open.
-  for (const source of deps.sources) {
-    source.onListChanged(() => {
-      for (const { server } of sessions.values()) {
-        void server.sendToolListChanged().catch(() => {});
-        void server.sendResourceListChanged().catch(() => {});
-        void server.sendPromptListChanged().catch(() => {});
-      }
+  // One listener for the life of the app, fanned out to whichever sessions and links are open.
+  service.onListChanged(() => {
+    for (const { server } of sessions.values()) {
+      void server.sendToolListChanged().catch(() => {});
+      void server.sendResourceListChanged().catch(() => {});
+      void server.sendPromptListChanged().catch(() => {});
+    }
+    for (const link of links) link.listChanged();
+  });
+
+  const serveLink = (socket: LinkSocket) => {
+    const server = new LinkServer(socket, service, {
+      logger: deps.logger,
+      bounds: NODE_BOUNDS,
+      hubPrincipal: deps.hubPrincipal(),
     });
-  }
+    links.add(server);
+    socket.once('close', (code, reason) => {
+      links.delete(server);
+      deps.logger.info({ code, reason }, 'link to the hub closed');
+    });
+    deps.logger.info({ hub: socket.peerId }, 'link to the hub up');
+  };
+
+  // The hub dials in here (a node it can reach); a node it cannot reach dials the hub instead
+  // (link-dialer.ts). Either way the handshake proves both sides before anything else is read.
+  await app.register(fastifyWebsocket, { options: { maxPayload: NODE_BOUNDS.maxBytes + 64 * 1024 } });
+  app.get(LINK_PATH, { websocket: true }, (socket, request) => {
+    const identity = deps.linkIdentity();
+    if (identity === undefined || socket.protocol !== LINK_SUBPROTOCOL) {
+      request.log.warn({ protocol: socket.protocol }, 'link refused: not enrolled, or not the link protocol');
+      socket.close(4403, 'refused');
+      return;
+    }
+    openLink(socket, identity).then(serveLink, (err: unknown) =>
+      request.log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'link handshake refused'),
+    );
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
@@ -170,14 +216,7 @@ export async function buildNodeApp(
   };
 
   const openSession = async (principal: string): Promise<Session> => {
-    const server = createNodeServer({
-      nodeName: deps.nodeName,
-      directory,
-      logger: deps.logger,
-      principal,
-      audit: deps.audit,
-      maxAuditResponseBytes: deps.maxAuditResponseBytes,
-    });
+    const server = createNodeServer({ nodeName: deps.nodeName, service, principal });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
@@ -218,6 +257,7 @@ export async function buildNodeApp(
 
   return {
     app,
+    serveLink,
     closeSessions: async () => {
       await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
       sessions.clear();

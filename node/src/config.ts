@@ -82,6 +82,11 @@ export const nodeConfigSchema = baseConfigSchema
         url: z.url({ protocol: /^https?$/ }),
         /** One-time token from `brainmesh nodes enroll`; needed on the first start only. */
         enrolmentToken: z.string().min(1).optional(),
+        /**
+         * The node dials the hub and keeps the link up, for a node the hub cannot reach (behind
+         * NAT, a laptop): it then tells the hub no URL. Otherwise the hub dials the node.
+         */
+        dial: z.boolean().default(false),
       })
       .strict(),
     /**
@@ -122,6 +127,7 @@ export const nodeEnvOverrides: Readonly<Record<string, EnvOverride>> = {
   BRAINMESH_NODE_PUBLIC_URL: { path: ['server', 'publicUrl'], type: 'string' },
   BRAINMESH_HUB_URL: { path: ['hub', 'url'], type: 'string' },
   BRAINMESH_ENROLMENT_TOKEN: { path: ['hub', 'enrolmentToken'], type: 'string' },
+  BRAINMESH_HUB_DIAL: { path: ['hub', 'dial'], type: 'boolean' },
 };
 
 export function loadNodeConfig(options: {

@@ -61,7 +61,7 @@ export class HubLink {
   }
 
   /** Redeems a one-time enrolment token; the hub answers with its keys, which are pinned. */
-  async enrol(options: { hubUrl: string; token: string; nodeName: string; url: string }): Promise<LinkFile> {
+  async enrol(options: { hubUrl: string; token: string; nodeName: string; url: string | null }): Promise<LinkFile> {
     const res = await fetch(new URL('/enrol', options.hubUrl), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -98,7 +98,7 @@ export class HubLink {
    * the node is configured with now, which may differ from where it enrolled: the hub's identity
    * is its pinned keys, not its address.
    */
-  async announce(url: string, hubUrl: string, signal: AbortSignal): Promise<void> {
+  async announce(url: string | null, hubUrl: string, signal: AbortSignal): Promise<void> {
     const state = this.state;
     if (state === undefined) throw new BrainmeshError('UNAUTHENTICATED', 'not enrolled');
     // Unreachable or failing: try again. Refused: the hub no longer knows this node (removed,

@@ -5,6 +5,8 @@ import {
   Closer,
   createLinkVerifier,
   KeyRing,
+  type LinkIdentity,
+  LinkTokenError,
   type Logger,
   listeningUrl,
   listenOrExplain,
@@ -13,12 +15,14 @@ import {
   openStore,
   resolveHome,
   scopedStore,
+  signLinkToken,
 } from '@brainmesh/shared';
 import { buildNodeApp } from './app.js';
 import { AuditRecorder } from './audit/recorder.js';
 import { AuditShipper } from './audit/shipper.js';
 import type { NodeConfig } from './config.js';
 import { HubLink } from './hub-link.js';
+import { LinkDialer } from './link-dialer.js';
 import { MountSource } from './mounts/mount-source.js';
 import { makePacks } from './pack-host.js';
 import type { LoadedPack } from './pack-loader.js';
@@ -96,7 +100,30 @@ export async function startNode(
     });
     // Until enrolment, the verifier has no hub keys and refuses everything.
     let verify = verifyLink;
-    const { app, closeSessions } = await buildNodeApp({
+    // Who this node is on the persistent link: it signs with its own key, and accepts only the
+    // hub it enrolled with, whose token must carry this connection's nonce.
+    const linkIdentity = (): LinkIdentity | undefined => {
+      const state = link.enrolled;
+      if (state === undefined) return undefined;
+      const verifyHub = createLinkVerifier({
+        issuer: state.hubId,
+        audience: state.nodeId,
+        keys: () => link.hubKeys(),
+        replay: store,
+      });
+      return {
+        role: 'node',
+        id: state.nodeId,
+        sign: (aud, nonce) => signLinkToken(ring, { iss: state.nodeId, aud, sub: `node:${state.nodeId}`, nonce }),
+        verify: async (peer, token, nonce) => {
+          if (peer.role !== 'hub' || peer.id !== state.hubId) throw new LinkTokenError('wrong-issuer');
+          const claims = await verifyHub(token, nonce);
+          if (claims.sub !== `hub:${state.hubId}`) throw new LinkTokenError('malformed');
+          return claims;
+        },
+      };
+    };
+    const { app, closeSessions, serveLink } = await buildNodeApp({
       nodeName: config.node.name,
       sources,
       db,
@@ -104,6 +131,8 @@ export async function startNode(
       logger,
       verifyLink: (token) => verify(token),
       jwks: () => ring.jwks(),
+      linkIdentity,
+      hubPrincipal: () => `hub:${link.enrolled?.hubId ?? 'hub'}`,
       audit,
       maxAuditResponseBytes: config.audit.maxResponseBytes,
       rotateKeys: async () => {
@@ -136,7 +165,7 @@ export async function startNode(
           hubUrl: config.hub.url,
           token: config.hub.enrolmentToken,
           nodeName: config.node.name,
-          url,
+          url: config.hub.dial ? null : url,
         });
         verify = createLinkVerifier({
           issuer: state.hubId,
@@ -153,7 +182,22 @@ export async function startNode(
     closer.add(async () => announcing.abort());
     const enrolled = link.enrolled;
     if (enrolled !== undefined) {
-      link.announce(url, config.hub.url, announcing.signal).catch((err) => {
+      if (config.hub.dial) {
+        const dialer = new LinkDialer({
+          hubUrl: config.hub.url,
+          identity: linkIdentity,
+          onLink: serveLink,
+          logger: logger.child({ part: 'link' }),
+          maxPayload: 1_048_576 + 64 * 1024,
+        });
+        const dialing = dialer.run();
+        closer.add(async () => {
+          dialer.stop();
+          await dialing;
+        });
+      }
+      // A node that dials tells the hub no URL: the hub must not try to reach it.
+      link.announce(config.hub.dial ? null : url, config.hub.url, announcing.signal).catch((err) => {
         if (!announcing.signal.aborted) logger.error({ err }, 'announce abandoned');
       });
       const shipper = new AuditShipper({

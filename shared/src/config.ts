@@ -41,7 +41,7 @@ export type BaseConfig = z.infer<typeof baseConfigSchema>;
 /** Where an environment variable lands in the config, and how its text is read. */
 export interface EnvOverride {
   path: readonly string[];
-  type: 'string' | 'port';
+  type: 'string' | 'port' | 'boolean';
 }
 
 export const baseEnvOverrides: Readonly<Record<string, EnvOverride>> = {
@@ -125,6 +125,15 @@ function readYaml(file: string): Record<string, unknown> {
 
 function readEnvValue(name: string, text: string, override: EnvOverride): unknown {
   if (override.type === 'string') return text;
+  if (override.type === 'boolean') {
+    if (text === 'true' || text === '1') return true;
+    if (text === 'false' || text === '0') return false;
+    throw new BrainmeshError(
+      'CONFIG_INVALID',
+      `environment variable ${name}: ${override.path.join('.')}: expected true or false, got "${text}"`,
+      { details: { field: override.path.join('.'), env: name } },
+    );
+  }
   const port = Number(text);
   if (!/^\d+$/.test(text) || port > 65535) {
     throw new BrainmeshError(

@@ -43,6 +43,19 @@ export { httpErrorResponse, notFoundResponse } from './http-error.js';
 export { Closer, listeningUrl, listenOrExplain } from './lifecycle.js';
 export { KeyRing, LINK_ALG, type SigningKey } from './link/keyring.js';
 export {
+  CLOSE as LINK_CLOSE,
+  type Envelope,
+  HANDSHAKE_TIMEOUT_MS,
+  type Hello,
+  LINK_PATH,
+  LINK_SUBPROTOCOL,
+  type LinkIdentity,
+  LinkRefused,
+  LinkSocket,
+  type LinkSocketOptions,
+  openLink,
+} from './link/socket.js';
+export {
   createLinkVerifier,
   type LinkClaims,
   type LinkRefusal,

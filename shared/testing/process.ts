@@ -23,9 +23,11 @@ export function spawnTs(
   entry: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { detached?: boolean | undefined } = {},
+  options: { detached?: boolean | undefined; prefix?: readonly string[] | undefined } = {},
 ): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  // A prefix runs node through another command (`ip netns exec <host>`), which execs it in turn.
+  const [command, ...before] = [...(options.prefix ?? []), process.execPath];
+  const child = spawn(command!, [...before, '--import', 'tsx', entry, ...args], {
     env: { ...env, BRAINMESH_LOG_FORMAT: env.BRAINMESH_LOG_FORMAT ?? 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached === true,

@@ -64,8 +64,6 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
       limitWindowMs: deps.limit.windowMs,
       mesh: deps.mesh,
       logger: deps.logger,
-      hubId: deps.hubId,
-      ring: deps.ring,
       callTimeoutMs: deps.callTimeoutMs,
       db: deps.db,
       calls: deps.calls,

@@ -1,30 +1,30 @@
 import type { Bounds } from '@brainmesh/shared';
 import { clip, type Db, JsonRpcCode, type Logger, RpcError, SERVER_CAPABILITIES } from '@brainmesh/shared';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
-  type ClientCapabilities,
   CompleteRequestSchema,
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
+  type CompleteResult,
+  type CreateMessageRequest,
+  type ElicitRequest,
+  ErrorCode,
   GetPromptRequestSchema,
+  type GetPromptResult,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
-  ListRootsRequestSchema,
   ListToolsRequestSchema,
-  LoggingMessageNotificationSchema,
+  type LoggingMessageNotification,
   McpError,
   ReadResourceRequestSchema,
+  type ReadResourceResult,
   SetLevelRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { HubCallLog } from '../audit/hub-calls.js';
 import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { meshToolsFor } from '../mesh/mesh-tools.js';
-import { createNodeClient } from '../mesh/node-client.js';
-import type { NodeLink, SessionPeer } from '../mesh/node-link.js';
+import type { SessionPeer } from '../mesh/node-link.js';
 import type { RateLimiter, ToolClass } from '../rate-limit.js';
 import type { Access } from '../scopes.js';
 import { HUB_VERSION } from '../version.js';
@@ -40,8 +40,6 @@ export interface HubSessionDeps {
   limitWindowMs: number;
   mesh: Mesh;
   logger: Logger;
-  hubId: string;
-  ring: Parameters<typeof createNodeClient>[0]['ring'];
   callTimeoutMs: number;
   db: Db;
   calls: HubCallLog;
@@ -49,8 +47,8 @@ export interface HubSessionDeps {
 }
 
 /**
- * One MCP server per client session. Lists come from the mesh's catalog; calls go to the owning
- * node through that session's own client to it, so progress, cancellation, sampling,
+ * One MCP server per client session. Lists come from the mesh's catalog; requests go to the
+ * owning node over its link as this session's channel, so progress, cancellation, sampling,
  * elicitation and logging pass through in both directions.
  */
 export function createHubSession(deps: HubSessionDeps): { server: Server; close(): Promise<void> } {
@@ -67,46 +65,36 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
   const peer: SessionPeer = {
     id: deps.id,
     principal: deps.principal,
-    connect: async (link: NodeLink): Promise<Client> => {
+    clientMeta: () => {
       const caps = server.getClientCapabilities() ?? {};
       // The node may ask for what this session's client offers, and nothing more.
-      const capabilities: ClientCapabilities = {
-        ...(caps.sampling === undefined ? {} : { sampling: caps.sampling }),
-        ...(caps.elicitation === undefined ? {} : { elicitation: caps.elicitation }),
-        ...(caps.roots === undefined ? {} : { roots: {} }),
+      return {
+        capabilities: {
+          ...(caps.sampling === undefined ? {} : { sampling: caps.sampling }),
+          ...(caps.elicitation === undefined ? {} : { elicitation: caps.elicitation }),
+          ...(caps.roots === undefined ? {} : { roots: {} }),
+        },
+        info: server.getClientVersion(),
       };
-      const { client, transport } = createNodeClient({
-        url: link.record.url ?? '',
-        nodeId: link.id,
-        hubId: deps.hubId,
-        ring: deps.ring,
-        principal: deps.principal,
-        capabilities,
-      });
-      // The SDK refuses a handler for a capability the client does not declare.
-      if (capabilities.sampling !== undefined) {
-        client.setRequestHandler(CreateMessageRequestSchema, (request, extra) =>
-          server.createMessage(request.params, { signal: extra.signal }).catch(relayedError),
-        );
-      }
-      if (capabilities.elicitation !== undefined) {
-        client.setRequestHandler(ElicitRequestSchema, (request, extra) =>
-          server.elicitInput(request.params, { signal: extra.signal }).catch(relayedError),
-        );
-      }
-      if (capabilities.roots !== undefined) {
-        client.setRequestHandler(ListRootsRequestSchema, (_request, extra) =>
-          server.listRoots(undefined, { signal: extra.signal }).catch(relayedError),
-        );
-      }
-      client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) =>
-        server.sendLoggingMessage({
-          ...notification.params,
-          logger: `${link.id}${notification.params.logger ? `/${notification.params.logger}` : ''}`,
-        }),
-      );
-      await client.connect(transport, { timeout: deps.callTimeoutMs });
-      return client;
+    },
+    request: (method, params, options) => {
+      const caps = server.getClientCapabilities() ?? {};
+      const sent = { signal: options.signal, relatedRequestId: options.relatedRequestId };
+      // Checked here as the SDK checks what a client declares: a node asks only for what it may.
+      if (method === 'sampling/createMessage' && caps.sampling !== undefined)
+        return server.createMessage(params as CreateMessageRequest['params'], sent).catch(relayedError);
+      if (method === 'elicitation/create' && caps.elicitation !== undefined)
+        return server.elicitInput(params as ElicitRequest['params'], sent).catch(relayedError);
+      if (method === 'roots/list' && caps.roots !== undefined)
+        return server.listRoots(undefined, sent).catch(relayedError);
+      return Promise.reject(new McpError(ErrorCode.MethodNotFound, `the client does not offer ${clip(method, 60)}`));
+    },
+    notify: (nodeId, method, params) => {
+      if (method !== 'notifications/message') return;
+      const message = params as LoggingMessageNotification['params'];
+      void server
+        .sendLoggingMessage({ ...message, logger: `${nodeId}${message.logger ? `/${message.logger}` : ''}` })
+        .catch(() => {});
     },
   };
 
@@ -136,15 +124,15 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
       .listResourceTemplates()
       .filter((t) => access.allowsNode(nodeOf(t.uriTemplate))),
   }));
-  const relayed = { peer, callTimeoutMs: deps.callTimeoutMs, bounds: deps.bounds, logger: log };
+  const relayed = { peer, bounds: deps.bounds, logger: log };
   const unknown = (what: string, name: string) =>
     new RpcError(JsonRpcCode.InvalidParams, `unknown ${what} ${clip(name)}`);
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
     const routed = deps.mesh.catalog.resolveResource(request.params.uri);
     if (routed === undefined || !access.allowsNode(routed.link.id)) throw unknown('resource', request.params.uri);
-    const result = await relay(relayed, routed.link, extra, (client, options) =>
-      client.readResource({ uri: routed.uri }, options),
-    );
+    const result = (await relay(relayed, routed.link, extra, 'resources/read', {
+      uri: routed.uri,
+    })) as ReadResourceResult;
     return { ...result, contents: result.contents.map((c) => ({ ...c, uri: hubResourceUri(routed.link.id, c.uri) })) };
   });
 
@@ -158,9 +146,10 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
     const routed = promptFor(request.params.name);
     if (routed === undefined) throw unknown('prompt', request.params.name);
-    return relay(relayed, routed.link, extra, (client, options) =>
-      client.getPrompt({ name: routed.name, arguments: request.params.arguments ?? {} }, options),
-    );
+    return (await relay(relayed, routed.link, extra, 'prompts/get', {
+      name: routed.name,
+      arguments: request.params.arguments ?? {},
+    })) as GetPromptResult;
   });
 
   server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
@@ -168,15 +157,17 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
     if (ref.type === 'ref/prompt') {
       const routed = promptFor(ref.name);
       if (routed === undefined) throw unknown('prompt', ref.name);
-      return relay(relayed, routed.link, extra, (client, options) =>
-        client.complete({ ...request.params, ref: { ...ref, name: routed.name } }, options),
-      );
+      return (await relay(relayed, routed.link, extra, 'completion/complete', {
+        ...request.params,
+        ref: { ...ref, name: routed.name },
+      })) as CompleteResult;
     }
     const routed = deps.mesh.catalog.resolveResource(ref.uri);
     if (routed === undefined || !access.allowsNode(routed.link.id)) throw unknown('resource template', ref.uri);
-    return relay(relayed, routed.link, extra, (client, options) =>
-      client.complete({ ...request.params, ref: { ...ref, uri: routed.uri } }, options),
-    );
+    return (await relay(relayed, routed.link, extra, 'completion/complete', {
+      ...request.params,
+      ref: { ...ref, uri: routed.uri },
+    })) as CompleteResult;
   });
 
   // The level applies to this session's view; nodes send what they send and the client filters.

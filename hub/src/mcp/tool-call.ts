@@ -14,15 +14,13 @@ import {
   TRACE_META_KEY,
   toolError,
 } from '@brainmesh/shared';
-import type { RequestHandlerExtra, RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import {
-  type CallToolRequest,
-  type CallToolResult,
-  CallToolResultSchema,
-  type Progress,
-  type ServerNotification,
-  type ServerRequest,
-  type Tool,
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type {
+  CallToolRequest,
+  CallToolResult,
+  ServerNotification,
+  ServerRequest,
+  Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { HubCallLog } from '../audit/hub-calls.js';
 import type { Mesh } from '../mesh/mesh.js';
@@ -117,18 +115,12 @@ export function toolCallPipeline(
       const result =
         route.kind === 'hub'
           ? await route.own.run(args, deps.mesh, access, { db: deps.db })
-          : await proxy(deps, route.link, extra, (client, options) =>
-              client.request(
-                {
-                  method: 'tools/call',
-                  params: { name: route.tool, arguments: args, _meta: { [TRACE_META_KEY]: traceId } },
-                },
-                CallToolResultSchema,
-                options,
-              ),
+          : toolResult(
+              route.link.id,
+              await proxy(deps, route.link, extra, 'tools/call', { name: route.tool, arguments: args }, traceId),
             );
       if (result.isError === true) outcome = 'tool-error';
-      return result as CallToolResult;
+      return result;
     } catch (err) {
       outcome = extra.signal.aborted ? 'cancelled' : 'failed';
       if (err instanceof RpcError) throw err;
@@ -147,6 +139,22 @@ export function toolCallPipeline(
   };
 }
 
+/**
+ * A node's tool result, passed on as it came once its shape is one a client can read: content
+ * a list of typed blocks, isError a boolean. Checked by hand rather than by the SDK's schema:
+ * this runs on every call, and what is inside each block is the client's to read.
+ */
+function toolResult(node: string, result: unknown): CallToolResult {
+  const r = result as { content?: unknown; isError?: unknown };
+  const ok =
+    Array.isArray(r.content) &&
+    r.content.every((c) => typeof c === 'object' && c !== null && typeof (c as { type?: unknown }).type === 'string') &&
+    (r.isError === undefined || typeof r.isError === 'boolean');
+  if (!ok)
+    throw new BrainmeshError('UPSTREAM_UNAVAILABLE', `node ${node} answered with something that is not a tool result`);
+  return result as CallToolResult;
+}
+
 function routeOf(mesh: Mesh, access: Access, name: string): Route {
   const own = meshTool(name, access);
   if (own !== undefined) {
@@ -163,35 +171,43 @@ function routeOf(mesh: Mesh, access: Access, name: string): Route {
 }
 
 /**
- * A request to a node on the session's behalf, through the node's link: the client's
- * cancellation and progress carried on, the answer bounded before it goes back out. Errors
- * leave as the link made them (BrainmeshError in words, the node's own RpcError, or a fault).
+ * A request to a node on the session's behalf, over the node's link: the client's cancellation
+ * and progress carried on, the answer bounded before it goes back out, and otherwise passed on
+ * as the node sent it. Errors leave as the link made them (BrainmeshError in words, the node's
+ * own RpcError, or a fault).
  */
-export async function proxy<T>(
-  deps: Pick<ToolCallDeps, 'peer' | 'callTimeoutMs' | 'bounds'>,
+export async function proxy(
+  deps: Pick<ToolCallDeps, 'peer' | 'bounds'>,
   link: NodeLink,
   extra: Extra,
-  work: (client: Parameters<Parameters<NodeLink['call']>[1]>[0], options: RequestOptions) => Promise<T>,
-): Promise<T> {
+  method: string,
+  params: Record<string, unknown>,
+  traceId: string = newTraceId(),
+): Promise<unknown> {
   // Progress goes out in order and is flushed before the answer (the SDK drops progress handled
   // after its response: typescript-sdk #2580).
   let progress = Promise.resolve();
   const progressToken = extra._meta?.progressToken;
-  const options: RequestOptions = {
-    signal: extra.signal,
-    timeout: deps.callTimeoutMs,
-    resetTimeoutOnProgress: true,
-    ...(progressToken === undefined
-      ? {}
-      : {
-          onprogress: (p: Progress) => {
-            progress = progress
-              .then(() => extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } }))
-              .catch(() => {});
-          },
-        }),
-  };
-  const result = await link.call(deps.peer, (client) => work(client, options), extra.signal);
+  const result = await link.call(
+    deps.peer,
+    method,
+    { ...params, _meta: { [TRACE_META_KEY]: traceId } },
+    {
+      signal: extra.signal,
+      relatedRequestId: extra.requestId,
+      traceId,
+      onprogress:
+        progressToken === undefined
+          ? undefined
+          : (p) => {
+              progress = progress
+                .then(() =>
+                  extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } }),
+                )
+                .catch(() => {});
+            },
+    },
+  );
   await progress;
   // V8 writes JSON recursively: an answer nested deep enough would throw when the SDK sends it,
   // and leave the client waiting for an answer that never comes.
@@ -202,6 +218,12 @@ export async function proxy<T>(
       `node ${link.id} answered badly: ${describeExcess(excess, deps.bounds, 'its answer')}`,
     );
   }
+  if (typeof result !== 'object' || result === null) {
+    throw new BrainmeshError(
+      'UPSTREAM_UNAVAILABLE',
+      `node ${link.id} answered with something that is not an MCP result`,
+    );
+  }
   return result;
 }
 
@@ -209,14 +231,15 @@ export async function proxy<T>(
  * For requests other than tools/call (prompts, resources, completion): the same proxy, with our
  * errors as JSON-RPC errors in their own words, and nothing internal let out.
  */
-export async function relay<T>(
-  deps: Pick<ToolCallDeps, 'peer' | 'callTimeoutMs' | 'bounds' | 'logger'>,
+export async function relay(
+  deps: Pick<ToolCallDeps, 'peer' | 'bounds' | 'logger'>,
   link: NodeLink,
   extra: Extra,
-  work: Parameters<typeof proxy<T>>[3],
-): Promise<T> {
+  method: string,
+  params: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   try {
-    return await proxy(deps, link, extra, work);
+    return (await proxy(deps, link, extra, method, params)) as Record<string, unknown>;
   } catch (err) {
     if (err instanceof RpcError) throw err;
     if (isBrainmeshError(err)) throw new RpcError(err.rpcCode, err.message, err.details);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { KeyRing, Logger } from '@brainmesh/shared';
+import type { KeyRing, Logger, Store } from '@brainmesh/shared';
 import type { Registry } from '../registry.js';
 import { Catalog } from './catalog.js';
 import { type LinkSettings, NodeLink } from './node-link.js';
@@ -15,10 +15,22 @@ export class Mesh extends EventEmitter<{ changed: [] }> {
   private pending = false;
 
   constructor(
-    private readonly deps: { registry: Registry; ring: KeyRing; hubId: string; logger: Logger; settings: LinkSettings },
+    private readonly deps: {
+      registry: Registry;
+      ring: KeyRing;
+      hubId: string;
+      logger: Logger;
+      settings: LinkSettings;
+      /** Link token ids are remembered here, so none is accepted twice. */
+      store: Store;
+    },
   ) {
     super();
     this.setMaxListeners(0);
+  }
+
+  get hubId(): string {
+    return this.deps.hubId;
   }
 
   /** How the hub reaches nodes, and the bounds of what it passes on to them. */
@@ -41,6 +53,7 @@ export class Mesh extends EventEmitter<{ changed: [] }> {
     const link = new NodeLink(record, {
       hubId: this.deps.hubId,
       ring: this.deps.ring,
+      store: this.deps.store,
       logger: this.deps.logger,
       settings: this.deps.settings,
     });

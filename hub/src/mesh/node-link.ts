@@ -2,25 +2,28 @@ import { EventEmitter } from 'node:events';
 import {
   BrainmeshError,
   clip,
+  createLinkVerifier,
   EMPTY_LISTS,
   type KeyRing,
+  LINK_CLOSE,
+  LINK_PATH,
+  LINK_SUBPROTOCOL,
+  type LinkIdentity,
+  type LinkSocket,
+  LinkTokenError,
   type Logger,
-  listEverything,
   type McpLists,
+  openLink,
   RpcError,
+  type Store,
+  signLinkToken,
 } from '@brainmesh/shared';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  ErrorCode,
-  McpError,
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ToolListChangedNotificationSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { WebSocket } from 'ws';
 import type { NodeRecord } from '../registry.js';
 import { type Admission, Circuit, type CircuitView } from './circuit.js';
-import { createNodeClient } from './node-client.js';
+import { type ChannelPeer, LinkDropped, LinkRequests, LinkUnsent, type RequestOptions } from './link-requests.js';
 
 export interface LinkSettings {
   callTimeoutMs: number;
@@ -34,44 +37,53 @@ export interface LinkSettings {
 
 export type LinkStatus = 'connecting' | 'up' | 'down' | 'disabled';
 
-/** A hub client session, as a node link needs to know it: whom to call for, what it can do. */
-export interface SessionPeer {
-  id: string;
-  principal: string;
-  /** Builds a client to a node wired to this session (sampling, elicitation, logging go back to it). */
-  connect(link: NodeLink): Promise<Client>;
+/** Health pings in a row a node may miss before its link is closed as hung. */
+const MISSED_PINGS_DOWN = 3;
+/** WebSocket pings, for a peer that vanished without closing (a cable pulled, a NAT forgetting). */
+const HEARTBEAT_MS = 5_000;
+/** Which side opened the link: the hub (`dial-out`, to a node with a URL) or the node (`dial-in`). */
+export type LinkDirection = 'dial-out' | 'dial-in';
+
+/** A hub client session, as a node link needs to know it. */
+export type SessionPeer = ChannelPeer;
+
+export interface NodeLinkDeps {
+  hubId: string;
+  ring: KeyRing;
+  /** Where link tokens' ids are remembered, so none is accepted twice. */
+  store: Store;
+  logger: Logger;
+  settings: LinkSettings;
+  now?: () => number;
 }
 
 /**
- * The hub's link to one node. A catalog client (principal: the hub itself) keeps the node's
- * lists and answers health checks; each hub client session gets its own client, so calls carry
- * that client's principal and the node's requests (sampling, elicitation) reach that client.
- * Failures of the link itself (and only those: see `linkFault`) trip the node's circuit; a failed
- * health check marks the node down, and a successful one (or the node announcing itself) brings
- * it back.
+ * The hub's link to one node: one persistent WebSocket (link-requests.ts carries the requests on
+ * it), dialled by the hub when the node has a URL, or by the node when it has none. Every hub
+ * client session's requests share it, each carrying its principal. The node's lists are fetched
+ * when the link comes up and again whenever the node says they changed; a ping on it every
+ * health interval measures latency and notices a node that stopped answering. Failures of the
+ * link itself (and only those: see `linkFault`) trip the node's circuit.
  */
 export class NodeLink extends EventEmitter<{ changed: [] }> {
   status: LinkStatus = 'connecting';
+  direction: LinkDirection | undefined;
   downSince: Date | undefined;
   lastSeen: Date | undefined;
   latencyMs: number | undefined;
   lists: McpLists = EMPTY_LISTS;
-  private catalog: Client | undefined;
-  private readonly sessions = new Map<string, Promise<Client>>();
+  private socket: LinkSocket | undefined;
+  private requests: LinkRequests | undefined;
+  private readonly sessions = new Map<string, SessionPeer>();
   private healthTimer: NodeJS.Timeout | undefined;
-  private connecting: Promise<void> | undefined;
+  private dialing: Promise<void> | undefined;
+  private missedPings = 0;
   private readonly circuit: Circuit;
   private closed = false;
 
   constructor(
     public record: NodeRecord,
-    private readonly deps: {
-      hubId: string;
-      ring: KeyRing;
-      logger: Logger;
-      settings: LinkSettings;
-      now?: () => number;
-    },
+    private readonly deps: NodeLinkDeps,
   ) {
     super();
     this.circuit = new Circuit({
@@ -86,28 +98,29 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
   }
 
   start(): void {
+    this.closed = false;
     if (this.record.status === 'disabled') {
       this.setStatus('disabled');
       return;
     }
-    void this.reconnect();
+    void this.dial();
     this.healthTimer = setInterval(() => void this.checkHealth(), this.deps.settings.healthIntervalMs);
     this.healthTimer.unref();
   }
 
   /**
-   * The registry changed this node: a new URL means a fresh connection. New node keys do not:
-   * the hub signs what it sends with its own key, so a rotation leaves open sessions alone.
+   * The registry changed this node. Disabled, moved or with new keys, its link closes at once
+   * (what it proved at the handshake no longer holds) and a fresh one starts.
    */
   update(record: NodeRecord): void {
     const moved = record.url !== this.record.url;
     const toggled = record.status !== this.record.status;
+    const rekeyed = JSON.stringify(record.jwks) !== JSON.stringify(this.record.jwks);
     this.record = record;
-    if (toggled || moved) {
+    if (toggled || moved || rekeyed) {
       // A node disabled and enabled again, or come back elsewhere, starts with a clean slate.
-      this.circuit.reset();
-      this.stop();
-      this.closed = false;
+      if (toggled || moved) this.circuit.reset();
+      this.stop(toggled ? 'node disabled' : moved ? 'node moved' : 'node keys changed');
       this.start();
     }
   }
@@ -133,56 +146,140 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
     }
     if (status === 'up') {
       this.downSince = undefined;
-      if (was !== 'up') this.deps.logger.info({ node: this.id, tools: this.lists.tools.length }, 'node up');
+      if (was !== 'up')
+        this.deps.logger.info({ node: this.id, tools: this.lists.tools.length, direction: this.direction }, 'node up');
     }
     // A down or disabled node's last lists are kept: its names still route, to say why not.
     if (was !== status) this.emit('changed');
   }
 
-  private reconnect(): Promise<void> {
-    this.connecting ??= this.connectCatalog().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
+  /** How the hub proves itself on a link to this node, and checks the node's proof. */
+  identity(): LinkIdentity {
+    const { hubId, ring, store } = this.deps;
+    return {
+      role: 'hub',
+      id: hubId,
+      sign: (aud, nonce) => signLinkToken(ring, { iss: hubId, aud, sub: `hub:${hubId}`, nonce }),
+      verify: async (peer, token, nonce) => {
+        if (peer.role !== 'node' || peer.id !== this.id) throw new LinkTokenError('wrong-issuer');
+        if (this.record.status === 'disabled' || this.closed) throw new LinkTokenError('wrong-issuer');
+        const claims = await createLinkVerifier({
+          issuer: this.id,
+          audience: hubId,
+          keys: () => this.record.jwks,
+          replay: store,
+        })(token, nonce);
+        if (claims.sub !== `node:${this.id}`) throw new LinkTokenError('malformed');
+        return claims;
+      },
+    };
   }
 
-  private async connectCatalog(): Promise<void> {
-    if (this.record.url === null || this.closed) return;
-    await this.dropClients();
-    const { client, transport } = createNodeClient({
-      url: this.record.url,
-      nodeId: this.id,
-      hubId: this.deps.hubId,
-      ring: this.deps.ring,
-      principal: `hub:${this.deps.hubId}`,
-      capabilities: {},
+  /** The hub dials a node that has a URL; one that has none dials the hub (`attach`). */
+  private dial(): Promise<void> {
+    this.dialing ??= this.dialOnce().finally(() => {
+      this.dialing = undefined;
     });
+    return this.dialing;
+  }
+
+  private async dialOnce(): Promise<void> {
+    const url = this.record.url;
+    if (url === null || this.closed || this.socket !== undefined) return;
+    const target = new URL(LINK_PATH, url);
+    target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
     try {
-      const started = performance.now();
-      await client.connect(transport, { timeout: this.deps.settings.healthTimeoutMs * 2 });
-      this.latencyMs = Math.round(performance.now() - started);
-      const refresh = () => void this.refreshLists(client);
-      client.setNotificationHandler(ToolListChangedNotificationSchema, refresh);
-      client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh);
-      client.setNotificationHandler(PromptListChangedNotificationSchema, refresh);
-      this.lists = await listEverything(client);
-      if (this.closed) {
-        await client.close();
+      const socket = await new Promise<LinkSocket>((resolve, reject) => {
+        const ws = new WebSocket(target, LINK_SUBPROTOCOL, {
+          maxPayload: this.deps.settings.maxMessageBytes + 64 * 1024,
+          handshakeTimeout: this.deps.settings.healthTimeoutMs * 2,
+        });
+        ws.once('error', reject);
+        ws.once('unexpected-response', (_req, res) => {
+          ws.terminate();
+          reject(new Error(`the node answered HTTP ${res.statusCode}`));
+        });
+        ws.once('open', () => openLink(ws, this.identity(), this.socketOptions()).then(resolve, reject));
+      });
+      if (this.closed || this.record.url !== url) {
+        socket.close(LINK_CLOSE.going, 'not wanted any more');
         return;
       }
-      this.catalog = client;
-      this.lastSeen = new Date();
-      this.setStatus('up');
-      this.emit('changed');
+      await this.attach(socket, 'dial-out');
     } catch (err) {
-      await client.close().catch(() => {});
       this.setStatus('down', err);
     }
   }
 
-  private async refreshLists(client: Client): Promise<void> {
+  socketOptions() {
+    return { heartbeatMs: HEARTBEAT_MS, reauthMs: 10_000 };
+  }
+
+  /** A link came up (the hub dialled, or the node did): it replaces any other, then lists are fetched. */
+  async attach(socket: LinkSocket, direction: LinkDirection): Promise<void> {
+    if (this.closed || this.record.status === 'disabled') {
+      socket.close(LINK_CLOSE.refused, 'node disabled');
+      return;
+    }
+    const previous = this.socket;
+    this.socket = socket;
+    this.direction = direction;
+    const requests = new LinkRequests(socket, {
+      nodeId: this.id,
+      channel: (id) => this.sessions.get(id),
+      onListChanged: () => void this.refreshLists(),
+    });
+    this.requests = requests;
+    this.missedPings = 0;
+    previous?.close(LINK_CLOSE.replaced, 'replaced by a newer link');
+    socket.once('close', (code, reason) => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.requests = undefined;
+      if (!this.closed) this.setStatus('down', new Error(`link closed (${code}): ${reason}`));
+    });
     try {
-      this.lists = await listEverything(client);
+      const started = performance.now();
+      this.lists = await this.fetchLists(requests);
+      this.latencyMs = Math.round(performance.now() - started);
+      if (this.socket !== socket) return;
+      this.lastSeen = new Date();
+      this.setStatus('up');
+      this.emit('changed');
+    } catch (err) {
+      socket.close(LINK_CLOSE.going, 'could not list the node');
+      this.setStatus('down', err);
+    }
+  }
+
+  private async fetchLists(requests: LinkRequests): Promise<McpLists> {
+    const timeoutMs = this.deps.settings.healthTimeoutMs * 4;
+    const all = async <T>(method: string, key: string): Promise<T[]> => {
+      const out: T[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = (await requests.request(undefined, method, cursor === undefined ? {} : { cursor }, {
+          timeoutMs,
+        })) as Record<string, unknown>;
+        out.push(...((page[key] as T[] | undefined) ?? []));
+        cursor = typeof page.nextCursor === 'string' ? page.nextCursor : undefined;
+      } while (cursor !== undefined);
+      return out;
+    };
+    const [tools, resources, templates, prompts] = await Promise.all([
+      all<Tool>('tools/list', 'tools'),
+      all<Resource>('resources/list', 'resources'),
+      all<ResourceTemplate>('resources/templates/list', 'resourceTemplates'),
+      all<Prompt>('prompts/list', 'prompts'),
+    ]);
+    return { tools, resources, templates, prompts };
+  }
+
+  private async refreshLists(): Promise<void> {
+    const requests = this.requests;
+    if (requests === undefined) return;
+    try {
+      this.lists = await this.fetchLists(requests);
       this.emit('changed');
     } catch (err) {
       this.deps.logger.warn({ node: this.id, err }, 'list refresh failed');
@@ -191,23 +288,27 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
 
   private async checkHealth(): Promise<void> {
     if (this.closed || this.status === 'disabled') return;
-    const client = this.catalog;
-    if (client === undefined || this.status !== 'up') {
-      await this.reconnect();
+    const requests = this.requests;
+    if (requests === undefined) {
+      await this.dial();
       return;
     }
     const started = performance.now();
     try {
-      await client.ping({ timeout: this.deps.settings.healthTimeoutMs });
+      await requests.request(undefined, 'ping', {}, { timeoutMs: this.deps.settings.healthTimeoutMs });
       this.latencyMs = Math.round(performance.now() - started);
       this.lastSeen = new Date();
+      if (this.status !== 'up') this.setStatus('up');
+      this.missedPings = 0;
     } catch (err) {
-      // Down first, then close: a call whose client closes under it must find the node down and
-      // say so, rather than report a bare "connection closed".
-      this.catalog = undefined;
+      // A node that dies closes its socket, and is down at once; this is for one that hangs. A
+      // node busy for a moment (a long synchronous write) is given a few intervals, since
+      // closing the link fails every call in flight on it.
+      this.missedPings += 1;
+      if (this.missedPings < MISSED_PINGS_DOWN || requests !== this.requests) return;
+      // Down first, then close: a call in flight must find the node down and say so.
       this.setStatus('down', err);
-      await client.close().catch(() => {});
-      await this.dropClients();
+      this.socket?.close(LINK_CLOSE.going, 'the node stopped answering');
     }
   }
 
@@ -248,22 +349,32 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
   }
 
   /**
-   * Runs `work` against this node for a hub client session, through the node's circuit. Only a
-   * failure of the link counts against the circuit; a connection refused marks the node down at
-   * once rather than waiting for the next health check. What reaches the caller is a
-   * BrainmeshError in words, the node's own JSON-RPC error (`RpcError`), or, for anything else
-   * (a fault of the hub's own), the error as it was.
+   * Sends one request to this node for a hub client session, through the node's circuit. Only a
+   * failure of the link counts against the circuit. What reaches the caller is the node's
+   * result as it sent it, a BrainmeshError in words, the node's own JSON-RPC error (`RpcError`),
+   * or, for anything else (a fault of the hub's own), the error as it was.
    */
-  async call<T>(session: SessionPeer, work: (client: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async call(
+    session: SessionPeer,
+    method: string,
+    params: unknown,
+    options: Omit<RequestOptions, 'timeoutMs'>,
+  ): Promise<unknown> {
     const refusal = this.unavailable();
     if (refusal !== undefined) throw refusal;
     const admission = this.circuit.admit();
     if (!admission.ok) throw this.circuitRefusal(admission);
-    let result: T;
+    this.sessions.set(session.id, session);
+    let result: unknown;
     try {
-      result = await work(await this.clientFor(session));
+      const requests = this.requests;
+      if (requests === undefined) throw new LinkUnsent();
+      result = await requests.request(session, method, params, {
+        ...options,
+        timeoutMs: this.deps.settings.callTimeoutMs,
+      });
     } catch (err) {
-      throw await this.failure(err, session, admission.probe, signal?.aborted === true);
+      throw await this.failure(err, admission.probe, options.signal?.aborted === true);
     }
     this.circuit.succeeded();
     return result;
@@ -290,7 +401,7 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
   }
 
   /** What a failed call means for the link, and the error the caller gets for it. */
-  private async failure(err: unknown, session: SessionPeer, probe: boolean, cancelled: boolean): Promise<unknown> {
+  private async failure(err: unknown, probe: boolean, cancelled: boolean): Promise<unknown> {
     const fault = cancelled ? { kind: 'cancelled' as const } : linkFault(err);
     const failed = () => {
       if (this.circuit.failed(probe)) this.deps.logger.warn({ node: this.id, fault: fault.kind }, 'circuit opened');
@@ -299,14 +410,6 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
       case 'answer':
         this.circuit.succeeded();
         return this.relayed(err as McpError);
-      case 'refused':
-        failed();
-        if (this.status === 'up') {
-          this.catalog = undefined;
-          this.setStatus('down', err);
-          await this.dropClients();
-        }
-        return this.unavailable() ?? err;
       case 'unsent':
         this.circuit.released(probe);
         return (
@@ -315,7 +418,7 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
         );
       case 'dropped':
         failed();
-        // Whether the node is gone or only this stream broke, a health check says at once.
+        // Whether the node is gone or only the link broke, it is dialled again (or dials) at once.
         void this.checkHealth();
         return new BrainmeshError(
           'UPSTREAM_UNAVAILABLE',
@@ -329,41 +432,6 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
           `node ${this.id} did not answer within ${this.deps.settings.callTimeoutMs / 1000} s`,
           { cause: err },
         );
-      case 'http':
-        if (fault.status >= 500 || fault.status < 0) {
-          failed();
-          return new BrainmeshError(
-            'UPSTREAM_UNAVAILABLE',
-            `node ${this.id} failed to answer (${fault.status < 0 ? 'not an MCP answer' : `HTTP ${fault.status}`}); see its log`,
-            { cause: err },
-          );
-        }
-        this.circuit.released(probe);
-        if (fault.status === 404) {
-          // The node restarted and forgot this session; the next call opens a new one.
-          await this.endSession(session.id);
-          return new BrainmeshError(
-            'UPSTREAM_UNAVAILABLE',
-            `node ${this.id} restarted and no longer knows this session; call again`,
-            { cause: err },
-          );
-        }
-        return new BrainmeshError(
-          'UPSTREAM_UNAVAILABLE',
-          `node ${this.id} refused the hub (HTTP ${fault.status}); see its log`,
-          {
-            cause: err,
-          },
-        );
-      case 'bad-answer':
-        this.circuit.released(probe);
-        return new BrainmeshError(
-          'UPSTREAM_UNAVAILABLE',
-          `node ${this.id} answered with something that is not an MCP result`,
-          {
-            cause: err,
-          },
-        );
       case 'cancelled':
       case 'other':
         this.circuit.released(probe);
@@ -371,53 +439,31 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
     }
   }
 
-  private clientFor(session: SessionPeer): Promise<Client> {
-    let client = this.sessions.get(session.id);
-    if (client === undefined) {
-      client = session.connect(this);
-      client.catch(() => this.sessions.delete(session.id));
-      this.sessions.set(session.id, client);
-    }
-    return client;
-  }
-
-  /** A hub client session ended: its client to this node goes too. */
+  /** A hub client session ended: the node's requests for it are dropped. */
   async endSession(sessionId: string): Promise<void> {
-    const client = this.sessions.get(sessionId);
     this.sessions.delete(sessionId);
-    await client?.then((c) => c.close()).catch(() => {});
+    this.requests?.endChannel(sessionId);
   }
 
-  private async dropClients(): Promise<void> {
-    const clients = [...this.sessions.values()];
-    this.sessions.clear();
-    await Promise.all(clients.map((c) => c.then((x) => x.close()).catch(() => {})));
-  }
-
-  stop(): void {
+  stop(reason = 'node removed'): void {
     this.closed = true;
     if (this.healthTimer !== undefined) clearInterval(this.healthTimer);
-    const catalog = this.catalog;
-    this.catalog = undefined;
-    void catalog?.close().catch(() => {});
-    void this.dropClients();
+    this.healthTimer = undefined;
+    const socket = this.socket;
+    this.socket = undefined;
+    this.requests = undefined;
+    socket?.close(LINK_CLOSE.refused, reason);
   }
 }
 
 export type LinkFault =
   /** The node answered, with a JSON-RPC error: the link works. */
   | { kind: 'answer' }
-  /** Nothing reached the node: the connection was refused, or no route to it. */
-  | { kind: 'refused' }
-  /** Nothing was sent: the session's client to the node had been closed (the node went down). */
+  /** Nothing was sent: there was no link to send on. */
   | { kind: 'unsent' }
-  /** The connection or the answer's stream broke with the request on its way or running. */
+  /** The link broke with the request on its way or running. */
   | { kind: 'dropped' }
   | { kind: 'timeout' }
-  /** The node answered over HTTP with an error status (or not with MCP at all: -1). */
-  | { kind: 'http'; status: number }
-  /** The node answered, but not with what MCP says it answers. */
-  | { kind: 'bad-answer' }
   /** Not the link's doing: the caller cancelled, or a fault of the hub's own (a bug). */
   | { kind: 'cancelled' }
   | { kind: 'other' };
@@ -426,42 +472,17 @@ export type LinkFault =
 const LOOKS_INTERNAL =
   /\b(?:TypeError|ReferenceError|RangeError|SyntaxError|Maximum call stack)\b|node_modules|\.[cm]?[jt]s:\d+/;
 
-/** Network errors that mean the request never reached the node. */
-const NEVER_SENT = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 /**
  * What a failed request to a node says about the link. Counted against a node's circuit are only
- * its own failures: refused, dropped, timed out, a 5xx or a broken answer. Anything the hub
- * cannot place (a RangeError from a caller's absurd input, a bug) is `other`, never the node's.
+ * its own failures: the link dropped or the node timed out. Anything the hub cannot place (a
+ * RangeError from a caller's absurd input, a bug) is `other`, never the node's.
  */
 export function linkFault(err: unknown): LinkFault {
   if (err instanceof McpError) {
     if (err.code === ErrorCode.RequestTimeout) return { kind: 'timeout' };
-    if (err.code === ErrorCode.ConnectionClosed) return { kind: 'dropped' };
     return { kind: 'answer' };
   }
-  if (err instanceof StreamableHTTPError) return { kind: 'http', status: err.code ?? -1 };
-  if (err instanceof Error && err.name === 'ZodError') return { kind: 'bad-answer' };
-  if (err instanceof Error && err.message === 'Not connected') return { kind: 'unsent' };
-  const code = networkCode(err);
-  if (code !== undefined) return NEVER_SENT.has(code) ? { kind: 'refused' } : { kind: 'dropped' };
+  if (err instanceof LinkDropped) return { kind: 'dropped' };
+  if (err instanceof LinkUnsent) return { kind: 'unsent' };
   return { kind: 'other' };
-}
-
-/** The system error code of a failed fetch (undici puts it on the cause), if it is one. */
-function networkCode(err: unknown): string | undefined {
-  if (!(err instanceof Error)) return undefined;
-  const cause = (err as { cause?: { code?: unknown } }).cause;
-  if (err.name === 'TypeError' && err.message === 'fetch failed') {
-    return typeof cause?.code === 'string' ? cause.code : 'UND_ERR_SOCKET';
-  }
-  const own = (err as { code?: unknown }).code;
-  return typeof own === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(own) ? own : undefined;
 }

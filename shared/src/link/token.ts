@@ -24,16 +24,18 @@ export interface LinkClaims {
   jti: string;
   iat: number;
   exp: number;
+  /** On a persistent link's handshake: the nonce the receiver sent on this connection. */
+  nonce?: string;
 }
 
 export async function signLinkToken(
   ring: KeyRing,
-  claims: { iss: string; aud: string; sub: string },
+  claims: { iss: string; aud: string; sub: string; nonce?: string },
   ttlSeconds = 30,
 ): Promise<string> {
   const ttl = Math.min(Math.max(1, Math.floor(ttlSeconds)), MAX_LINK_TOKEN_TTL_S);
   const { kid, key } = ring.signingKey();
-  return new SignJWT({})
+  return new SignJWT(claims.nonce === undefined ? {} : { nonce: claims.nonce })
     .setProtectedHeader({ alg: LINK_ALG, kid, typ: 'JWT' })
     .setIssuer(claims.iss)
     .setAudience(claims.aud)
@@ -67,6 +69,7 @@ export type LinkRefusal =
   | 'future-iat'
   | 'lifetime-too-long'
   | 'replayed'
+  | 'wrong-nonce'
   | 'no-peer-keys';
 
 export class LinkTokenError extends BrainmeshError {
@@ -75,9 +78,15 @@ export class LinkTokenError extends BrainmeshError {
   }
 }
 
-export function createLinkVerifier(options: LinkVerifierOptions): (token: string | undefined) => Promise<LinkClaims> {
+/**
+ * Checks a link token. With `nonce`, the token must carry exactly that nonce: a persistent link's
+ * handshake binds each side's token to the connection it was made for.
+ */
+export function createLinkVerifier(
+  options: LinkVerifierOptions,
+): (token: string | undefined, nonce?: string) => Promise<LinkClaims> {
   const now = options.now ?? Date.now;
-  return async (token) => {
+  return async (token, nonce) => {
     if (token === undefined || token === '') throw new LinkTokenError('missing');
     const keys = options.keys();
     if (keys === undefined || keys.keys.length === 0) throw new LinkTokenError('no-peer-keys');
@@ -106,6 +115,7 @@ export function createLinkVerifier(options: LinkVerifierOptions): (token: string
     // iat, so now - iat <= 65 s, within MAX_LINK_TOKEN_TTL_S + LINK_CLOCK_SKEW_S.
     if (claims.iat > Math.floor(now() / 1000) + LINK_CLOCK_SKEW_S) throw new LinkTokenError('future-iat');
     if (claims.exp - claims.iat > MAX_LINK_TOKEN_TTL_S) throw new LinkTokenError('lifetime-too-long');
+    if (nonce !== undefined && claims.nonce !== nonce) throw new LinkTokenError('wrong-nonce');
     // A token is good once. Remember its id for as long as it could still verify.
     const remainingMs = (claims.exp + 5) * 1000 - now();
     const first = await options.replay.setIfAbsent(

@@ -1,7 +1,7 @@
 import { type KeyRing, signLinkToken } from '@brainmesh/shared';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import { NodeTransport } from './node-transport.js';
 
 export interface NodeClientOptions {
   url: string;
@@ -14,10 +14,15 @@ export interface NodeClientOptions {
 }
 
 /**
- * An MCP client to one node whose every HTTP request carries a fresh link token: signed by the
- * hub, for this node, for this principal, good once and for 30 seconds.
+ * An MCP client straight to one node's Streamable HTTP endpoint, as the hub would be (the hub
+ * itself uses the persistent link): every HTTP request carries a fresh link token signed with the
+ * hub's key, for this node and principal, good once and for 30 seconds. For tests and benchmarks
+ * that call a node directly.
  */
-export function createNodeClient(options: NodeClientOptions): { client: Client; transport: NodeTransport } {
+export function createNodeClient(options: NodeClientOptions): {
+  client: Client;
+  transport: StreamableHTTPClientTransport;
+} {
   const linkedFetch = async (input: string | URL, init?: RequestInit): Promise<Response> => {
     const token = await signLinkToken(options.ring, {
       iss: options.hubId,
@@ -28,10 +33,8 @@ export function createNodeClient(options: NodeClientOptions): { client: Client; 
     headers.set('authorization', `Bearer ${token}`);
     return fetch(input, { ...init, headers });
   };
-  const transport = new NodeTransport(new URL('/mcp', options.url), {
+  const transport = new StreamableHTTPClientTransport(new URL('/mcp', options.url), {
     fetch: linkedFetch,
-    // Only the standalone GET stream is ever resumed (nodes keep no event store); the hub's
-    // health checks decide when a node is back, so the transport only bridges a blip.
     reconnectionOptions: {
       initialReconnectionDelay: 500,
       maxReconnectionDelay: 2_000,

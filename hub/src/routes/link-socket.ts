@@ -1,0 +1,52 @@
+import { type Hello, LINK_CLOSE, LINK_PATH, LINK_SUBPROTOCOL, LinkTokenError, openLink } from '@brainmesh/shared';
+import fastifyWebsocket from '@fastify/websocket';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Mesh } from '../mesh/mesh.js';
+
+/**
+ * Where a node the hub cannot reach (no URL: behind NAT) dials in. The handshake is the one the
+ * hub runs when it dials: the node's hello names it, its token must verify with the keys the
+ * registry pinned for that node and carry this connection's nonce, and a disabled or unknown node
+ * is refused like a bad token. Every refusal closes the socket the same way; the log says why.
+ */
+export const linkSocketRoutes: FastifyPluginAsync<{ mesh: Mesh; maxMessageBytes: number }> = async (app, deps) => {
+  await app.register(fastifyWebsocket, { options: { maxPayload: deps.maxMessageBytes + 64 * 1024 } });
+  app.get(LINK_PATH, { websocket: true }, (socket, request) => {
+    if (socket.protocol !== LINK_SUBPROTOCOL) {
+      request.log.warn({ protocol: socket.protocol }, 'link refused: not the link protocol');
+      socket.close(LINK_CLOSE.refused, 'refused');
+      return;
+    }
+    // Until the node's hello says who it is, the hub's side of the handshake knows no node.
+    let claimed: string | undefined;
+    openLink(socket, {
+      role: 'hub',
+      id: deps.mesh.hubId,
+      sign: (aud, nonce) => {
+        const link = deps.mesh.links.get(aud);
+        if (link === undefined) return Promise.reject(new LinkTokenError('wrong-audience'));
+        return link.identity().sign(aud, nonce);
+      },
+      verify: async (peer: Hello, token, nonce) => {
+        claimed = peer.id;
+        const link = deps.mesh.links.get(peer.id);
+        if (link === undefined) throw new LinkTokenError('wrong-issuer');
+        return link.identity().verify(peer, token, nonce);
+      },
+    }).then(
+      (linked) => {
+        const link = deps.mesh.links.get(linked.peerId);
+        if (link === undefined) {
+          linked.close(LINK_CLOSE.refused, 'refused');
+          return;
+        }
+        void link.attach(linked, 'dial-in');
+      },
+      (err: unknown) =>
+        request.log.warn(
+          { node: claimed, reason: err instanceof Error ? err.message : String(err) },
+          'link handshake refused',
+        ),
+    );
+  });
+};

@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { WebSocket } from 'ws';
+import { z } from 'zod';
+import { LinkTokenError } from './token.js';
+
+/**
+ * The persistent link between a hub and a node: one WebSocket, whichever side dialled, carrying
+ * every hub client session's MCP traffic as JSON-RPC messages in envelopes.
+ *
+ * Handshake (the same for both sides, so it does not matter who dialled): each side sends
+ * `hello` with a fresh random nonce and its id; each answers the other's hello with `auth`, a
+ * link token (signed by its pinned key, `aud` the peer, single-use `jti`) that carries the
+ * PEER's nonce. A token is therefore good for this connection only: replayed onto another, its
+ * nonce is not the one that connection's receiver sent. Nothing but hello and auth is read
+ * before both tokens verify, and a side that has not authenticated within 5 s is dropped.
+ *
+ * Tokens live 30 s: each side sends a fresh `auth` (same nonce, new jti) every `reauthMs`; a
+ * connection whose peer's last token has expired is closed. Heartbeats are WebSocket pings.
+ *
+ * After the handshake every frame is an envelope `{ ch, p?, tr?, re?, m }`: the channel (a hub
+ * client session, or `catalog` for the hub's own requests), the principal and trace id of the
+ * request it belongs to, the hub-side request a node's own request is made for (`re`), and the
+ * JSON-RPC message itself, passed on as it came.
+ */
+
+export const LINK_SUBPROTOCOL = 'brainmesh.link.v1';
+export const LINK_PATH = '/links/socket';
+/** A connection that has not finished the handshake by then is closed. */
+export const HANDSHAKE_TIMEOUT_MS = 5_000;
+/** Close codes (the 4000–4999 range is the application's). */
+export const CLOSE = { unauthenticated: 4401, refused: 4403, replaced: 4409, lapsed: 4408, going: 1001 } as const;
+
+const helloFrame = z
+  .object({
+    link: z.literal('hello'),
+    role: z.enum(['hub', 'node']),
+    id: z.string().min(1).max(200),
+    nonce: z.string().min(16).max(200),
+  })
+  .strict();
+const authFrame = z.object({ link: z.literal('auth'), token: z.string().min(1).max(8_000) }).strict();
+export type Hello = z.infer<typeof helloFrame>;
+
+export interface Envelope {
+  /** The channel: a hub client session's id, or `catalog`. */
+  ch: string;
+  /** The principal a request is made for (hub to node). */
+  p?: string;
+  /** The trace id of the call it belongs to. */
+  tr?: string;
+  /** A node's request made during a hub request: that request's link id. */
+  re?: number;
+  m: JSONRPCMessage;
+}
+
+export interface LinkIdentity {
+  role: 'hub' | 'node';
+  id: string;
+  /** A link token for `aud`, carrying `nonce`. */
+  sign(aud: string, nonce: string): Promise<string>;
+  /**
+   * Checks the peer's token (its keys, `aud` us, `nonce` ours, single use). Throws
+   * LinkTokenError (or any error) to refuse. The peer's hello says who it claims to be.
+   */
+  verify(peer: Hello, token: string, nonce: string): Promise<{ exp: number }>;
+}
+
+export interface LinkSocketOptions {
+  /** Fresh tokens are sent this often; well within their 30 s life. */
+  reauthMs?: number;
+  /** A ping this often; a peer silent for three in a row is gone. */
+  heartbeatMs?: number;
+  handshakeTimeoutMs?: number;
+  now?: () => number;
+}
+
+export class LinkRefused extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(`link refused: ${reason}`);
+  }
+}
+
+/**
+ * Runs the handshake on an open WebSocket. Resolves with the authenticated link, or rejects
+ * (having closed the socket) when the peer does not prove who it is in time.
+ */
+export function openLink(ws: WebSocket, me: LinkIdentity, options: LinkSocketOptions = {}): Promise<LinkSocket> {
+  const nonce = randomBytes(24).toString('base64url');
+  return new Promise((resolve, reject) => {
+    let peer: Hello | undefined;
+    let peerExp: number | undefined;
+    let sentAuth = false;
+    let done = false;
+    const finish = (err?: LinkRefused) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      ws.off('message', onMessage);
+      ws.off('close', onClose);
+      ws.off('error', onClose);
+      if (err !== undefined) {
+        if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(err.code, err.reason);
+        reject(err);
+        return;
+      }
+      resolve(new LinkSocket(ws, me, peer!, nonce, peerExp!, options));
+    };
+    const timer = setTimeout(
+      () => finish(new LinkRefused(CLOSE.unauthenticated, 'not authenticated in time')),
+      options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+    );
+    const onClose = () => finish(new LinkRefused(CLOSE.going, 'closed during the handshake'));
+    const onMessage = async (data: Buffer, isBinary: boolean) => {
+      if (done) return;
+      const frame = isBinary ? undefined : parseJson(data.toString('utf8'));
+      if (peer === undefined) {
+        const hello = helloFrame.safeParse(frame);
+        if (!hello.success || hello.data.role === me.role) return finish(new LinkRefused(CLOSE.refused, 'bad hello'));
+        peer = hello.data;
+        try {
+          sentAuth = true;
+          ws.send(JSON.stringify({ link: 'auth', token: await me.sign(peer.id, peer.nonce) }));
+        } catch {
+          return finish(new LinkRefused(CLOSE.refused, 'cannot sign'));
+        }
+        return;
+      }
+      const auth = authFrame.safeParse(frame);
+      if (!auth.success) return finish(new LinkRefused(CLOSE.unauthenticated, 'expected auth'));
+      try {
+        ({ exp: peerExp } = await me.verify(peer, auth.data.token, nonce));
+      } catch (err) {
+        const reason = err instanceof LinkTokenError ? err.reason : 'refused';
+        return finish(new LinkRefused(CLOSE.unauthenticated, reason));
+      }
+      if (!sentAuth) return finish(new LinkRefused(CLOSE.refused, 'auth before hello'));
+      finish();
+    };
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+    ws.on('error', onClose);
+    ws.send(JSON.stringify({ link: 'hello', role: me.role, id: me.id, nonce }));
+  });
+}
+
+/**
+ * An authenticated link. `message` fires for each envelope; `close` once, with why. Sends are
+ * fire-and-forget: a closed link drops them, and whoever waits on an answer learns of the close.
+ */
+export class LinkSocket extends EventEmitter<{ message: [Envelope]; close: [number, string] }> {
+  private readonly timers: NodeJS.Timeout[] = [];
+  private peerExpMs: number;
+  private missedPongs = 0;
+  closed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly me: LinkIdentity,
+    readonly peer: Hello,
+    private readonly nonce: string,
+    peerExp: number,
+    options: LinkSocketOptions,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    const now = options.now ?? Date.now;
+    this.peerExpMs = peerExp * 1000;
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
+    ws.on('close', (code, reason) => this.ended(code, reason.toString('utf8') || 'closed'));
+    ws.on('error', () => this.ended(CLOSE.going, 'connection error'));
+    ws.on('pong', () => {
+      this.missedPongs = 0;
+    });
+    const reauth = options.reauthMs ?? 10_000;
+    this.every(reauth, async () => {
+      try {
+        this.ws.send(JSON.stringify({ link: 'auth', token: await this.me.sign(this.peer.id, this.peer.nonce) }));
+      } catch {
+        // A send on a closing socket: the close handler says what happened.
+      }
+      // The peer's proof has run out: it stopped re-authenticating (or its key was taken away).
+      if (now() > this.peerExpMs) this.close(CLOSE.lapsed, 'authentication lapsed');
+    });
+    this.every(options.heartbeatMs ?? 5_000, () => {
+      if (this.missedPongs >= 3) {
+        this.ws.terminate();
+        this.ended(CLOSE.going, 'peer stopped answering pings');
+        return;
+      }
+      this.missedPongs++;
+      this.ws.ping();
+    });
+  }
+
+  /** The peer's id, as its verified hello says. */
+  get peerId(): string {
+    return this.peer.id;
+  }
+
+  send(envelope: Envelope): void {
+    if (this.closed) return;
+    this.ws.send(JSON.stringify(envelope));
+  }
+
+  close(code: number = CLOSE.going, reason = 'closing'): void {
+    if (this.closed) return;
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+    this.ended(code, reason);
+  }
+
+  private every(ms: number, fn: () => void | Promise<void>): void {
+    const timer = setInterval(() => void fn(), ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private ended(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.emit('close', code, reason);
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.closed || isBinary) return;
+    const frame = parseJson(data.toString('utf8'));
+    if (typeof frame !== 'object' || frame === null) return;
+    const record = frame as Record<string, unknown>;
+    if (record.link === 'auth') {
+      void this.reauthenticated(record);
+      return;
+    }
+    if (typeof record.ch !== 'string' || typeof record.m !== 'object' || record.m === null) return;
+    this.emit('message', frame as Envelope);
+  }
+
+  private async reauthenticated(frame: Record<string, unknown>): Promise<void> {
+    const auth = authFrame.safeParse(frame);
+    if (!auth.success) return;
+    try {
+      const { exp } = await this.me.verify(this.peer, auth.data.token, this.nonce);
+      this.peerExpMs = Math.max(this.peerExpMs, exp * 1000);
+    } catch (err) {
+      // A bad token mid-link is a peer whose key was revoked, or not the peer: the link ends.
+      this.close(CLOSE.unauthenticated, err instanceof LinkTokenError ? err.reason : 'refused');
+    }
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
