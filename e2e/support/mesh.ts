@@ -50,6 +50,8 @@ export const FAST_LINKS = {
 export interface HubOptions {
   home?: string;
   port?: number;
+  /** Where it listens (default 127.0.0.1): a test host's address, for nodes inside it to reach. */
+  host?: string;
   links?: object;
   limits?: object;
   /** More environment for the hub process. */
@@ -82,7 +84,7 @@ export async function startHub(t: TestContext, options: HubOptions = {}): Promis
   writeFileSync(
     configFile,
     stringify({
-      server: { port: options.port ?? 0 },
+      server: { port: options.port ?? 0, ...(options.host === undefined ? {} : { host: options.host }) },
       links: { ...FAST_LINKS, ...options.links },
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(options.real === undefined ? {} : { hub: { id: options.real.hubId } }),
@@ -152,6 +154,10 @@ export interface NodeOptions {
   port?: number;
   /** A process group of its own, so a test can send it (and its mounted servers) Ctrl-C's SIGINT. */
   detached?: boolean;
+  /** The node dials the hub (hub.dial), as one behind NAT does. */
+  dial?: boolean;
+  /** Run it through this command: `ip netns exec <test host>` (e2e/support/netns.ts). */
+  prefix?: readonly string[];
 }
 
 /** Enrols (first start) and starts a node; `start()` on the result starts it again, same home and port. */
@@ -167,7 +173,11 @@ export async function startNode(t: TestContext, hub: HubProcess, options: NodeOp
     stringify({
       node: { name: options.name },
       server: { port: options.port ?? 0 },
-      hub: { url: hub.url, ...(enrolled ? {} : { enrolmentToken: await enrolmentToken(hub, options.name) }) },
+      hub: {
+        url: hub.url,
+        ...(options.dial === true ? { dial: true } : {}),
+        ...(enrolled ? {} : { enrolmentToken: await enrolmentToken(hub, options.name) }),
+      },
       packs: options.packs ?? ['devtools'],
       mounts: options.mounts ?? [],
     }),
@@ -176,7 +186,7 @@ export async function startNode(t: TestContext, hub: HubProcess, options: NodeOp
     BRAINMESH,
     ['node', '--config', configFile],
     { ...baseEnv(home), ...options.env },
-    { detached: options.detached },
+    { detached: options.detached, prefix: options.prefix },
   );
   t.after(() => proc.stop('SIGKILL'));
   const { url } = await proc.waitFor<{ msg: string; url: string }>((l) => l.msg === 'node listening', 60_000);

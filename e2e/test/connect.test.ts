@@ -40,7 +40,8 @@ describe('brainmesh connect', { timeout: 180_000 }, () => {
   before(async () => {
     port = await freePort();
     hub = await startHub(scope, { port });
-    alpha = await startNode(scope, hub, { name: 'alpha' });
+    // Per-call lines are at debug: this test reads the node's line for a cancelled call.
+    alpha = await startNode(scope, hub, { name: 'alpha', env: { BRAINMESH_LOG_LEVEL: 'debug' } });
     await nodeUp(hub, 'alpha');
     client = new Client(
       { name: 'e2e-desktop', version: '1.0.0' },

@@ -38,9 +38,11 @@ describe('a hub with two nodes, one of them mounting an existing MCP server', { 
   after(() => ctx.dispose());
 
   before(async () => {
-    hub = await startHub(ctx);
+    // Per-call lines are at debug: these tests read the hub's and the node's.
+    const debug = { BRAINMESH_LOG_LEVEL: 'debug' };
+    hub = await startHub(ctx, { env: debug });
     [alpha, everything] = await Promise.all([
-      startNode(ctx, hub, { name: 'alpha' }),
+      startNode(ctx, hub, { name: 'alpha', env: debug }),
       startNode(ctx, hub, {
         name: 'everything',
         // Its own echo and the mounted server's live side by side: the mount's names get a prefix.

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Db, Logger } from '@brainmesh/shared';
+import type { Db, Logger, Store } from '@brainmesh/shared';
 
 /**
  * API keys: `bm_<id>_<secret>`. The id is public and finds the row; only a SHA-256 of the whole
@@ -43,8 +43,46 @@ const KEY = /^bm_([a-z0-9]{10})_([A-Za-z0-9_-]{43})$/;
 
 const digest = (key: string) => createHash('sha256').update(key).digest();
 
+/** How long a verified key is taken on trust before the database is asked again. */
+const CACHE_MS = 30_000;
+/** `last_used_at` is written at most this often per key. */
+const LAST_USED_EVERY_MS = 60_000;
+/** Where every hub replica hears of a revoked key, and forgets it at once. */
+const REVOKED_CHANNEL = 'api-keys:revoked';
+
+interface Cached {
+  hash: Buffer;
+  principal: ApiKeyPrincipal;
+  /** Until when it is taken without asking the database. */
+  until: number;
+  /** The key's own expiry, if it has one. */
+  expiresAt: number | undefined;
+}
+
+/**
+ * API keys: made once (the key shown once, its SHA-256 kept), verified on every request. A key
+ * verified is cached for 30 s, so the request path reads no storage; revoking one forgets it here
+ * at once and tells every other hub through the store's pub/sub, so a revoked key fails on its
+ * very next request on this hub, and within a message's delay on the others. `last_used_at` is
+ * written at most once a minute per key, in the background.
+ */
 export class ApiKeys {
-  constructor(private readonly db: Db) {}
+  private readonly cache = new Map<string, Cached>();
+  private readonly lastUsedWritten = new Map<string, number>();
+  /** Bumped by every revocation: a lookup that began before one does not fill the cache. */
+  private revocations = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly store?: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Listens for revocations from other hubs; resolves once it hears them. */
+  async start(): Promise<() => Promise<void>> {
+    if (this.store === undefined) return async () => {};
+    return this.store.subscribe(REVOKED_CHANNEL, (id) => this.forget(id));
+  }
 
   async create(input: { name: string; scopes: string[]; expiresAt?: Date }): Promise<{ id: string; key: string }> {
     const id = randomBytes(16)
@@ -93,6 +131,8 @@ export class ApiKeys {
       'UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1',
       [id],
     );
+    this.forget(id);
+    await this.store?.publish(REVOKED_CHANNEL, id);
     return rowCount > 0;
   }
 
@@ -100,22 +140,49 @@ export class ApiKeys {
   async verify(key: string): Promise<ApiKeyPrincipal | undefined> {
     const match = KEY.exec(key);
     if (match === null) return undefined;
-    const { rows } = await this.db.query<{ id: string; name: string; key_hash: string; scopes: string[] }>(
-      `SELECT id, name, key_hash, scopes FROM api_keys
-       WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
-      [match[1]],
-    );
-    const row = rows[0];
-    if (row === undefined || !timingSafeEqual(Buffer.from(row.key_hash, 'hex'), digest(key))) return undefined;
-    // Recorded at most once a minute per key, so a busy key does not write on every request.
-    void this.db
-      .query(
-        `UPDATE api_keys SET last_used_at = now()
-         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-        [row.id],
-      )
-      .catch(() => {});
-    return { principal: `key:${row.id}`, id: row.id, name: row.name, scopes: row.scopes };
+    const id = match[1]!;
+    const now = this.now();
+    let entry = this.cache.get(id);
+    if (entry === undefined || entry.until <= now) {
+      this.cache.delete(id);
+      const revocations = this.revocations;
+      const { rows } = await this.db.query<{
+        id: string;
+        name: string;
+        key_hash: string;
+        scopes: string[];
+        expires_at: Date | null;
+      }>(
+        `SELECT id, name, key_hash, scopes, expires_at FROM api_keys
+         WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+        [id],
+      );
+      const row = rows[0];
+      if (row === undefined) return undefined;
+      entry = {
+        hash: Buffer.from(row.key_hash, 'hex'),
+        principal: { principal: `key:${row.id}`, id: row.id, name: row.name, scopes: row.scopes },
+        until: now + CACHE_MS,
+        expiresAt: row.expires_at?.getTime(),
+      };
+      if (revocations === this.revocations) this.cache.set(id, entry);
+    }
+    if (entry.expiresAt !== undefined && entry.expiresAt <= now) return undefined;
+    // Compared every time, cached or not: the cache holds the digest, never trusts the id alone.
+    if (!timingSafeEqual(entry.hash, digest(key))) return undefined;
+    this.touch(id, now);
+    return entry.principal;
+  }
+
+  private forget(id: string): void {
+    this.revocations += 1;
+    this.cache.delete(id);
+  }
+
+  private touch(id: string, now: number): void {
+    if (now - (this.lastUsedWritten.get(id) ?? 0) < LAST_USED_EVERY_MS) return;
+    this.lastUsedWritten.set(id, now);
+    void this.db.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [id]).catch(() => {});
   }
 
   /**

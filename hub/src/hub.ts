@@ -46,7 +46,8 @@ export async function startHub(config: Readonly<HubConfig>, logger: Logger): Pro
     const migrated = await migrate(db, HUB_MIGRATIONS, logger);
     logger.info({ schemaVersion: migrated.current, applied: migrated.applied.length }, 'schema ready');
 
-    const keys = new ApiKeys(db);
+    const keys = new ApiKeys(db, store);
+    closer.add(await keys.start());
     await keys.ensureOperatorKey(home, logger);
     const registry = new Registry(db, store);
     const mesh = new Mesh({ registry, ring, store, hubId: config.hub.id, logger, settings: config.links });

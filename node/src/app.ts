@@ -115,6 +115,11 @@ export async function buildNodeApp(
       logger: deps.logger,
       bounds: NODE_BOUNDS,
       hubPrincipal: deps.hubPrincipal(),
+      rotateKeys: async () => {
+        const rotation = await deps.rotateKeys();
+        deps.logger.info({ active: rotation.active, retired: rotation.retired }, 'keys rotated');
+        return rotation;
+      },
     });
     links.add(server);
     socket.once('close', (code, reason) => {
@@ -235,18 +240,6 @@ export async function buildNodeApp(
   };
 
   app.route({ method: ['POST', 'GET', 'DELETE'], url: '/mcp', preHandler: authenticate, handler: handle });
-
-  // Only the hub acting for itself may rotate a node's keys, not a call it relays for a client.
-  app.post('/links/rotate', { preHandler: authenticate }, async (request, reply) => {
-    const claims = request.link!;
-    if (claims.sub !== `hub:${claims.iss}`) {
-      request.log.warn({ sub: claims.sub }, 'key rotation refused: not asked by the hub itself');
-      return reply.code(403).send({ code: 'FORBIDDEN', message: "only the hub may rotate this node's keys" });
-    }
-    const rotation = await deps.rotateKeys();
-    request.log.info({ active: rotation.active, retired: rotation.retired }, 'keys rotated');
-    return rotation;
-  });
 
   app.setErrorHandler((err, request, reply) => {
     const { status, body, internal } = httpErrorResponse(err);

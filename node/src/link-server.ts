@@ -30,6 +30,7 @@ import type { NodeService, RequestEnv } from './node-service.js';
  */
 
 export const CLIENT_CAPABILITIES_META = 'io.modelcontextprotocol/clientCapabilities';
+const ROTATE_KEYS = 'brainmesh/rotateKeys';
 
 interface Pending {
   resolve(result: unknown): void;
@@ -46,7 +47,13 @@ export class LinkServer {
   constructor(
     private readonly socket: LinkSocket,
     private readonly service: NodeService,
-    private readonly deps: { logger: Logger; bounds: Bounds; hubPrincipal: string },
+    private readonly deps: {
+      logger: Logger;
+      bounds: Bounds;
+      hubPrincipal: string;
+      /** The hub's own request for a new signing key (`brainmesh/rotateKeys`, channel `catalog`). */
+      rotateKeys: () => Promise<unknown>;
+    },
   ) {
     socket.on('message', (envelope) => this.onMessage(envelope));
     socket.on('close', () => {
@@ -97,7 +104,11 @@ export class LinkServer {
     const controller = new AbortController();
     this.running.set(id, controller);
     try {
-      const result = await this.service.handle(method, params, this.env(envelope, id, params, controller.signal));
+      // Only the hub itself may ask for a new key: on its own channel, for no client.
+      const result =
+        method === ROTATE_KEYS && envelope.ch === 'catalog' && envelope.p === undefined
+          ? await this.deps.rotateKeys()
+          : await this.service.handle(method, params, this.env(envelope, id, params, controller.signal));
       answer({ result });
     } catch (err) {
       answer({ error: errorOf(err, this.deps.logger) });

@@ -196,7 +196,8 @@ export class NodeService {
     }
     if (env.signal.aborted) status = 'cancelled';
     const ms = performance.now() - started;
-    ctx.logger.info({ tool: name, source: source.name, status, ms: Math.round(ms) }, 'tool call');
+    // Per call at debug: the audit row is the record of it.
+    ctx.logger.debug({ tool: name, source: source.name, status, ms: Math.round(ms) }, 'tool call');
     // The row is written before the answer leaves: a call that cannot be recorded is not
     // answered as if it had been, though what it did is done.
     const policy = source.auditPolicy(name);

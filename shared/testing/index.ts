@@ -124,3 +124,5 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 3_00
 }
 
 export { type Spawned, spawnTs } from './process.js';
+
+export { type SharedStores, sharedStoreBackends } from './shared-stores.js';

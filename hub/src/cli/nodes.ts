@@ -27,6 +27,8 @@ interface NodeView {
   url: string | null;
   status: string;
   link: string;
+  /** Which side opened the link: `dial-out` (the hub), `dial-in` (the node); null with none yet. */
+  direction: string | null;
   downSince: string | null;
   circuit?: Parameters<typeof linkText>[0]['circuit'];
   lastSeen: string | null;
@@ -87,12 +89,20 @@ export const nodesSpec: CommandSpec = {
       args: [],
       run: async ({ target, print }) => {
         const { nodes } = await adminRequest<{ nodes: NodeView[] }>(target(), 'GET', '/admin/nodes');
-        const rows = nodes.map((n) => [n.id, n.status, linkText(n), String(n.tools), n.lastSeen ?? '-', n.url ?? '-']);
+        const rows = nodes.map((n) => [
+          n.id,
+          n.status,
+          linkText(n),
+          n.direction ?? '-',
+          String(n.tools),
+          n.lastSeen ?? '-',
+          n.url ?? '-',
+        ]);
         print(
           nodes,
           nodes.length === 0
             ? 'no nodes yet: brainmesh nodes enroll NAME\n'
-            : table([['NAME', 'STATUS', 'LINK', 'TOOLS', 'LAST SEEN', 'URL'], ...rows]),
+            : table([['NAME', 'STATUS', 'LINK', 'DIALS', 'TOOLS', 'LAST SEEN', 'URL'], ...rows]),
         );
       },
     },

@@ -130,7 +130,8 @@ export function toolCallPipeline(
     } finally {
       // Record, however it ended.
       const ms = performance.now() - started;
-      log.info(
+      // Per call at debug: the call record (hub_calls) and the node's audit row are the record.
+      log.debug(
         { traceId, node: route.node, tool: route.tool, outcome, ms: Math.round(ms) },
         route.kind === 'hub' ? 'hub tool call' : 'proxied call',
       );

@@ -64,7 +64,7 @@ export const MESH_TOOLS: Readonly<Record<string, MeshTool>> = {
     tool: {
       name: 'mesh__list_nodes',
       description:
-        'Lists the nodes of the mesh: status, its circuit (closed, or open since when and until when: calls refused meanwhile), when each was last seen, how many tools it has, and its latency.',
+        'Lists the nodes of the mesh: status, which side dials its link (dial-out: the hub reaches it; dial-in: it reaches the hub), its circuit (closed, or open since when and until when: calls refused meanwhile), when each was last seen, how many tools it has, and its latency.',
       inputSchema: inputJsonSchema(listInput),
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
@@ -75,6 +75,7 @@ export const MESH_TOOLS: Readonly<Record<string, MeshTool>> = {
       const nodes = visible.map((link) => ({
         node: link.id,
         status: link.status,
+        direction: link.direction ?? null,
         lastSeen: link.lastSeen?.toISOString() ?? null,
         downSince: link.downSince?.toISOString() ?? null,
         circuit: link.circuitView(),

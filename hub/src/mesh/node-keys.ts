@@ -1,4 +1,4 @@
-import { BrainmeshError, type KeyRing, signLinkToken } from '@brainmesh/shared';
+import { BrainmeshError } from '@brainmesh/shared';
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import { jwksSchema } from '../registry.js';
@@ -21,48 +21,14 @@ export interface NodeKeyRotation {
   jwks: JSONWebKeySet;
 }
 
-export async function rotateNodeKeys(options: {
-  nodeId: string;
-  url: string;
-  hubId: string;
-  ring: KeyRing;
-  timeoutMs: number;
-}): Promise<NodeKeyRotation> {
-  const token = await signLinkToken(options.ring, {
-    iss: options.hubId,
-    aud: options.nodeId,
-    sub: `hub:${options.hubId}`,
-  });
-  let res: Response;
-  try {
-    res = await fetch(new URL('/links/rotate', options.url), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: '{}',
-      signal: AbortSignal.timeout(options.timeoutMs),
-    });
-  } catch (cause) {
-    throw new BrainmeshError(
-      'UPSTREAM_UNAVAILABLE',
-      `node ${options.nodeId} could not be reached at ${options.url} to rotate its keys; is it running?`,
-      { cause },
-    );
-  }
-  if (res.status === 401 || res.status === 403) {
-    throw new BrainmeshError(
-      'UPSTREAM_UNAVAILABLE',
-      `node ${options.nodeId} refused the hub's request (HTTP ${res.status}); it may be enrolled with another hub`,
-    );
-  }
-  if (!res.ok) {
-    throw new BrainmeshError(
-      'UPSTREAM_UNAVAILABLE',
-      `node ${options.nodeId} failed to rotate its keys (HTTP ${res.status}); its log says why`,
-    );
-  }
-  const parsed = rotationSchema.safeParse(await res.json().catch(() => undefined));
+/** The node's answer to `brainmesh/rotateKeys`, checked before anything of it is pinned. */
+export function parseRotation(nodeId: string, answer: unknown): NodeKeyRotation {
+  const parsed = rotationSchema.safeParse(answer);
   if (!parsed.success) {
-    throw new BrainmeshError('UPSTREAM_UNAVAILABLE', `node ${options.nodeId} answered the key rotation with nonsense`);
+    throw new BrainmeshError('UPSTREAM_UNAVAILABLE', `node ${nodeId} answered the key rotation with nonsense`);
   }
   return { ...parsed.data, jwks: parsed.data.jwks as JSONWebKeySet };
 }
+
+/** The hub's own request on a node's link that asks it for a new key. */
+export const ROTATE_KEYS_METHOD = 'brainmesh/rotateKeys';

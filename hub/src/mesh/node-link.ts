@@ -4,6 +4,7 @@ import {
   clip,
   createLinkVerifier,
   EMPTY_LISTS,
+  isBrainmeshError,
   type KeyRing,
   LINK_CLOSE,
   LINK_PATH,
@@ -24,6 +25,7 @@ import { WebSocket } from 'ws';
 import type { NodeRecord } from '../registry.js';
 import { type Admission, Circuit, type CircuitView } from './circuit.js';
 import { type ChannelPeer, LinkDropped, LinkRequests, LinkUnsent, type RequestOptions } from './link-requests.js';
+import { type NodeKeyRotation, parseRotation, ROTATE_KEYS_METHOD } from './node-keys.js';
 
 export interface LinkSettings {
   callTimeoutMs: number;
@@ -436,6 +438,28 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
       case 'other':
         this.circuit.released(probe);
         return err;
+    }
+  }
+
+  /**
+   * Asks the node, over its link, for a new signing key; resolves with its answer, checked. The
+   * caller pins the new keys, which closes this link: the next handshake proves the new key.
+   */
+  async rotateKeys(): Promise<NodeKeyRotation> {
+    const requests = this.requests;
+    if (requests === undefined || this.status !== 'up')
+      throw this.unavailable() ?? new BrainmeshError('UPSTREAM_UNAVAILABLE', `node ${this.id} is not linked`);
+    try {
+      const answer = await requests.request(undefined, ROTATE_KEYS_METHOD, {}, {
+        timeoutMs: this.deps.settings.callTimeoutMs,
+      });
+      return parseRotation(this.id, answer);
+    } catch (err) {
+      if (isBrainmeshError(err)) throw err;
+      throw new BrainmeshError(
+        'UPSTREAM_UNAVAILABLE',
+        `node ${this.id} failed to rotate its keys (${err instanceof Error ? clip(err.message, 200) : 'no answer'}); its log says why`,
+      );
     }
   }
 

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import type { ApiKeys } from '../api-keys.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { MESH_NAMESPACE, MESH_TOOLS, searchTools } from '../mesh/mesh-tools.js';
-import { rotateNodeKeys } from '../mesh/node-keys.js';
 import type { OAuthService } from '../oauth/service.js';
 import { type NodeRecord, nodeIdSchema, type Registry } from '../registry.js';
 import { Access, scopesSchema } from '../scopes.js';
@@ -84,6 +83,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
       url: node.url,
       status: node.status,
       link: link?.status ?? 'unknown',
+      direction: link?.direction ?? null,
       enrolledAt: node.enrolledAt.toISOString(),
       lastSeen: link?.lastSeen?.toISOString() ?? null,
       downSince: link?.downSince?.toISOString() ?? null,
@@ -132,17 +132,12 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
     if (node.status === 'disabled') {
       throw new BrainmeshError('CONFLICT', `node ${node.id} is disabled; enable it before rotating its keys`);
     }
-    if (node.url === null) {
-      throw new BrainmeshError('CONFLICT', `node ${node.id} has not told the hub where it listens; start it first`);
+    const link = deps.mesh.links.get(node.id);
+    if (link === undefined || link.status !== 'up') {
+      throw new BrainmeshError('CONFLICT', `node ${node.id} is not linked to the hub now; start it first`);
     }
     const previous = node.jwks.keys.map((k) => k.kid);
-    const rotation = await rotateNodeKeys({
-      nodeId: node.id,
-      url: node.url,
-      hubId: deps.hubId,
-      ring: deps.ring,
-      timeoutMs: deps.nodeTimeoutMs,
-    });
+    const rotation = await link.rotateKeys();
     // Pinned at once: the node signs with the new key from now on.
     await deps.registry.updateLink(node.id, node.url, rotation.jwks);
     request.log.info({ node: node.id, active: rotation.active, retired: rotation.retired }, 'node keys rotated');

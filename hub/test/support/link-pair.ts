@@ -65,7 +65,14 @@ export async function linkPair(
   });
   t.after(() => link.stop());
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        // The server's close waits for its connections: they end first.
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
+  );
   await new Promise((resolve) => server.once('listening', resolve));
   const accepted = new Promise<WebSocket>((resolve) => server.once('connection', resolve));
   const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, LINK_SUBPROTOCOL);

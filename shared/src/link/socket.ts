@@ -12,9 +12,11 @@ import { LinkTokenError } from './token.js';
  * Handshake (the same for both sides, so it does not matter who dialled): each side sends
  * `hello` with a fresh random nonce and its id; each answers the other's hello with `auth`, a
  * link token (signed by its pinned key, `aud` the peer, single-use `jti`) that carries the
- * PEER's nonce. A token is therefore good for this connection only: replayed onto another, its
- * nonce is not the one that connection's receiver sent. Nothing but hello and auth is read
- * before both tokens verify, and a side that has not authenticated within 5 s is dropped.
+ * PEER's nonce; each, having verified the other's token, sends `ready`. A token is therefore good
+ * for this connection only: replayed onto another, its nonce is not the one that connection's
+ * receiver sent. A side takes the link as up only when it has verified the peer AND read the
+ * peer's `ready` (the peer verified it), so neither sends a message the other has not agreed to
+ * read. Nothing else is read before, and a side not through within 5 s is dropped.
  *
  * Tokens live 30 s: each side sends a fresh `auth` (same nonce, new jti) every `reauthMs`; a
  * connection whose peer's last token has expired is closed. Heartbeats are WebSocket pings.
@@ -41,6 +43,7 @@ const helloFrame = z
   })
   .strict();
 const authFrame = z.object({ link: z.literal('auth'), token: z.string().min(1).max(8_000) }).strict();
+const readyFrame = z.object({ link: z.literal('ready') }).strict();
 export type Hello = z.infer<typeof helloFrame>;
 
 export interface Envelope {
@@ -94,8 +97,11 @@ export function openLink(ws: WebSocket, me: LinkIdentity, options: LinkSocketOpt
   return new Promise((resolve, reject) => {
     let peer: Hello | undefined;
     let peerExp: number | undefined;
-    let sentAuth = false;
+    // Our own token, on its way: `ready` is sent only after it, so the peer reads them in order.
+    let authSent: Promise<void> | undefined;
+    let peerReady = false;
     let done = false;
+    let linked: LinkSocket | undefined;
     const finish = (err?: LinkRefused) => {
       if (done) return;
       done = true;
@@ -108,38 +114,55 @@ export function openLink(ws: WebSocket, me: LinkIdentity, options: LinkSocketOpt
         reject(err);
         return;
       }
-      resolve(new LinkSocket(ws, me, peer!, nonce, peerExp!, options));
+      linked = new LinkSocket(ws, me, peer!, nonce, peerExp!, options);
+      resolve(linked);
+    };
+    // Both proofs checked, each by its receiver: the peer has verified us (its `ready`), we it.
+    const maybeDone = () => {
+      if (peerExp !== undefined && peerReady) finish();
     };
     const timer = setTimeout(
       () => finish(new LinkRefused(CLOSE.unauthenticated, 'not authenticated in time')),
       options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
     );
     const onClose = () => finish(new LinkRefused(CLOSE.going, 'closed during the handshake'));
-    const onMessage = async (data: Buffer, isBinary: boolean) => {
-      if (done) return;
+    // One frame at a time: a frame may come while the one before is still being verified.
+    let queue = Promise.resolve();
+    const onMessage = (data: Buffer, isBinary: boolean) => {
+      queue = queue.then(() => handle(data, isBinary));
+    };
+    const handle = async (data: Buffer, isBinary: boolean): Promise<void> => {
+      // A frame that came in behind the peer's `ready`: the link's first message, not to be lost.
+      if (done) return linked?.receive(data, isBinary);
       const frame = isBinary ? undefined : parseJson(data.toString('utf8'));
       if (peer === undefined) {
         const hello = helloFrame.safeParse(frame);
         if (!hello.success || hello.data.role === me.role) return finish(new LinkRefused(CLOSE.refused, 'bad hello'));
-        peer = hello.data;
-        try {
-          sentAuth = true;
-          ws.send(JSON.stringify({ link: 'auth', token: await me.sign(peer.id, peer.nonce) }));
-        } catch {
-          return finish(new LinkRefused(CLOSE.refused, 'cannot sign'));
-        }
+        const who = hello.data;
+        peer = who;
+        authSent = me.sign(who.id, who.nonce).then(
+          (token) => ws.send(JSON.stringify({ link: 'auth', token })),
+          () => finish(new LinkRefused(CLOSE.refused, 'cannot sign')),
+        );
         return;
       }
-      const auth = authFrame.safeParse(frame);
-      if (!auth.success) return finish(new LinkRefused(CLOSE.unauthenticated, 'expected auth'));
-      try {
-        ({ exp: peerExp } = await me.verify(peer, auth.data.token, nonce));
-      } catch (err) {
-        const reason = err instanceof LinkTokenError ? err.reason : 'refused';
-        return finish(new LinkRefused(CLOSE.unauthenticated, reason));
+      if (peerExp === undefined) {
+        const auth = authFrame.safeParse(frame);
+        if (!auth.success) return finish(new LinkRefused(CLOSE.unauthenticated, 'expected auth'));
+        try {
+          ({ exp: peerExp } = await me.verify(peer, auth.data.token, nonce));
+        } catch (err) {
+          const reason = err instanceof LinkTokenError ? err.reason : 'refused';
+          return finish(new LinkRefused(CLOSE.unauthenticated, reason));
+        }
+        await authSent;
+        if (done) return;
+        ws.send(JSON.stringify({ link: 'ready' }));
+        return maybeDone();
       }
-      if (!sentAuth) return finish(new LinkRefused(CLOSE.refused, 'auth before hello'));
-      finish();
+      if (!readyFrame.safeParse(frame).success) return finish(new LinkRefused(CLOSE.refused, 'expected ready'));
+      peerReady = true;
+      maybeDone();
     };
     ws.on('message', onMessage);
     ws.on('close', onClose);
@@ -154,6 +177,8 @@ export function openLink(ws: WebSocket, me: LinkIdentity, options: LinkSocketOpt
  */
 export class LinkSocket extends EventEmitter<{ message: [Envelope]; close: [number, string] }> {
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Messages that came before anyone listened: kept, and given to the first listener. */
+  private backlog: Envelope[] = [];
   private peerExpMs: number;
   private missedPongs = 0;
   closed = false;
@@ -170,7 +195,16 @@ export class LinkSocket extends EventEmitter<{ message: [Envelope]; close: [numb
     this.setMaxListeners(0);
     const now = options.now ?? Date.now;
     this.peerExpMs = peerExp * 1000;
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event !== 'message' || this.backlog.length === 0) return;
+      // After the listener is added: 'newListener' fires just before.
+      queueMicrotask(() => {
+        const kept = this.backlog;
+        this.backlog = [];
+        for (const envelope of kept) this.emit('message', envelope);
+      });
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(data, isBinary));
     ws.on('close', (code, reason) => this.ended(code, reason.toString('utf8') || 'closed'));
     ws.on('error', () => this.ended(CLOSE.going, 'connection error'));
     ws.on('pong', () => {
@@ -230,7 +264,8 @@ export class LinkSocket extends EventEmitter<{ message: [Envelope]; close: [numb
     this.emit('close', code, reason);
   }
 
-  private onFrame(data: Buffer, isBinary: boolean): void {
+  /** One frame from the peer (the handshake hands over any that came in behind it). */
+  receive(data: Buffer, isBinary: boolean): void {
     if (this.closed || isBinary) return;
     const frame = parseJson(data.toString('utf8'));
     if (typeof frame !== 'object' || frame === null) return;
@@ -240,7 +275,8 @@ export class LinkSocket extends EventEmitter<{ message: [Envelope]; close: [numb
       return;
     }
     if (typeof record.ch !== 'string' || typeof record.m !== 'object' || record.m === null) return;
-    this.emit('message', frame as Envelope);
+    if (this.listenerCount('message') === 0 || this.backlog.length > 0) this.backlog.push(frame as Envelope);
+    else this.emit('message', frame as Envelope);
   }
 
   private async reauthenticated(frame: Record<string, unknown>): Promise<void> {

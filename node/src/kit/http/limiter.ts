@@ -102,6 +102,13 @@ export class WaitingLine {
 
 const KEY = 'limiter';
 
+/**
+ * How much longer our window lasts than the service's: a tenth of it, at most a second. The
+ * service starts its window when our first request arrives, later than we counted it; a window
+ * of ours that ended on time would let the next one's first requests land in the service's last.
+ */
+export const windowGuardMs = (durationMs: number) => Math.min(1_000, Math.ceil(durationMs / 10));
+
 /** The budget of one process: what a node uses when it has no store to share it through. */
 export class OutboundLimiter implements Limiter {
   private readonly limiter: RateLimiterMemory;
@@ -112,7 +119,10 @@ export class OutboundLimiter implements Limiter {
     limit: Limit,
     private readonly now: () => number = Date.now,
   ) {
-    this.limiter = new RateLimiterMemory({ points: limit.points, duration: limit.durationMs / 1000 });
+    this.limiter = new RateLimiterMemory({
+      points: limit.points,
+      duration: (limit.durationMs + windowGuardMs(limit.durationMs)) / 1000,
+    });
     this.line = new WaitingLine(now);
   }
 

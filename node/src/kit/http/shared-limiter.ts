@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Store } from '@brainmesh/shared';
-import { type Limit, type Limiter, OutboundLimiter, WaitingLine } from './limiter.js';
+import { type Limit, type Limiter, OutboundLimiter, WaitingLine, windowGuardMs } from './limiter.js';
 
 /**
  * One service's budget shared by every node that calls it with the same credential: two nodes
@@ -19,6 +19,10 @@ import { type Limit, type Limiter, OutboundLimiter, WaitingLine } from './limite
  * - In front of it, each process keeps its own first-come line (`WaitingLine`), so only the head
  *   of each node's line asks the store. Across nodes the order is whoever asks first.
  * - Keys name the service and a hash of the credential, never the credential itself.
+ * - Our window lasts a little longer than the service's (`WINDOW_GUARD`): the service starts its
+ *   window when our first request arrives, later than we counted it, so a window of ours that
+ *   ended on time would let the next window's first requests land inside the service's last
+ *   one. Seen under load: a slow first request (a new connection) made four 429s in 150.
  */
 
 export class SharedLimiter implements Limiter {
@@ -49,7 +53,9 @@ export class SharedLimiter implements Limiter {
   private async tryTake(): Promise<number | undefined> {
     const held = await this.holdRemainingMs();
     if (held > 0) return held;
-    const count = await this.store.incr(this.windowKey, { ttlMs: this.limit.durationMs });
+    const count = await this.store.incr(this.windowKey, {
+      ttlMs: this.limit.durationMs + windowGuardMs(this.limit.durationMs),
+    });
     if (count <= this.limit.points) return undefined;
     const left = await this.store.ttl(this.windowKey);
     // -2: the window ended between the two calls; ask again at once.

@@ -1,10 +1,11 @@
-import type { Store } from '@brainmesh/shared';
-import { createMemoryStore, openRedisStore } from '@brainmesh/shared';
-import { realServers, uniqueName } from '@brainmesh/shared/testing';
+import { createMemoryStore } from '../src/store/memory.js';
+import { openRedisStore } from '../src/store/redis.js';
+import type { Store } from '../src/store/store.js';
+import { realServers, uniqueName } from './index.js';
 
 /**
- * Two handles on one store, as two nodes have: for tests of what nodes share through it (a
- * shared limiter). On Redis (when REDIS_URL is set) two separate connections with one fresh key
+ * Two handles on one store, as two processes have: for tests of what they share through it (a
+ * shared limiter, a revocation heard by every hub). On Redis (when REDIS_URL is set) two separate connections with one fresh key
  * prefix; in memory, one store twice, since the in-process store is shared only within a process.
  * Whatever the kit writes to a store carries a TTL, so nothing is left behind on Redis.
  */
