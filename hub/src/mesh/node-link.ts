@@ -450,9 +450,14 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
     if (requests === undefined || this.status !== 'up')
       throw this.unavailable() ?? new BrainmeshError('UPSTREAM_UNAVAILABLE', `node ${this.id} is not linked`);
     try {
-      const answer = await requests.request(undefined, ROTATE_KEYS_METHOD, {}, {
-        timeoutMs: this.deps.settings.callTimeoutMs,
-      });
+      const answer = await requests.request(
+        undefined,
+        ROTATE_KEYS_METHOD,
+        {},
+        {
+          timeoutMs: this.deps.settings.callTimeoutMs,
+        },
+      );
       return parseRotation(this.id, answer);
     } catch (err) {
       if (isBrainmeshError(err)) throw err;
