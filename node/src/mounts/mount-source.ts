@@ -12,7 +12,6 @@ import {
 } from '@brainmesh/shared';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
@@ -34,6 +33,7 @@ import {
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import type { MountConfig } from '../config.js';
 import type { CallContext, Source } from '../source.js';
+import { HttpClientTransport } from './http-transport.js';
 
 // Commands named in a mount (`mcp-server-everything`) resolve against the project's own
 // node_modules/.bin first, so a server installed as a dependency needs no global install.
@@ -177,7 +177,7 @@ export class MountSource implements Source {
   private transport(): Transport {
     const c = this.config;
     if (c.transport === 'http') {
-      return new StreamableHTTPClientTransport(new URL(c.url), { requestInit: { headers: c.headers } });
+      return new HttpClientTransport(new URL(c.url), c.headers);
     }
     const env = { ...getDefaultEnvironment(), ...c.env };
     if (existsSync(PROJECT_BIN)) env.PATH = `${PROJECT_BIN}${path.delimiter}${env.PATH ?? ''}`;
