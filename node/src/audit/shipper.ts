@@ -64,6 +64,10 @@ export class AuditShipper {
         const next = await this.shipOne(signal);
         await writeMark(db, next - 1);
         this.shipped = next - 1;
+        // Under steady load rows keep coming: a moment's wait between batches makes them a few
+        // large ones a second, not one per handful of calls (each batch is a signed request and a
+        // transaction on both sides; measured: 22 batches a second at 350 calls/s without it).
+        if (this.backlog < (this.options.batchSize ?? 500)) await sleep(this.options.lingerMs ?? 200, signal);
         if (this.failures > 0) {
           logger.info({ backlog: this.backlog, failures: this.failures }, 'audit shipping resumed');
           this.failures = 0;
