@@ -170,7 +170,7 @@ describe('brainmesh status, tools and key rotation', { timeout: 180_000 }, () =>
     assert.equal(rotate.code, 1);
     assert.match(
       rotate.stderr,
-      /^brainmesh nodes: node beta could not be reached at http:\/\/127\.0\.0\.1:\d+ to rotate its keys; is it running\?\n$/,
+      /^brainmesh nodes: node beta is not linked to the hub now; start it first\n$/,
     );
     assert.match(res.stdout, /\nbeta\s+enabled\s+down since \d{4}-\d\d-\d\dT\S+Z\s+0\s+http/);
   });

@@ -369,6 +369,8 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
     this.sessions.set(session.id, session);
     let result: unknown;
     try {
+      // A link being dialled again (the node's keys just changed, say) is waited for, not failed.
+      if (this.requests === undefined && this.dialing !== undefined) await this.dialing;
       const requests = this.requests;
       if (requests === undefined) throw new LinkUnsent();
       result = await requests.request(session, method, params, {
