@@ -5,8 +5,8 @@ import {
   CallToolRequestSchema,
   CompleteRequestSchema,
   type CompleteResult,
-  type CreateMessageRequest,
-  type ElicitRequest,
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
   ErrorCode,
   GetPromptRequestSchema,
   type GetPromptResult,
@@ -14,12 +14,13 @@ import {
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
-  type LoggingMessageNotification,
+  LoggingMessageNotificationSchema,
   McpError,
   ReadResourceRequestSchema,
   type ReadResourceResult,
   SetLevelRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
 import type { HubCallLog } from '../audit/hub-calls.js';
 import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
 import type { Mesh } from '../mesh/mesh.js';
@@ -80,18 +81,21 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
     request: (method, params, options) => {
       const caps = server.getClientCapabilities() ?? {};
       const sent = { signal: options.signal, relatedRequestId: options.relatedRequestId };
-      // Checked here as the SDK checks what a client declares: a node asks only for what it may.
+      // Checked here as the SDK checks what a client declares: a node asks only for what it may,
+      // and in the shape MCP gives it (these are rare; calls' answers are not re-checked).
       if (method === 'sampling/createMessage' && caps.sampling !== undefined)
-        return server.createMessage(params as CreateMessageRequest['params'], sent).catch(relayedError);
+        return server.createMessage(checked(CreateMessageRequestSchema, method, params), sent).catch(relayedError);
       if (method === 'elicitation/create' && caps.elicitation !== undefined)
-        return server.elicitInput(params as ElicitRequest['params'], sent).catch(relayedError);
+        return server.elicitInput(checked(ElicitRequestSchema, method, params), sent).catch(relayedError);
       if (method === 'roots/list' && caps.roots !== undefined)
         return server.listRoots(undefined, sent).catch(relayedError);
       return Promise.reject(new McpError(ErrorCode.MethodNotFound, `the client does not offer ${clip(method, 60)}`));
     },
     notify: (nodeId, method, params) => {
       if (method !== 'notifications/message') return;
-      const message = params as LoggingMessageNotification['params'];
+      const parsed = LoggingMessageNotificationSchema.shape.params.safeParse(params);
+      if (!parsed.success) return;
+      const message = parsed.data;
       void server
         .sendLoggingMessage({ ...message, logger: `${nodeId}${message.logger ? `/${message.logger}` : ''}` })
         .catch(() => {});
@@ -188,6 +192,17 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
       await server.close().catch(() => {});
     },
   };
+}
+
+/** A node's request to a client, its params as MCP shapes them; anything else is refused. */
+function checked<S extends typeof CreateMessageRequestSchema | typeof ElicitRequestSchema>(
+  schema: S,
+  method: string,
+  params: unknown,
+): z.output<S>['params'] {
+  const parsed = schema.safeParse({ method, params });
+  if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `invalid ${method} params from the node`);
+  return parsed.data.params;
 }
 
 /** The client's error answer to a node's request, passed back in the client's own words. */
