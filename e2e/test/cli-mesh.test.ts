@@ -168,10 +168,7 @@ describe('brainmesh status, tools and key rotation', { timeout: 180_000 }, () =>
     assert.match(res.stdout, /\nnodes {4}2 \(1 up, 1 down, 0 disabled\)\n/);
     const rotate = await brainmesh(['nodes', 'rotate-keys', 'beta']);
     assert.equal(rotate.code, 1);
-    assert.match(
-      rotate.stderr,
-      /^brainmesh nodes: node beta is not linked to the hub now; start it first\n$/,
-    );
+    assert.match(rotate.stderr, /^brainmesh nodes: node beta is not linked to the hub now; start it first\n$/);
     assert.match(res.stdout, /\nbeta\s+enabled\s+down since \d{4}-\d\d-\d\dT\S+Z\s+0\s+http/);
   });
 });
