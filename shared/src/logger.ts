@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
 import { redactSecrets } from './redact.js';
@@ -36,7 +36,11 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
-/** A W3C-style 128-bit trace id, carried from the hub's record of a call to the node's. */
+/**
+ * A W3C-style trace id (32 hex digits), carried from the hub's record of a call to the node's.
+ * Made from a random UUID (122 random bits): node draws those from a pool it refills in bulk,
+ * where `randomBytes(16)` on every call cost a system call each (seen in a profile).
+ */
 export function newTraceId(): string {
-  return randomBytes(16).toString('hex');
+  return randomUUID().replaceAll('-', '');
 }
