@@ -68,7 +68,10 @@ export class LinkDialer {
       const abort = () => ws.terminate();
       this.stopping.signal.addEventListener('abort', abort, { once: true });
       ws.once('error', (err) => reject(err));
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`the hub answered HTTP ${res.statusCode}`)));
+      ws.once('unexpected-response', (_req, res) => {
+        ws.terminate();
+        reject(new Error(`the hub answered HTTP ${res.statusCode}`));
+      });
       ws.once('open', () => {
         openLink(ws, identity, this.deps.options).then((socket) => {
           this.stopping.signal.removeEventListener('abort', abort);
