@@ -3,10 +3,12 @@ import type { Bounds, Db, LinkClaims, LinkIdentity, Logger, Store } from '@brain
 import {
   httpErrorResponse,
   inspectBody,
+  LINK_CLOSE,
   LINK_PATH,
   LINK_SUBPROTOCOL,
   type LinkSocket,
   LinkTokenError,
+  linkMaxPayload,
   notFoundResponse,
   openLink,
   unsupportedVersion,
@@ -58,7 +60,7 @@ export interface KeyRotation {
  * What the node takes in one message: deeper than any tool's arguments need, and within the
  * body limit (fastify's 1 MiB); the hub's own bounds (links.maxMessage*) are tighter by default.
  */
-const NODE_BOUNDS: Bounds = {
+export const NODE_BOUNDS: Bounds = {
   maxDepth: 128,
   maxBytes: 1_048_576,
   holder: { name: 'the node', depthSetting: 'a fixed limit', bytesSetting: 'a fixed limit' },
@@ -131,12 +133,12 @@ export async function buildNodeApp(
 
   // The hub dials in here (a node it can reach); a node it cannot reach dials the hub instead
   // (link-dialer.ts). Either way the handshake proves both sides before anything else is read.
-  await app.register(fastifyWebsocket, { options: { maxPayload: NODE_BOUNDS.maxBytes + 64 * 1024 } });
+  await app.register(fastifyWebsocket, { options: { maxPayload: linkMaxPayload(NODE_BOUNDS.maxBytes) } });
   app.get(LINK_PATH, { websocket: true }, (socket, request) => {
     const identity = deps.linkIdentity();
     if (identity === undefined || socket.protocol !== LINK_SUBPROTOCOL) {
       request.log.warn({ protocol: socket.protocol }, 'link refused: not enrolled, or not the link protocol');
-      socket.close(4403, 'refused');
+      socket.close(LINK_CLOSE.refused, 'refused');
       return;
     }
     openLink(socket, identity).then(serveLink, (err: unknown) =>

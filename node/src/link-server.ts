@@ -1,5 +1,7 @@
 import {
+  ALL_CHANNELS,
   type Bounds,
+  CATALOG_CHANNEL,
   describeExcess,
   type Envelope,
   exceeds,
@@ -8,6 +10,9 @@ import {
   type LinkSocket,
   type Logger,
   newTraceId,
+  REQUEST_META,
+  ROTATE_KEYS_METHOD,
+  RpcError,
   TRACE_META_KEY,
 } from '@brainmesh/shared';
 import {
@@ -28,9 +33,6 @@ import type { NodeService, RequestEnv } from './node-service.js';
  * Progress, sampling and elicitation travel back on the request's channel; a cancellation aborts
  * the request it names; the node's lists changing is told on channel `*`.
  */
-
-export const CLIENT_CAPABILITIES_META = 'io.modelcontextprotocol/clientCapabilities';
-const ROTATE_KEYS = 'brainmesh/rotateKeys';
 
 interface Pending {
   resolve(result: unknown): void;
@@ -67,7 +69,7 @@ export class LinkServer {
   /** Tells the hub that the node's lists changed. */
   listChanged(): void {
     for (const kind of ['tools', 'resources', 'prompts'])
-      this.socket.send({ ch: '*', m: { jsonrpc: '2.0', method: `notifications/${kind}/list_changed` } });
+      this.socket.send({ ch: ALL_CHANNELS, m: { jsonrpc: '2.0', method: `notifications/${kind}/list_changed` } });
   }
 
   private onMessage(envelope: Envelope): void {
@@ -106,7 +108,7 @@ export class LinkServer {
     try {
       // Only the hub itself may ask for a new key: on its own channel, for no client.
       const result =
-        method === ROTATE_KEYS && envelope.ch === 'catalog' && envelope.p === undefined
+        method === ROTATE_KEYS_METHOD && envelope.ch === CATALOG_CHANNEL && envelope.p === undefined
           ? await this.deps.rotateKeys()
           : await this.service.handle(method, params, this.env(envelope, id, params, controller.signal));
       answer({ result });
@@ -119,7 +121,7 @@ export class LinkServer {
 
   private env(envelope: Envelope, id: RequestId, params: unknown, signal: AbortSignal): RequestEnv {
     const meta = ((params as { _meta?: Record<string, unknown> } | undefined)?._meta ?? {}) as Record<string, unknown>;
-    const caps = (meta[CLIENT_CAPABILITIES_META] ?? {}) as Record<string, unknown>;
+    const caps = (meta[REQUEST_META.clientCapabilities] ?? {}) as Record<string, unknown>;
     const progressToken = meta.progressToken as string | number | undefined;
     const traceId =
       envelope.tr ?? (typeof meta[TRACE_META_KEY] === 'string' ? (meta[TRACE_META_KEY] as string) : newTraceId());
@@ -185,9 +187,9 @@ export class LinkServer {
 
 function errorOf(err: unknown, logger: Logger): { code: number; message: string; data?: unknown } {
   if (err instanceof McpError) {
-    // McpError prefixes "MCP error <code>: "; the peer gets the words alone, as the SDK sends them.
-    const message = err.message.replace(/^MCP error -?\d+: /, '');
-    return { code: err.code, message, ...(err.data === undefined ? {} : { data: err.data }) };
+    // McpError prefixes "MCP error <code>: "; the peer gets the words alone.
+    const bare = RpcError.relayed(err);
+    return { code: bare.code, message: bare.message, ...(bare.data === undefined ? {} : { data: bare.data }) };
   }
   if (isBrainmeshError(err)) return { code: err.rpcCode, message: err.message };
   logger.error({ err }, 'link request failed');

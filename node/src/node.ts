@@ -8,6 +8,7 @@ import {
   type LinkIdentity,
   LinkTokenError,
   type Logger,
+  linkMaxPayload,
   listeningUrl,
   listenOrExplain,
   migrate,
@@ -17,7 +18,7 @@ import {
   scopedStore,
   signLinkToken,
 } from '@brainmesh/shared';
-import { buildNodeApp } from './app.js';
+import { buildNodeApp, NODE_BOUNDS } from './app.js';
 import { AuditRecorder } from './audit/recorder.js';
 import { AuditShipper } from './audit/shipper.js';
 import type { NodeConfig } from './config.js';
@@ -92,25 +93,17 @@ export async function startNode(
       sources.push(source);
     }
 
-    const verifyLink = createLinkVerifier({
-      issuer: link.enrolled?.hubId ?? 'hub',
-      audience: link.enrolled?.nodeId ?? config.node.name,
-      keys: () => link.hubKeys(),
-      replay: store,
-    });
+    // The hub's tokens, checked against the keys pinned at enrolment; one verifier per identity.
+    const hubVerifier = (hubId: string, nodeId: string) =>
+      createLinkVerifier({ issuer: hubId, audience: nodeId, keys: () => link.hubKeys(), replay: store });
     // Until enrolment, the verifier has no hub keys and refuses everything.
-    let verify = verifyLink;
+    let verify = hubVerifier(link.enrolled?.hubId ?? 'hub', link.enrolled?.nodeId ?? config.node.name);
     // Who this node is on the persistent link: it signs with its own key, and accepts only the
     // hub it enrolled with, whose token must carry this connection's nonce.
     const linkIdentity = (): LinkIdentity | undefined => {
       const state = link.enrolled;
       if (state === undefined) return undefined;
-      const verifyHub = createLinkVerifier({
-        issuer: state.hubId,
-        audience: state.nodeId,
-        keys: () => link.hubKeys(),
-        replay: store,
-      });
+      const verifyHub = hubVerifier(state.hubId, state.nodeId);
       return {
         role: 'node',
         id: state.nodeId,
@@ -167,12 +160,7 @@ export async function startNode(
           nodeName: config.node.name,
           url: config.hub.dial ? null : url,
         });
-        verify = createLinkVerifier({
-          issuer: state.hubId,
-          audience: state.nodeId,
-          keys: () => link.hubKeys(),
-          replay: store,
-        });
+        verify = hubVerifier(state.hubId, state.nodeId);
         // No call was taken before enrolment, so the chain is still empty: it goes on from
         // where the hub's record of this node's name ends, if it has one.
         if (audit.headSeq === 0) await audit.open(state.auditBase);
@@ -188,7 +176,7 @@ export async function startNode(
           identity: linkIdentity,
           onLink: serveLink,
           logger: logger.child({ part: 'link' }),
-          maxPayload: 1_048_576 + 64 * 1024,
+          maxPayload: linkMaxPayload(NODE_BOUNDS.maxBytes),
         });
         const dialing = dialer.run();
         closer.add(async () => {

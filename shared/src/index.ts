@@ -43,6 +43,8 @@ export { httpErrorResponse, notFoundResponse } from './http-error.js';
 export { Closer, listeningUrl, listenOrExplain } from './lifecycle.js';
 export { KeyRing, LINK_ALG, type SigningKey } from './link/keyring.js';
 export {
+  ALL_CHANNELS,
+  CATALOG_CHANNEL,
   CLOSE as LINK_CLOSE,
   type Envelope,
   HANDSHAKE_TIMEOUT_MS,
@@ -53,7 +55,10 @@ export {
   LinkRefused,
   LinkSocket,
   type LinkSocketOptions,
+  linkMaxPayload,
   openLink,
+  REQUEST_META,
+  ROTATE_KEYS_METHOD,
 } from './link/socket.js';
 export {
   createLinkVerifier,

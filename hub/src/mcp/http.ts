@@ -1,13 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type Bounds,
-  type Db,
-  inspectBody,
-  type KeyRing,
-  type Logger,
-  type Refusal,
-  unsupportedVersion,
-} from '@brainmesh/shared';
+import { type Bounds, type Db, inspectBody, type Logger, type Refusal, unsupportedVersion } from '@brainmesh/shared';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -23,10 +15,7 @@ import { createHubSession } from './session.js';
 export interface McpRouteDeps {
   mesh: Mesh;
   credentials: Credentials;
-  ring: KeyRing;
-  hubId: string;
   logger: Logger;
-  callTimeoutMs: number;
   limit: HttpLimit;
   toolCalls: Readonly<Record<ToolClass, number>>;
   db: Db;
@@ -64,7 +53,6 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
       limitWindowMs: deps.limit.windowMs,
       mesh: deps.mesh,
       logger: deps.logger,
-      callTimeoutMs: deps.callTimeoutMs,
       db: deps.db,
       calls: deps.calls,
       bounds,

@@ -41,7 +41,6 @@ export interface HubSessionDeps {
   limitWindowMs: number;
   mesh: Mesh;
   logger: Logger;
-  callTimeoutMs: number;
   db: Db;
   calls: HubCallLog;
   bounds: Bounds;

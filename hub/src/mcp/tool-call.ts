@@ -53,7 +53,6 @@ export interface ToolCallDeps {
   db: Db;
   calls: HubCallLog;
   logger: Logger;
-  callTimeoutMs: number;
   bounds: Bounds;
   /** The session's side of its clients to nodes. */
   peer: SessionPeer;

@@ -1,4 +1,4 @@
-import type { Envelope, LinkSocket } from '@brainmesh/shared';
+import { CATALOG_CHANNEL, type Envelope, type LinkSocket, REQUEST_META, RpcError } from '@brainmesh/shared';
 import {
   ErrorCode,
   type JSONRPCMessage,
@@ -15,15 +15,6 @@ import {
  * the session it is made for. Results come back as the node sent them: nothing is re-validated
  * or rebuilt on the way through.
  */
-
-export const META = {
-  protocolVersion: 'io.modelcontextprotocol/protocolVersion',
-  clientInfo: 'io.modelcontextprotocol/clientInfo',
-  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
-} as const;
-
-/** The channel of the hub's own requests (lists, health, key rotation). */
-export const CATALOG_CHANNEL = 'catalog';
 
 /** A hub client session, as the link needs it: whom requests are for, and where the node's own go. */
 export interface ChannelPeer {
@@ -109,11 +100,11 @@ export class LinkRequests {
     if (this.closedWith !== undefined) return Promise.reject(new LinkUnsent());
     const id = this.nextId++;
     const base = (params ?? {}) as { _meta?: Record<string, unknown> };
-    const meta: Record<string, unknown> = { ...base._meta, [META.protocolVersion]: LATEST_PROTOCOL_VERSION };
+    const meta: Record<string, unknown> = { ...base._meta, [REQUEST_META.protocolVersion]: LATEST_PROTOCOL_VERSION };
     if (peer !== undefined) {
       const client = peer.clientMeta();
-      meta[META.clientCapabilities] = client.capabilities;
-      if (client.info !== undefined) meta[META.clientInfo] = client.info;
+      meta[REQUEST_META.clientCapabilities] = client.capabilities;
+      if (client.info !== undefined) meta[REQUEST_META.clientInfo] = client.info;
     }
     if (options.onprogress !== undefined) meta.progressToken = id;
     const signal = options.signal;
@@ -243,7 +234,7 @@ export class LinkRequests {
       reply({
         error: {
           code: e?.code ?? ErrorCode.InternalError,
-          message: e === undefined ? 'the client could not answer' : e.message.replace(/^MCP error -?\d+: /, ''),
+          message: e === undefined ? 'the client could not answer' : RpcError.relayed(e).message,
           ...(e?.data === undefined ? {} : { data: e.data }),
         },
       });

@@ -29,6 +29,3 @@ export function parseRotation(nodeId: string, answer: unknown): NodeKeyRotation 
   }
   return { ...parsed.data, jwks: parsed.data.jwks as JSONWebKeySet };
 }
-
-/** The hub's own request on a node's link that asks it for a new key. */
-export const ROTATE_KEYS_METHOD = 'brainmesh/rotateKeys';

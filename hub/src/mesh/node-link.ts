@@ -13,8 +13,10 @@ import {
   type LinkSocket,
   LinkTokenError,
   type Logger,
+  linkMaxPayload,
   type McpLists,
   openLink,
+  ROTATE_KEYS_METHOD,
   RpcError,
   type Store,
   signLinkToken,
@@ -25,7 +27,7 @@ import { WebSocket } from 'ws';
 import type { NodeRecord } from '../registry.js';
 import { type Admission, Circuit, type CircuitView } from './circuit.js';
 import { type ChannelPeer, LinkDropped, LinkRequests, LinkUnsent, type RequestOptions } from './link-requests.js';
-import { type NodeKeyRotation, parseRotation, ROTATE_KEYS_METHOD } from './node-keys.js';
+import { type NodeKeyRotation, parseRotation } from './node-keys.js';
 
 export interface LinkSettings {
   callTimeoutMs: number;
@@ -193,7 +195,7 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
     try {
       const socket = await new Promise<LinkSocket>((resolve, reject) => {
         const ws = new WebSocket(target, LINK_SUBPROTOCOL, {
-          maxPayload: this.deps.settings.maxMessageBytes + 64 * 1024,
+          maxPayload: linkMaxPayload(this.deps.settings.maxMessageBytes),
           handshakeTimeout: this.deps.settings.healthTimeoutMs * 2,
         });
         ws.once('error', reject);

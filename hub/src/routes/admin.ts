@@ -1,4 +1,4 @@
-import { BrainmeshError, type Db, type KeyRing, type Store } from '@brainmesh/shared';
+import { BrainmeshError, type Db, type Store } from '@brainmesh/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { ApiKeys } from '../api-keys.js';
@@ -21,9 +21,6 @@ export interface AdminRouteDeps {
   enrolmentTtlMs: number;
   limit: HttpLimit;
   hubId: string;
-  ring: KeyRing;
-  /** How long the hub waits for a node it asks something of. */
-  nodeTimeoutMs: number;
   startedAt: Date;
   storage: { database: string; store: string };
   db: Db;

@@ -1,4 +1,12 @@
-import { type Hello, LINK_CLOSE, LINK_PATH, LINK_SUBPROTOCOL, LinkTokenError, openLink } from '@brainmesh/shared';
+import {
+  type Hello,
+  LINK_CLOSE,
+  LINK_PATH,
+  LINK_SUBPROTOCOL,
+  LinkTokenError,
+  linkMaxPayload,
+  openLink,
+} from '@brainmesh/shared';
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Mesh } from '../mesh/mesh.js';
@@ -10,7 +18,7 @@ import type { Mesh } from '../mesh/mesh.js';
  * is refused like a bad token. Every refusal closes the socket the same way; the log says why.
  */
 export const linkSocketRoutes: FastifyPluginAsync<{ mesh: Mesh; maxMessageBytes: number }> = async (app, deps) => {
-  await app.register(fastifyWebsocket, { options: { maxPayload: deps.maxMessageBytes + 64 * 1024 } });
+  await app.register(fastifyWebsocket, { options: { maxPayload: linkMaxPayload(deps.maxMessageBytes) } });
   app.get(LINK_PATH, { websocket: true }, (socket, request) => {
     if (socket.protocol !== LINK_SUBPROTOCOL) {
       request.log.warn({ protocol: socket.protocol }, 'link refused: not the link protocol');

@@ -31,6 +31,22 @@ export const LINK_SUBPROTOCOL = 'brainmesh.link.v1';
 export const LINK_PATH = '/links/socket';
 /** A connection that has not finished the handshake by then is closed. */
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
+/** The channel of the hub's own requests (lists, pings, key rotation): no client's. */
+export const CATALOG_CHANNEL = 'catalog';
+/** The channel of what concerns every session (a node's lists changed). */
+export const ALL_CHANNELS = '*';
+/** The hub's own request for a new node key, on the catalog channel only. */
+export const ROTATE_KEYS_METHOD = 'brainmesh/rotateKeys';
+/** Where a request carries what MCP's 2026-07-28 revision puts on every request. */
+export const REQUEST_META = {
+  protocolVersion: 'io.modelcontextprotocol/protocolVersion',
+  clientInfo: 'io.modelcontextprotocol/clientInfo',
+  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
+} as const;
+
+/** The largest frame a side takes: a message of `maxMessageBytes` and its envelope. */
+export const linkMaxPayload = (maxMessageBytes: number) => maxMessageBytes + 64 * 1024;
+
 /** Close codes (the 4000–4999 range is the application's). */
 export const CLOSE = { unauthenticated: 4401, refused: 4403, replaced: 4409, lapsed: 4408, going: 1001 } as const;
 
