@@ -37,7 +37,10 @@ for (const backend of dbBackends()) {
       assert.equal(await k.check('form:b', sealed), false);
       const [kid, until, mac] = sealed.split('.') as [string, string, string];
       assert.equal(await k.check('form:a', `${kid}.${Number(until) + 1}.${mac}`), false, 'a longer life');
-      assert.equal(await k.check('form:a', `${kid}.${until}.${mac.slice(0, -1)}A`), false);
+      // A changed first character: the last one of 43 carries 2 unused bits, so changing it to
+      // 'A' left the MAC's bytes as they were one time in sixteen.
+      const changed = `${mac[0] === 'A' ? 'B' : 'A'}${mac.slice(1)}`;
+      assert.equal(await k.check('form:a', `${kid}.${until}.${changed}`), false);
       for (const junk of [
         '',
         '...',
