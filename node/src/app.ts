@@ -47,6 +47,8 @@ export interface NodeAppDeps {
   /** Who this node is on the persistent link, and how it checks the hub; undefined until enrolled. */
   linkIdentity: () => LinkIdentity | undefined;
   /** The principal of the hub's own requests (`hub:<hubId>`). */
+  /** Told each time a link to the hub comes up: the hub is there now. */
+  onLinkUp?: () => void;
   hubPrincipal: () => string;
 }
 
@@ -129,6 +131,7 @@ export async function buildNodeApp(
       deps.logger.info({ code, reason }, 'link to the hub closed');
     });
     deps.logger.info({ hub: socket.peerId }, 'link to the hub up');
+    deps.onLinkUp?.();
   };
 
   // The hub dials in here (a node it can reach); a node it cannot reach dials the hub instead

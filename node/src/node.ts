@@ -64,6 +64,8 @@ export async function startNode(
     closer.add(() => db.close());
     await migrate(db, NODE_MIGRATIONS, logger);
     const audit = new AuditRecorder(db, config.node.name, logger);
+    // Made once enrolled; a link to the hub coming up before then has nothing to wake.
+    let shipper: AuditShipper | undefined;
     await audit.open(link.enrolled?.auditBase);
     // Runs before the database closes (steps close last-added first): no row is left half-written.
     closer.add(() => audit.flush());
@@ -126,6 +128,7 @@ export async function startNode(
       jwks: () => ring.jwks(),
       linkIdentity,
       hubPrincipal: () => `hub:${link.enrolled?.hubId ?? 'hub'}`,
+      onLinkUp: () => shipper?.wake(),
       audit,
       maxAuditResponseBytes: config.audit.maxResponseBytes,
       rotateKeys: async () => {
@@ -188,7 +191,7 @@ export async function startNode(
       link.announce(config.hub.dial ? null : url, config.hub.url, announcing.signal).catch((err) => {
         if (!announcing.signal.aborted) logger.error({ err }, 'announce abandoned');
       });
-      const shipper = new AuditShipper({
+      shipper = new AuditShipper({
         db,
         ring,
         recorder: audit,

@@ -27,6 +27,8 @@ export interface ShipperOptions {
   idleMs?: number;
   /** How long to let rows gather once one is written, before shipping them together. */
   lingerMs?: number;
+  /** The wait after a failed try, doubling from `initial` to `max`. */
+  retryDelayMs?: { initial: number; max: number };
 }
 
 const answerSchema = z.object({ next: z.number().int().positive() });
@@ -34,9 +36,24 @@ const answerSchema = z.object({ next: z.number().int().positive() });
 export class AuditShipper {
   private shipped = 0;
   private failures = 0;
-  private readonly backoff = new ExponentialBackoff({ initialDelay: 250, maxDelay: 10_000 });
+  private readonly backoff: ExponentialBackoff<unknown>;
+  /** Aborted by `wake()`: cuts short the wait between tries. */
+  private nudge = new AbortController();
 
-  constructor(private readonly options: ShipperOptions) {}
+  constructor(private readonly options: ShipperOptions) {
+    const { initial, max } = options.retryDelayMs ?? { initial: 250, max: 10_000 };
+    this.backoff = new ExponentialBackoff({ initialDelay: initial, maxDelay: max });
+  }
+
+  /**
+   * Tries again now rather than at the end of the current wait: the hub is back (its link came
+   * up). After a hub restart the wait may have grown to its longest, and rows written meanwhile
+   * would stay unshipped, and unknown to the hub's lag, that long.
+   */
+  wake(): void {
+    this.nudge.abort();
+    this.nudge = new AbortController();
+  }
 
   /** Rows written but not yet committed by the hub. */
   get backlog(): number {
@@ -60,6 +77,8 @@ export class AuditShipper {
         if (this.backlog < (this.options.batchSize ?? 500)) await sleep(this.options.lingerMs ?? 200, signal);
         continue;
       }
+      // A wake during the try counts too: the hub may have come back while it failed.
+      const woken = this.nudge.signal;
       try {
         const next = await this.shipOne(signal);
         await writeMark(db, next - 1);
@@ -80,8 +99,8 @@ export class AuditShipper {
         if (this.failures === 1 || this.failures % 10 === 0) {
           logger.warn({ err, backlog: this.backlog, failures: this.failures }, 'audit shipping failed; retrying');
         }
-        await sleep(backoff.duration, signal);
-        backoff = backoff.next(undefined as never);
+        await sleep(backoff.duration, signal, woken);
+        backoff = woken.aborted ? this.backoff.next() : backoff.next(undefined as never);
       }
     }
   }
@@ -178,13 +197,14 @@ function bounded(signal: AbortSignal, ms: number): { signal: AbortSignal; done()
   };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, ...signals: AbortSignal[]): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
+    for (const signal of signals) signal.addEventListener('abort', done, { once: true });
+    if (signals.some((s) => s.aborted)) done();
     function done() {
       clearTimeout(timer);
-      signal.removeEventListener('abort', done);
+      for (const signal of signals) signal.removeEventListener('abort', done);
       resolve();
     }
   });
