@@ -81,4 +81,66 @@ describe('the hub’s MCP endpoints', { timeout: 120_000 }, () => {
       `Bearer realm="brainmesh", resource_metadata="${hub.url}/.well-known/oauth-protected-resource/mcp"`,
     );
   });
+
+  it('answers a call as JSON when nothing comes before the answer, on a stream when progress does, and ends a session on DELETE', async () => {
+    const opened = await post({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'probe', version: '1' } },
+    });
+    const session = opened.headers.get('mcp-session-id');
+    assert.ok(session !== null, 'an initialize opens a session');
+    await opened.text();
+    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
+    const initialized = await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
+    assert.equal(initialized.status, 202, 'notifications alone are accepted with no body');
+
+    const plain = await post(
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'alpha__echo', arguments: { text: 'hi' } } },
+      headers,
+    );
+    assert.equal(plain.headers.get('content-type'), 'application/json');
+    assert.equal(plain.headers.get('mcp-session-id'), session);
+    const answer = (await plain.json()) as { id: number; result: { content: Array<{ text: string }> } };
+    assert.deepEqual([answer.id, answer.result.content[0]?.text], [2, 'hi']);
+
+    const waited = await post(
+      {
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        params: { name: 'alpha__wait', arguments: { seconds: 0, steps: 2 }, _meta: { progressToken: 'p' } },
+      },
+      headers,
+    );
+    assert.equal(waited.headers.get('content-type'), 'text/event-stream');
+    const events = (await waited.text())
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => JSON.parse(l.slice(6)) as { method?: string; id?: number });
+    assert.deepEqual(
+      events.map((e) => e.method ?? `answer ${e.id}`),
+      ['notifications/progress', 'notifications/progress', 'answer 3'],
+    );
+
+    const stream = await fetch(new URL('/mcp', hub.url), {
+      headers: { authorization: `Bearer ${hub.key}`, accept: 'text/event-stream', ...headers },
+    });
+    assert.equal(stream.status, 200);
+    const second = await fetch(new URL('/mcp', hub.url), {
+      headers: { authorization: `Bearer ${hub.key}`, accept: 'text/event-stream', ...headers },
+    });
+    assert.equal(second.status, 409, 'one GET stream per session');
+    await second.text();
+
+    const ended = await fetch(new URL('/mcp', hub.url), {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${hub.key}`, ...headers },
+    });
+    assert.equal(ended.status, 200);
+    assert.equal(await stream.text(), '', 'the GET stream ends with the session');
+    const gone = await post({ jsonrpc: '2.0', id: 4, method: 'ping' }, headers);
+    assert.equal(gone.status, 404);
+  });
 });

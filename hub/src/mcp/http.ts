@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Bounds, type Db, inspectBody, type Logger, type Refusal, unsupportedVersion } from '@brainmesh/shared';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -11,6 +10,7 @@ import type { ToolClass } from '../rate-limit.js';
 import { type Credentials, type HttpLimit, type Principal, requirePrincipal } from '../routes/auth.js';
 import { Access } from '../scopes.js';
 import { createHubSession } from './session.js';
+import { StreamableHttpSession } from './streamable-http.js';
 
 export interface McpRouteDeps {
   mesh: Mesh;
@@ -92,7 +92,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
     let session: LiveSession | undefined;
     if (typeof sessionId === 'string') {
       session = sessions.get(sessionId);
-      if (session === undefined || !(session.transport instanceof StreamableHTTPServerTransport)) {
+      if (session === undefined || !(session.transport instanceof StreamableHttpSession)) {
         return rpcError(reply, 404, -32001, 'Session not found');
       }
       if (session.principal !== principal)
@@ -108,21 +108,20 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
       if (request.method !== 'POST' || !opensSession(request.body)) {
         return rpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       }
-      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (sid) => {
+      const transport: StreamableHttpSession = new StreamableHttpSession({
+        onSessionInitialized: (sid) => {
           sessions.set(sid, live);
         },
       });
       const live = await open(request.principal!, transport, () => transport.sessionId);
       reply.hijack();
-      await transport.handleRequest(request.raw, reply.raw, request.body);
-      // An initialize the SDK refused (a second one in a batch, say) made no session: let it go.
+      transport.handle(request.raw, reply.raw, request.body);
+      // An initialize refused (a second one in a batch, say) made no session: let it go.
       if (transport.sessionId === undefined) await transport.close().catch(() => {});
       return;
     }
     reply.hijack();
-    await (session.transport as StreamableHTTPServerTransport).handleRequest(request.raw, reply.raw, request.body);
+    (session.transport as StreamableHttpSession).handle(request.raw, reply.raw, request.body);
   };
 
   app.route({ method: ['POST', 'GET', 'DELETE'], url: '/mcp', preHandler: auth, handler: streamable });
