@@ -3,7 +3,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isBrainmeshError, migrate } from '../src/index.js';
+import { insertRowsSql, isBrainmeshError, migrate } from '../src/index.js';
 import { dbBackends, tempDir } from '../testing/index.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -28,6 +28,37 @@ for (const backend of dbBackends()) {
         ['zzz'],
       );
       assert.deepEqual(rows, [{ n: 2, name: 'b' }]);
+    });
+
+    it('writes rows as one JSON literal exactly as given, whatever quotes and backslashes they hold', async (t) => {
+      const { value: db, dispose } = await backend.open();
+      t.after(dispose);
+      await db.exec('CREATE TABLE notes (id bigserial PRIMARY KEY, name text, body jsonb NOT NULL, n integer)');
+      const hostile = [
+        "it's",
+        "'); DROP TABLE notes; --",
+        "back\\slash \\' and \\",
+        "E'\\x27'",
+        '$$ dollar $tag$',
+        'line\nbreak\ttab "quoted" \u2028 ünïcödé 🙂',
+      ];
+      const rows = hostile.map((name, i) => ({ name, body: [{ name, list: [name, null], i }], n: i }));
+      await db.exec(
+        insertRowsSql({
+          table: 'notes',
+          columns: 'name, body, n',
+          select: 'name, body->0, n',
+          record: 'name text, body jsonb, n integer',
+          rows,
+        }),
+      );
+      const { rows: read } = await db.query<{ name: string; body: unknown; n: number }>(
+        'SELECT name, body, n FROM notes ORDER BY id',
+      );
+      assert.deepEqual(
+        read,
+        rows.map((r) => ({ name: r.name, body: r.body[0], n: r.n })),
+      );
     });
 
     it('commits a transaction that resolves', async (t) => {

@@ -1,4 +1,4 @@
-import type { Db, Logger } from '@brainmesh/shared';
+import { type Db, insertRowsSql, type Logger } from '@brainmesh/shared';
 
 /**
  * The hub's own record of each tool call (who, which node and tool, how long in total, how it
@@ -83,14 +83,22 @@ export class HubCallLog {
 }
 
 async function insert(db: Db, calls: readonly HubCall[]): Promise<void> {
-  const values: unknown[] = [];
-  const tuples = calls.map((c, i) => {
-    values.push(c.at.toISOString(), c.traceId, c.principal, c.node, c.tool, Math.round(c.durationMs), c.outcome);
-    const b = i * 7;
-    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7})`;
-  });
-  await db.query(
-    `INSERT INTO hub_calls (at, trace_id, principal, node_id, tool, duration_ms, outcome) VALUES ${tuples.join(', ')}`,
-    values,
+  await db.exec(
+    insertRowsSql({
+      table: 'hub_calls',
+      columns: 'at, trace_id, principal, node_id, tool, duration_ms, outcome',
+      select: 'at, trace_id, principal, node_id, tool, duration_ms, outcome',
+      record:
+        'at timestamptz, trace_id text, principal text, node_id text, tool text, duration_ms integer, outcome text',
+      rows: calls.map((c) => ({
+        at: c.at.toISOString(),
+        trace_id: c.traceId,
+        principal: c.principal,
+        node_id: c.node,
+        tool: c.tool,
+        duration_ms: Math.round(c.durationMs),
+        outcome: c.outcome,
+      })),
+    }),
   );
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/db.js';
+import { insertRowsSql } from '../db/rows-literal.js';
 import type { AuditEvent, AuditSource, AuditStatus } from './event.js';
 
 /**
@@ -46,6 +47,14 @@ export function eventFromRow(row: AuditRow, nodeId: string): AuditEvent {
   };
 }
 
+const RECORD =
+  'seq bigint, at timestamptz, tool text, params jsonb, response jsonb, error text, duration_ms integer, ' +
+  'status text, source text, principal text, trace_id text, prev_hash text, hash text';
+// params and response travel wrapped in an array: a bare JSON null would read as SQL NULL, and
+// the columns hold jsonb null.
+const SELECT =
+  'seq, at, tool, params->0, response->0, error, duration_ms, status, source, principal, trace_id, prev_hash, hash';
+
 /**
  * Writes events in one statement. `withNode` puts `node_id` first (the hub's table); `suffix`
  * ends the statement (`ON CONFLICT …`).
@@ -56,32 +65,31 @@ export async function insertAuditRows(
   events: readonly AuditEvent[],
   options: { withNode?: boolean; suffix?: string } = {},
 ): Promise<void> {
-  const values: unknown[] = [];
-  const tuples = events.map((e) => {
-    const row = [
-      ...(options.withNode === true ? [e.nodeId] : []),
-      e.seq,
-      e.at,
-      e.tool,
-      JSON.stringify(e.params ?? null),
-      JSON.stringify(e.response ?? null),
-      e.error,
-      e.durationMs,
-      e.status,
-      e.source,
-      e.principal,
-      e.traceId,
-      e.prevHash,
-      e.hash,
-    ];
-    const offset = options.withNode === true ? 1 : 0;
-    const jsonb = new Set([3 + offset, 4 + offset]); // params and response
-    const placeholders = row.map((value, i) => {
-      values.push(value);
-      return jsonb.has(i) ? `$${values.length}::jsonb` : `$${values.length}`;
-    });
-    return `(${placeholders.join(', ')})`;
-  });
-  const columns = `${options.withNode === true ? 'node_id, ' : ''}${AUDIT_COLUMNS}`;
-  await db.query(`INSERT INTO ${table} (${columns}) VALUES ${tuples.join(', ')} ${options.suffix ?? ''}`, values);
+  const withNode = options.withNode === true;
+  const rows = events.map((e) => ({
+    ...(withNode ? { node_id: e.nodeId } : {}),
+    seq: e.seq,
+    at: e.at,
+    tool: e.tool,
+    params: [e.params ?? null],
+    response: [e.response ?? null],
+    error: e.error,
+    duration_ms: e.durationMs,
+    status: e.status,
+    source: e.source,
+    principal: e.principal,
+    trace_id: e.traceId,
+    prev_hash: e.prevHash,
+    hash: e.hash,
+  }));
+  await db.exec(
+    insertRowsSql({
+      table,
+      columns: `${withNode ? 'node_id, ' : ''}${AUDIT_COLUMNS}`,
+      select: `${withNode ? 'node_id, ' : ''}${SELECT}`,
+      record: `${withNode ? 'node_id text, ' : ''}${RECORD}`,
+      rows,
+      ...(options.suffix === undefined ? {} : { suffix: options.suffix }),
+    }),
+  );
 }
