@@ -106,6 +106,8 @@ describe('the audit trail through crashes', { timeout: 600_000 }, () => {
     const { client: last } = await connectClient(scope, hub);
     for (const node of ['alpha', 'beta'] as const) {
       const marker = `last-${node}`;
+      // The workers may have spent their last calls while the restarted hub was still linking.
+      await nodeUp(hub, node, 60_000);
       const result = await last.callTool({ name: `${node}__echo`, arguments: { text: marker } });
       assert.equal(text(result), marker);
       await until(

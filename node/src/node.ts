@@ -63,12 +63,16 @@ export async function startNode(
     const db = await openDb({ databaseUrl: config.storage.databaseUrl, home, name: 'node-db', schema });
     closer.add(() => db.close());
     await migrate(db, NODE_MIGRATIONS, logger);
-    const audit = new AuditRecorder(db, config.node.name, logger);
+    // On embedded storage rows are journaled first (audit/journal.ts says why); on a Postgres
+    // server each group's commit is the durable point.
+    const audit = new AuditRecorder(db, config.node.name, logger, {
+      ...(db.kind === 'embedded' ? { journalPath: path.join(home, 'audit-journal.jsonl') } : {}),
+    });
     // Made once enrolled; a link to the hub coming up before then has nothing to wake.
     let shipper: AuditShipper | undefined;
     await audit.open(link.enrolled?.auditBase);
     // Runs before the database closes (steps close last-added first): no row is left half-written.
-    closer.add(() => audit.flush());
+    closer.add(() => audit.close());
     // One connection at the mesh's prefix: the node's keys in its own view of it, each pack's in
     // a view shared by that pack across nodes (pack-host.ts).
     const meshStore = await openStore({ redisUrl: config.storage.redisUrl, keyPrefix: 'brainmesh:' });

@@ -54,6 +54,11 @@ export const ErrorCodes = {
     JsonRpcCode.InvalidRequest,
     'An audit batch whose signature or hash chain does not hold; nothing of it was stored.',
   ),
+  AUDIT_JOURNAL_CORRUPT: spec(
+    500,
+    JsonRpcCode.InternalError,
+    "A node's audit journal holds a line that is not an audit event, or rows that do not follow its table.",
+  ),
   RATE_LIMITED: spec(429, JsonRpcCode.InvalidRequest, 'Too many requests; retry after the time given.'),
   INTERNAL: spec(500, JsonRpcCode.InternalError, 'An unexpected fault; details are in the server log only.'),
 } as const satisfies Record<string, ErrorSpec>;

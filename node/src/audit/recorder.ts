@@ -5,7 +5,9 @@ import {
   type AuditFields,
   type AuditRow,
   auditHash,
+  BrainmeshError,
   type ChainPoint,
+  checkChain,
   type Db,
   eventFromRow,
   GENESIS_HASH,
@@ -13,13 +15,17 @@ import {
   type Logger,
   MAX_DURATION_MS,
 } from '@brainmesh/shared';
+import { AuditJournal } from './journal.js';
 
 /**
  * The node's own audit table, `tool_executions`: one row per tool execution, written before the
  * response leaves the node. Rows carry a per-node sequence and a hash chain, so they are written
- * by one writer in order: calls that finish together are committed together (one transaction,
- * one fsync), which keeps the write off the critical path's cost without giving up "written
- * before answered".
+ * by one writer in order: calls that finish together are written together, which keeps the
+ * write off the critical path's cost without giving up "written before answered".
+ *
+ * With a journal (embedded storage, journal.ts), "written" is appended to the journal, and the
+ * rows move into the table in one statement at most MOVE_MS later; the table is what the shipper
+ * reads. Without one (real Postgres), each group is committed to the table.
  */
 
 /** What the node's MCP server hands over for one call; the recorder adds node, seq and hashes. */
@@ -33,32 +39,87 @@ interface Pending {
 
 /** Rows written in one transaction at most; more wait for the next. */
 const MAX_GROUP = 200;
+/** Rows moved from the journal into the table in one statement at most. */
+const MAX_MOVE = 500;
+
+export interface AuditRecorderOptions {
+  /** The journal file (embedded storage); without it each group is committed to the table. */
+  journalPath?: string;
+  /** How long journaled rows wait to be moved into the table, gathering others. */
+  moveMs?: number;
+}
 
 export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
   private head: ChainPoint = { seq: 0, hash: GENESIS_HASH };
+  /** The newest seq in the table (what the shipper can read). */
+  private stored = 0;
   private queue: Pending[] = [];
   private writing: Promise<void> | undefined;
+  private journal: AuditJournal | undefined;
+  /** Journaled, not yet in the table. */
+  private unmoved: AuditEvent[] = [];
+  private moveTimer: NodeJS.Timeout | undefined;
+  private moveDue = false;
+  private moveFailures = 0;
 
   constructor(
     private readonly db: Db,
     private readonly nodeId: string,
     private readonly logger: Logger,
+    private readonly options: AuditRecorderOptions = {},
   ) {
     super();
   }
 
   /**
-   * Finds where the chain stands. A node with no rows yet starts after `base`: what the hub
-   * already holds of this node's name, when it was enrolled again with a fresh data folder.
+   * Finds where the chain stands, first moving into the table what a journal left by a process
+   * that died holds. A node with no rows yet starts after `base`: what the hub already holds of
+   * this node's name, when it was enrolled again with a fresh data folder.
    */
   async open(base?: ChainPoint): Promise<void> {
+    if (this.options.journalPath !== undefined && this.journal === undefined) {
+      const { journal, left } = await AuditJournal.open(this.options.journalPath);
+      this.journal = journal;
+      await this.recover(left);
+    }
     const last = await readChainPoint(this.db);
     this.head = last ?? base ?? { seq: 0, hash: GENESIS_HASH };
+    this.stored = this.head.seq;
+  }
+
+  /** Journaled rows the table lacks go in; the ones it has must be the same rows. */
+  private async recover(left: AuditEvent[]): Promise<void> {
+    if (left.length === 0) return;
+    const last = (await readChainPoint(this.db)) ?? { seq: 0, hash: GENESIS_HASH };
+    const missing = left.filter((e) => e.seq > last.seq);
+    const same = left.find((e) => e.seq === last.seq);
+    const holds =
+      (same === undefined || same.hash === last.hash) &&
+      (missing.length === 0 ||
+        (missing[0]!.seq === last.seq + 1 &&
+          checkChain(missing, { seq: last.seq + 1, prevHash: last.hash }) === undefined));
+    if (!holds) {
+      throw new BrainmeshError(
+        'AUDIT_JOURNAL_CORRUPT',
+        `${this.journal!.path}: its rows do not follow the audit table (at seq ${last.seq}); move the file aside to start (its rows are then lost)`,
+      );
+    }
+    for (let i = 0; i < missing.length; i += MAX_MOVE) {
+      await insertAuditRows(this.db, 'tool_executions', missing.slice(i, i + MAX_MOVE));
+    }
+    await this.journal!.clear();
+    if (missing.length > 0)
+      this.logger.info({ rows: missing.length }, 'audit rows moved from the journal after a crash');
   }
 
   /** The newest seq written. */
   get headSeq(): number {
     return this.head.seq;
+  }
+
+  /** The newest seq in the table, which the shipper reads. */
+  get storedSeq(): number {
+    return this.stored;
   }
 
   /** Writes one execution; resolves with its seq once it is committed. */
@@ -84,15 +145,36 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
     });
   }
 
-  /** Waits for every execution handed over so far to be written. */
+  /** Waits for every execution handed over so far to be written, and moved into the table. */
   async flush(): Promise<void> {
     while (this.writing !== undefined) await this.writing;
+    if (this.unmoved.length > 0) {
+      this.moveDue = true;
+      this.kick();
+      while (this.writing !== undefined) await this.writing;
+    }
+  }
+
+  /** Moves what waits into the table and lets go of the journal; for shutdown. */
+  async close(): Promise<void> {
+    await this.flush();
+    clearTimeout(this.moveTimer);
+    await this.journal?.close();
+    this.journal = undefined;
   }
 
   private async drain(): Promise<void> {
     // Let the calls finishing in this same turn join the group.
     await new Promise((resolve) => setImmediate(resolve));
-    while (this.queue.length > 0) {
+    for (;;) {
+      if (this.queue.length > 0) await this.writeGroup();
+      else if (this.moveDue && this.unmoved.length > 0) await this.move();
+      else return;
+    }
+  }
+
+  private async writeGroup(): Promise<void> {
+    {
       const group = this.queue.splice(0, MAX_GROUP);
       let { seq, hash } = this.head;
       const events: AuditEvent[] = group.map(({ fields }) => {
@@ -103,19 +185,65 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
         return event;
       });
       try {
-        await insertAuditRows(this.db, 'tool_executions', events);
+        if (this.journal !== undefined) await this.journal.append(events);
+        else await insertAuditRows(this.db, 'tool_executions', events);
       } catch (err) {
-        // Nothing of the group was written; the chain stays where it was.
+        // Nothing of the group was written; the chain stays where it was. (A journal append
+        // that failed half-way leaves a line the next start drops, or one it finds broken.)
         this.logger.error({ err, rows: group.length }, 'audit rows could not be written');
         for (const p of group) p.reject(err);
-        continue;
+        return;
       }
       this.head = { seq, hash };
       group.forEach((p, i) => {
         p.resolve(events[i]!.seq);
       });
-      this.emit('recorded', seq);
+      if (this.journal === undefined) {
+        this.stored = seq;
+        this.emit('recorded', seq);
+        return;
+      }
+      this.unmoved.push(...events);
+      this.moveTimer ??= setTimeout(() => {
+        this.moveTimer = undefined;
+        this.moveDue = true;
+        this.kick();
+      }, this.options.moveMs ?? 50);
+      // close() moves what waits; the timer alone keeps no process alive.
+      this.moveTimer.unref();
     }
+  }
+
+  /** Journaled rows into the table, a statement per MAX_MOVE; the journal emptied once all are. */
+  private async move(): Promise<void> {
+    this.moveDue = false;
+    const rows = this.unmoved.slice(0, MAX_MOVE);
+    try {
+      await insertAuditRows(this.db, 'tool_executions', rows);
+    } catch (err) {
+      // They are safe in the journal: try again later, less often while it keeps failing.
+      this.moveFailures += 1;
+      if (this.moveFailures === 1 || this.moveFailures % 10 === 0) {
+        this.logger.error({ err, rows: this.unmoved.length }, 'journaled audit rows could not be moved into the table');
+      }
+      this.moveTimer ??= setTimeout(
+        () => {
+          this.moveTimer = undefined;
+          this.moveDue = true;
+          this.kick();
+        },
+        Math.min(5_000, 100 * 2 ** Math.min(this.moveFailures, 6)),
+      );
+      this.moveTimer.unref();
+      return;
+    }
+    this.moveFailures = 0;
+    this.unmoved.splice(0, rows.length);
+    this.stored = rows[rows.length - 1]!.seq;
+    this.emit('recorded', this.stored);
+    if (this.unmoved.length > 0) this.moveDue = true;
+    // Every row appended so far is in the table (appends run in this same writer, not meanwhile).
+    else await this.journal?.clear();
   }
 }
 

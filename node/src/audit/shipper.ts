@@ -71,7 +71,8 @@ export class AuditShipper {
     }
     let backoff = this.backoff.next();
     while (!signal.aborted) {
-      if (recorder.headSeq <= this.shipped) {
+      // Rows are read from the table: what is journaled but not moved yet waits a moment.
+      if (recorder.storedSeq <= this.shipped) {
         await idle(recorder, signal, this.options.idleMs ?? 5_000);
         // Rows come in bursts: a moment's wait ships a burst as one batch, not one per call.
         if (this.backlog < (this.options.batchSize ?? 500)) await sleep(this.options.lingerMs ?? 200, signal);
