@@ -17,6 +17,8 @@ export class AuditJournal {
   private constructor(
     readonly path: string,
     private readonly file: FileHandle,
+    /** Bytes of whole lines in the file. */
+    private size: number,
   ) {}
 
   /**
@@ -44,19 +46,33 @@ export class AuditJournal {
       return parsed.data;
     });
     const file = await open(path, 'a', 0o600);
-    return { journal: new AuditJournal(path, file), left };
+    const size = (await file.stat()).size;
+    return { journal: new AuditJournal(path, file, size), left };
   }
 
-  /** Appends events; resolves once the operating system has them. */
+  /**
+   * Appends events; resolves once the operating system has them. A write that fails or falls
+   * short (a full disk) is cut off again, so the next append does not land behind half a line.
+   */
   async append(events: readonly AuditEvent[]): Promise<void> {
     let text = '';
     for (const event of events) text += `${JSON.stringify(event)}\n`;
-    await this.file.write(text);
+    const bytes = Buffer.from(text);
+    try {
+      const { bytesWritten } = await this.file.write(bytes);
+      if (bytesWritten !== bytes.length)
+        throw new Error(`${this.path}: wrote ${bytesWritten} of ${bytes.length} bytes`);
+    } catch (err) {
+      await this.file.truncate(this.size).catch(() => {});
+      throw err;
+    }
+    this.size += bytes.length;
   }
 
   /** Empties the journal: everything in it is in the table. */
   async clear(): Promise<void> {
     await this.file.truncate(0);
+    this.size = 0;
   }
 
   async close(): Promise<void> {

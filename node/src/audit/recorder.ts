@@ -174,44 +174,42 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
   }
 
   private async writeGroup(): Promise<void> {
-    {
-      const group = this.queue.splice(0, MAX_GROUP);
-      let { seq, hash } = this.head;
-      const events: AuditEvent[] = group.map(({ fields }) => {
-        seq += 1;
-        const event = { ...fields, seq, prevHash: hash, hash: '' };
-        event.hash = auditHash(hash, event);
-        hash = event.hash;
-        return event;
-      });
-      try {
-        if (this.journal !== undefined) await this.journal.append(events);
-        else await insertAuditRows(this.db, 'tool_executions', events);
-      } catch (err) {
-        // Nothing of the group was written; the chain stays where it was. (A journal append
-        // that failed half-way leaves a line the next start drops, or one it finds broken.)
-        this.logger.error({ err, rows: group.length }, 'audit rows could not be written');
-        for (const p of group) p.reject(err);
-        return;
-      }
-      this.head = { seq, hash };
-      group.forEach((p, i) => {
-        p.resolve(events[i]!.seq);
-      });
-      if (this.journal === undefined) {
-        this.stored = seq;
-        this.emit('recorded', seq);
-        return;
-      }
-      this.unmoved.push(...events);
-      this.moveTimer ??= setTimeout(() => {
-        this.moveTimer = undefined;
-        this.moveDue = true;
-        this.kick();
-      }, this.options.moveMs ?? 50);
-      // close() moves what waits; the timer alone keeps no process alive.
-      this.moveTimer.unref();
+    const group = this.queue.splice(0, MAX_GROUP);
+    let { seq, hash } = this.head;
+    const events: AuditEvent[] = group.map(({ fields }) => {
+      seq += 1;
+      const event = { ...fields, seq, prevHash: hash, hash: '' };
+      event.hash = auditHash(hash, event);
+      hash = event.hash;
+      return event;
+    });
+    try {
+      if (this.journal !== undefined) await this.journal.append(events);
+      else await insertAuditRows(this.db, 'tool_executions', events);
+    } catch (err) {
+      // Nothing of the group was written (a journal cuts off a short write); the chain stays
+      // where it was.
+      this.logger.error({ err, rows: group.length }, 'audit rows could not be written');
+      for (const p of group) p.reject(err);
+      return;
     }
+    this.head = { seq, hash };
+    group.forEach((p, i) => {
+      p.resolve(events[i]!.seq);
+    });
+    if (this.journal === undefined) {
+      this.stored = seq;
+      this.emit('recorded', seq);
+      return;
+    }
+    this.unmoved.push(...events);
+    this.moveTimer ??= setTimeout(() => {
+      this.moveTimer = undefined;
+      this.moveDue = true;
+      this.kick();
+    }, this.options.moveMs ?? 50);
+    // close() moves what waits; the timer alone keeps no process alive.
+    this.moveTimer.unref();
   }
 
   /** Journaled rows into the table, a statement per MAX_MOVE; the journal emptied once all are. */
