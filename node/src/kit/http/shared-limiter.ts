@@ -23,6 +23,14 @@ import { type Limit, type Limiter, OutboundLimiter, WaitingLine, windowGuardMs }
  *   window when our first request arrives, later than we counted it, so a window of ours that
  *   ended on time would let the next window's first requests land inside the service's last
  *   one. Seen under load: a slow first request (a new connection) made four 429s in 150.
+ *   The guard narrows that gap and does not close it: a request slower to arrive than the
+ *   guard, or one of ours sent late in our window that arrives after the service's has ended
+ *   (opening the service's next window early), still lets a few of ours land in one service
+ *   window; the 429 is then honoured (a hold for every node) and the call retried. Closing it
+ *   needs a window that stays open until a window's length after the last answer to a request
+ *   counted in it, with requests in flight counted: every service window then holds requests
+ *   of one of our windows only, whatever the delays. That needs an expiry that only grows
+ *   (PEXPIRE … GT) and an in-flight count in the store; not done yet.
  */
 
 export class SharedLimiter implements Limiter {
