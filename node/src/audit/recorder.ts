@@ -41,6 +41,13 @@ interface Pending {
 const MAX_GROUP = 200;
 /** Rows moved from the journal into the table in one statement at most. */
 const MAX_MOVE = 500;
+/**
+ * How long journaled rows wait for others before moving into the table. Each move is a PGlite
+ * statement and its file writes: measured on 16 callers at 530 calls/s, recording cost 606–777
+ * µs of CPU a call straight into the table, 277–329 journaled and moved every 50 ms, 219–295
+ * every 200 ms. A row reaches the hub later by as much (the shipper then lingers for others).
+ */
+const MOVE_MS = 200;
 
 export interface AuditRecorderOptions {
   /** The journal file (embedded storage); without it each group is committed to the table. */
@@ -207,7 +214,7 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
       this.moveTimer = undefined;
       this.moveDue = true;
       this.kick();
-    }, this.options.moveMs ?? 50);
+    }, this.options.moveMs ?? MOVE_MS);
     // close() moves what waits; the timer alone keeps no process alive.
     this.moveTimer.unref();
   }
