@@ -110,6 +110,37 @@ for (const backend of sharedStoreBackends()) {
       assert.ok(seen.windows.length >= 5, `24 requests at 5 a window take 5 windows (saw ${seen.windows.length})`);
     });
 
+    it('keeps a window open a whole window after its first request is answered, however late that arrived', async (t) => {
+      const { stores, dispose } = await backend.open();
+      t.after(dispose);
+      const { fake, seen } = await service(t, LIMIT);
+      const [a, b] = stores.map((store) => clientOn(store, fake.url, 'token-6')) as [ApiClient, ApiClient];
+      // A node still starting (its event loop busy) sends a window's worth that reach the
+      // service 250 ms after they were counted, far past the window's guard, so the service's
+      // window opens that much later than ours; the last one later still, so no answer has
+      // said "none left" when our window would end.
+      let sent = 0;
+      const late = new ApiClient({
+        policy,
+        baseUrl: fake.url,
+        auth: () => ({ authorization: 'Bearer token-6' }),
+        limiter: new SharedLimiter(stores[0]!, limiterKey('Service', 'token-6'), LIMIT),
+        logger: quietLogger,
+        fetch: async (url, init) => {
+          sent += 1;
+          await new Promise((resolve) => setTimeout(resolve, sent < LIMIT.points ? 250 : 480));
+          return globalThis.fetch(url, init);
+        },
+      });
+      const firstWindow = Array.from({ length: LIMIT.points }, (_, n) => get(late, n));
+      // The next window's requests, from the other node, as soon as ours would let them go.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const next = Array.from({ length: LIMIT.points }, (_, n) => get(n % 2 === 0 ? a : b, LIMIT.points + n));
+      await Promise.all([...firstWindow, ...next]);
+      assert.equal(seen.refused, 0, `the service sent no 429 (requests per window: ${seen.windows.join(', ')})`);
+      assert.equal(fake.requests.length, 2 * LIMIT.points);
+    });
+
     it("holds every client when one of them is told to wait (a 429's Retry-After)", async (t) => {
       const { stores, dispose } = await backend.open();
       t.after(dispose);

@@ -49,6 +49,22 @@ for (const backend of storeBackends()) {
       assert.equal(await store.incr('window', { ttlMs: 60_000 }), 1);
     });
 
+    it('extends an expiry that is sooner, keeps one further off, and says when there is no key', async (t) => {
+      const { value: store, dispose } = await backend.open();
+      t.after(dispose);
+      await store.incr('window', { ttlMs: 1_000 });
+      assert.equal(await store.extend('window', 60_000), true);
+      assert.ok((await store.ttl('window')) > 50_000, 'a sooner expiry moves out');
+      assert.equal(await store.extend('window', 1_000), true);
+      assert.ok((await store.ttl('window')) > 50_000, 'a later one stays');
+      assert.equal(await store.get('window'), '1', 'the value is untouched');
+      await store.set('forever', 'x');
+      await store.extend('forever', 1_000);
+      assert.equal(await store.ttl('forever'), -1, 'a key without expiry keeps none');
+      assert.equal(await store.extend('missing', 1_000), false);
+      assert.equal(await store.get('missing'), null);
+    });
+
     it('publishes to subscribers until they unsubscribe', async (t) => {
       const { value: store, dispose } = await backend.open();
       t.after(dispose);

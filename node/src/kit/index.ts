@@ -24,6 +24,14 @@ export {
   retryAfterMs,
   type ServicePolicy,
 } from './http/api-client.js';
-export { type Limit, type Limiter, LimiterWaitExceeded, OutboundLimiter, WaitingLine } from './http/limiter.js';
+export {
+  type Limit,
+  type Limiter,
+  LimiterWaitExceeded,
+  NOTHING_TO_DO,
+  OutboundLimiter,
+  type Taken,
+  WaitingLine,
+} from './http/limiter.js';
 export { limiterKey, outboundLimiter, SharedLimiter } from './http/shared-limiter.js';
 export { type DataSource, reply } from './reply.js';

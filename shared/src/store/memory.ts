@@ -93,6 +93,14 @@ class MemoryStore implements Store {
     return entry.expiresAt === undefined ? -1 : entry.expiresAt - this.now();
   }
 
+  async extend(key: string, ttlMs: number): Promise<boolean> {
+    const entry = this.live(key);
+    if (entry === undefined) return false;
+    const until = this.now() + ttlMs;
+    if (entry.expiresAt !== undefined && entry.expiresAt < until) entry.expiresAt = until;
+    return true;
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     // Delivered on a later tick, as a network round trip would be, never inside publish().
     setImmediate(() => this.bus.emit(this.prefix + channel, message));

@@ -18,6 +18,12 @@ if tonumber(ARGV[2]) > 0 and redis.call('PTTL', KEYS[1]) == -1 then
 end
 return v`;
 
+const EXTEND = `
+local t = redis.call('PTTL', KEYS[1])
+if t == -2 then return 0 end
+if t >= 0 and t < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1`;
+
 export async function openRedisStore(options: RedisStoreOptions): Promise<Store> {
   const client = new Redis(options.url, {
     lazyConnect: true,
@@ -34,10 +40,14 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     throw new BrainmeshError('STORE_UNAVAILABLE', `cannot reach Redis at ${safeUrl(options.url)}`, { cause });
   }
   client.defineCommand('bmIncrTtl', { numberOfKeys: 1, lua: INCR_WITH_TTL });
+  client.defineCommand('bmExtend', { numberOfKeys: 1, lua: EXTEND });
   return new RedisStore(client, options.keyPrefix ?? '');
 }
 
-type WithIncr = Redis & { bmIncrTtl(key: string, by: number, ttlMs: number): Promise<number> };
+type WithIncr = Redis & {
+  bmIncrTtl(key: string, by: number, ttlMs: number): Promise<number>;
+  bmExtend(key: string, ttlMs: number): Promise<number>;
+};
 
 class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -78,6 +88,10 @@ class RedisStore implements Store {
 
   async ttl(key: string): Promise<number> {
     return this.client.pttl(this.prefix + key);
+  }
+
+  async extend(key: string, ttlMs: number): Promise<boolean> {
+    return (await (this.client as WithIncr).bmExtend(this.prefix + key, Math.max(1, Math.ceil(ttlMs)))) === 1;
   }
 
   async publish(channel: string, message: string): Promise<void> {

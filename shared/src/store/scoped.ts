@@ -15,6 +15,7 @@ export function scopedStore(store: Store, prefix: string): Store {
     del: (key) => store.del(k(key)),
     incr: (key, options) => store.incr(k(key), options),
     ttl: (key) => store.ttl(k(key)),
+    extend: (key, ttlMs) => store.extend(k(key), ttlMs),
     publish: (channel, message) => store.publish(k(channel), message),
     subscribe: (channel, onMessage) => store.subscribe(k(channel), onMessage),
     ping: () => store.ping(),

@@ -22,6 +22,11 @@ export interface Store {
   incr(key: string, options?: { by?: number; ttlMs?: number }): Promise<number>;
   /** Milliseconds left; -1 when the key has no expiry, -2 when it does not exist. */
   ttl(key: string): Promise<number>;
+  /**
+   * Makes the key live at least `ttlMs` more, atomically: an expiry further off is kept, a key
+   * without one stays without. False when the key does not exist.
+   */
+  extend(key: string, ttlMs: number): Promise<boolean>;
   publish(channel: string, message: string): Promise<void>;
   /** Resolves once the subscription is live, so a publish after it is seen. */
   subscribe(channel: string, onMessage: (message: string) => void): Promise<Unsubscribe>;

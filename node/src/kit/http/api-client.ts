@@ -1,6 +1,6 @@
 import { BrainmeshError, type ErrorCode, type Logger } from '@brainmesh/shared';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import { type Limiter, LimiterWaitExceeded } from './limiter.js';
+import { type Limiter, LimiterWaitExceeded, NOTHING_TO_DO } from './limiter.js';
 
 /**
  * The one way a pack talks to a third-party API: auth headers, the service's outbound limiter,
@@ -106,11 +106,12 @@ export class ApiClient {
 
   private async send<T>(req: ApiRequest): Promise<ApiResponse<T>> {
     const { policy, limiter } = this.options;
+    let taken = NOTHING_TO_DO;
     if (limiter !== null) {
       const held = await limiter.holdRemainingMs();
       if (held > this.maxWaitMs) throw rateLimited(policy.title, held);
       try {
-        await limiter.take(this.maxWaitMs, req.signal);
+        taken = await limiter.take(this.maxWaitMs, req.signal);
       } catch (err) {
         if (!(err instanceof LimiterWaitExceeded)) throw err;
         // The line ahead (or a hold set while waiting) is longer than a call should wait.
@@ -135,10 +136,12 @@ export class ApiClient {
       });
       body = await readBody(res);
     } catch (err) {
+      taken.answered();
       if (req.signal?.aborted) throw err;
       const why = timeout.aborted ? `did not answer within ${this.timeoutMs / 1000} s` : 'could not be reached';
       throw this.failure(req, 'UPSTREAM_UNAVAILABLE', `${policy.title} ${why}`, err);
     }
+    taken.answered();
     this.options.logger.debug(
       { service: policy.title, method: req.method, path: req.path, status: res.status, ms: this.now() - started },
       'upstream request',

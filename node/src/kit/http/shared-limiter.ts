@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Store } from '@brainmesh/shared';
-import { type Limit, type Limiter, OutboundLimiter, WaitingLine, windowGuardMs } from './limiter.js';
+import {
+  type Limit,
+  type Limiter,
+  NOTHING_TO_DO,
+  OutboundLimiter,
+  type Taken,
+  WaitingLine,
+  windowGuardMs,
+} from './limiter.js';
 
 /**
  * One service's budget shared by every node that calls it with the same credential: two nodes
@@ -23,14 +31,15 @@ import { type Limit, type Limiter, OutboundLimiter, WaitingLine, windowGuardMs }
  *   window when our first request arrives, later than we counted it, so a window of ours that
  *   ended on time would let the next window's first requests land inside the service's last
  *   one. Seen under load: a slow first request (a new connection) made four 429s in 150.
- *   The guard narrows that gap and does not close it: a request slower to arrive than the
- *   guard, or one of ours sent late in our window that arrives after the service's has ended
- *   (opening the service's next window early), still lets a few of ours land in one service
- *   window; the 429 is then honoured (a hold for every node) and the call retried. Closing it
- *   needs a window that stays open until a window's length after the last answer to a request
- *   counted in it, with requests in flight counted: every service window then holds requests
- *   of one of our windows only, whatever the delays. That needs an expiry that only grows
- *   (PEXPIRE … GT) and an in-flight count in the store; not done yet.
+ * - And the answer to a window's first request makes the window last a window's length (and
+ *   the guard) from then (`Taken.answered()`, the store's `extend`): the service saw that
+ *   request, and opened its own window, before we saw the answer, so ours outlasts it however
+ *   long the request took to arrive. Seen in CI without it: the first request of a node still
+ *   starting (its event loop busy with its database) arrived over a second after we counted
+ *   it, and three of the next window's requests landed in the service's first. Only the first:
+ *   stretched by every answer, a window under steady load below the budget would never end.
+ *   Left open: a request sent late in our window that arrives after the service's window has
+ *   ended opens the service's next one early, and shares it with our next window's requests.
  */
 
 export class SharedLimiter implements Limiter {
@@ -54,17 +63,35 @@ export class SharedLimiter implements Limiter {
     return Math.max(0, await this.store.ttl(this.holdKey));
   }
 
-  take(maxWaitMs: number, signal?: AbortSignal): Promise<void> {
-    return this.line.take(() => this.tryTake(), maxWaitMs, signal);
+  async take(maxWaitMs: number, signal?: AbortSignal): Promise<Taken> {
+    let opened = false;
+    await this.line.take(
+      () =>
+        this.tryTake((count) => {
+          opened = count === 1;
+        }),
+      maxWaitMs,
+      signal,
+    );
+    if (!opened) return NOTHING_TO_DO;
+    return {
+      // Not awaited by the caller: it only has to land before the window would have ended.
+      answered: () => void this.store.extend(this.windowKey, this.windowMs()).catch(() => {}),
+    };
   }
 
-  private async tryTake(): Promise<number | undefined> {
+  private windowMs(): number {
+    return this.limit.durationMs + windowGuardMs(this.limit.durationMs);
+  }
+
+  private async tryTake(granted: (count: number) => void): Promise<number | undefined> {
     const held = await this.holdRemainingMs();
     if (held > 0) return held;
-    const count = await this.store.incr(this.windowKey, {
-      ttlMs: this.limit.durationMs + windowGuardMs(this.limit.durationMs),
-    });
-    if (count <= this.limit.points) return undefined;
+    const count = await this.store.incr(this.windowKey, { ttlMs: this.windowMs() });
+    if (count <= this.limit.points) {
+      granted(count);
+      return undefined;
+    }
     const left = await this.store.ttl(this.windowKey);
     // -2: the window ended between the two calls; ask again at once.
     return left > 0 ? left : left === -2 ? 1 : this.limit.durationMs;
