@@ -79,8 +79,11 @@ if (redisUrl !== undefined) {
         windows.every((n) => n <= WINDOW.points),
         `requests per window: ${windows.join(', ')} (${story()})`,
       );
-      // The budget was used whole in some window: the nodes between them were driving it.
-      assert.equal(Math.max(...windows), WINDOW.points, `requests per window: ${windows.join(', ')} (${story()})`);
+      // And not kept by less: 158 requests (8 of them the nodes' first syncs) at the budget's
+      // pace fill two windows, or three when the burst straddles the one the syncs opened. Our
+      // windows outlast the service's a little (shared-limiter.ts), so which of its windows
+      // holds the most, and how many, depends on when the burst began.
+      assert.ok(windows.length <= 3, `requests per window: ${windows.join(', ')} (${story()})`);
       // Every call was answered: by the service (no such contact), or by the node's limiter when the
       // wait for the budget would be longer than a call should wait.
       for (const answer of answers)
