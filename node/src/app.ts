@@ -47,9 +47,9 @@ export interface NodeAppDeps {
   /** Who this node is on the persistent link, and how it checks the hub; undefined until enrolled. */
   linkIdentity: () => LinkIdentity | undefined;
   /** The principal of the hub's own requests (`hub:<hubId>`). */
+  hubPrincipal: () => string;
   /** Told each time a link to the hub comes up: the hub is there now. */
   onLinkUp?: () => void;
-  hubPrincipal: () => string;
 }
 
 export interface KeyRotation {

@@ -102,6 +102,33 @@ describe('the audit recorder with a journal (embedded storage)', () => {
     assert.equal(rows[2]!.prev_hash, rows[1]!.hash, 'the chain goes on from the recovered rows');
   });
 
+  it('after a crash of a node enrolled afresh, goes on from the chain the hub held (its base)', async (t) => {
+    const { db, journalPath } = await setup(t);
+    const base = { seq: 41, hash: 'a'.repeat(64) };
+    const dead = new AuditRecorder(db, 'alpha', logger, { journalPath, moveMs: 3_600_000 });
+    await dead.open(base);
+    assert.equal(await dead.record(call('a')), 42);
+
+    const recorder = new AuditRecorder(db, 'alpha', logger, { journalPath });
+    await recorder.open(base);
+    t.after(() => recorder.close());
+    assert.deepEqual(await tableRows(db), [{ seq: 42, text: 'a' }]);
+    assert.equal(recorder.headSeq, 42);
+  });
+
+  it('cuts off a line left half-written with nothing before it, so the next rows start lines of their own', async (t) => {
+    const { db, journalPath } = await setup(t);
+    writeFileSync(journalPath, '{"nodeId":"alpha","seq":1,"at":');
+    const first = new AuditRecorder(db, 'alpha', logger, { journalPath, moveMs: 3_600_000 });
+    await first.open();
+    await first.record(call('a'));
+    // Died again before moving anything: the next start reads the journal whole.
+    const recorder = new AuditRecorder(db, 'alpha', logger, { journalPath });
+    await recorder.open();
+    t.after(() => recorder.close());
+    assert.deepEqual(await tableRows(db), [{ seq: 1, text: 'a' }]);
+  });
+
   it('takes rows the table already has once (moved, then the process died before emptying the journal)', async (t) => {
     const { db, journalPath } = await setup(t);
     const first = new AuditRecorder(db, 'alpha', logger, { journalPath, moveMs: 3_600_000 });

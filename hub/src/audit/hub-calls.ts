@@ -87,7 +87,6 @@ async function insert(db: Db, calls: readonly HubCall[]): Promise<void> {
     insertRowsSql({
       table: 'hub_calls',
       columns: 'at, trace_id, principal, node_id, tool, duration_ms, outcome',
-      select: 'at, trace_id, principal, node_id, tool, duration_ms, outcome',
       record:
         'at timestamptz, trace_id text, principal text, node_id text, tool text, duration_ms integer, outcome text',
       rows: calls.map((c) => ({

@@ -33,8 +33,9 @@ export class AuditJournal {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     const lines = text.split('\n');
-    // The text after the last newline is a line whose write did not finish.
-    lines.pop();
+    // The text after the last newline is a line whose write did not finish: cut off below, so
+    // the next append starts a line of its own.
+    const torn = lines.pop() ?? '';
     const left = lines.map((line, i) => {
       const parsed = auditEventSchema.safeParse(safeJson(line));
       if (!parsed.success) {
@@ -46,7 +47,8 @@ export class AuditJournal {
       return parsed.data;
     });
     const file = await open(path, 'a', 0o600);
-    const size = (await file.stat()).size;
+    const size = Buffer.byteLength(text) - Buffer.byteLength(torn);
+    if (torn !== '') await file.truncate(size);
     return { journal: new AuditJournal(path, file, size), left };
   }
 

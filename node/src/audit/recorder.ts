@@ -84,27 +84,26 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
    * this node's name, when it was enrolled again with a fresh data folder.
    */
   async open(base?: ChainPoint): Promise<void> {
+    const start = async () => (await readChainPoint(this.db)) ?? base ?? { seq: 0, hash: GENESIS_HASH };
     if (this.options.journalPath !== undefined && this.journal === undefined) {
       const { journal, left } = await AuditJournal.open(this.options.journalPath);
       this.journal = journal;
-      await this.recover(left);
+      if (left.length > 0) await this.recover(left, await start());
     }
-    const last = await readChainPoint(this.db);
-    this.head = last ?? base ?? { seq: 0, hash: GENESIS_HASH };
+    this.head = await start();
     this.stored = this.head.seq;
   }
 
-  /** Journaled rows the table lacks go in; the ones it has must be the same rows. */
-  private async recover(left: AuditEvent[]): Promise<void> {
-    if (left.length === 0) return;
-    const last = (await readChainPoint(this.db)) ?? { seq: 0, hash: GENESIS_HASH };
+  /**
+   * Journaled rows the table lacks go in; the ones it has must be the same rows. `last` is where
+   * the table's chain ends, or where a node enrolled afresh began it (`base`).
+   */
+  private async recover(left: AuditEvent[], last: ChainPoint): Promise<void> {
     const missing = left.filter((e) => e.seq > last.seq);
     const same = left.find((e) => e.seq === last.seq);
     const holds =
       (same === undefined || same.hash === last.hash) &&
-      (missing.length === 0 ||
-        (missing[0]!.seq === last.seq + 1 &&
-          checkChain(missing, { seq: last.seq + 1, prevHash: last.hash }) === undefined));
+      checkChain(missing, { seq: last.seq + 1, prevHash: last.hash }) === undefined;
     if (!holds) {
       throw new BrainmeshError(
         'AUDIT_JOURNAL_CORRUPT',
@@ -210,11 +209,17 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
       return;
     }
     this.unmoved.push(...events);
-    this.moveTimer ??= setTimeout(() => {
+    this.moveIn(this.options.moveMs ?? MOVE_MS);
+  }
+
+  /** A move after `ms`, unless one is already due. */
+  private moveIn(ms: number): void {
+    if (this.moveTimer !== undefined) return;
+    this.moveTimer = setTimeout(() => {
       this.moveTimer = undefined;
       this.moveDue = true;
       this.kick();
-    }, this.options.moveMs ?? MOVE_MS);
+    }, ms);
     // close() moves what waits; the timer alone keeps no process alive.
     this.moveTimer.unref();
   }
@@ -231,15 +236,7 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
       if (this.moveFailures === 1 || this.moveFailures % 10 === 0) {
         this.logger.error({ err, rows: this.unmoved.length }, 'journaled audit rows could not be moved into the table');
       }
-      this.moveTimer ??= setTimeout(
-        () => {
-          this.moveTimer = undefined;
-          this.moveDue = true;
-          this.kick();
-        },
-        Math.min(5_000, 100 * 2 ** Math.min(this.moveFailures, 6)),
-      );
-      this.moveTimer.unref();
+      this.moveIn(Math.min(5_000, 100 * 2 ** Math.min(this.moveFailures, 6)));
       return;
     }
     this.moveFailures = 0;

@@ -23,9 +23,25 @@ export interface AuditRow {
   hash: string;
 }
 
+/** Each column and its type, in the order `insertAuditRows` writes them. */
+const TYPED_COLUMNS = [
+  ['seq', 'bigint'],
+  ['at', 'timestamptz'],
+  ['tool', 'text'],
+  ['params', 'jsonb'],
+  ['response', 'jsonb'],
+  ['error', 'text'],
+  ['duration_ms', 'integer'],
+  ['status', 'text'],
+  ['source', 'text'],
+  ['principal', 'text'],
+  ['trace_id', 'text'],
+  ['prev_hash', 'text'],
+  ['hash', 'text'],
+] as const;
+
 /** The columns in the order `insertAuditRows` writes them. */
-export const AUDIT_COLUMNS =
-  'seq, at, tool, params, response, error, duration_ms, status, source, principal, trace_id, prev_hash, hash';
+export const AUDIT_COLUMNS = TYPED_COLUMNS.map(([name]) => name).join(', ');
 
 /** bigint comes back as text from `pg`; dates as Date or text. */
 export function eventFromRow(row: AuditRow, nodeId: string): AuditEvent {
@@ -47,13 +63,10 @@ export function eventFromRow(row: AuditRow, nodeId: string): AuditEvent {
   };
 }
 
-const RECORD =
-  'seq bigint, at timestamptz, tool text, params jsonb, response jsonb, error text, duration_ms integer, ' +
-  'status text, source text, principal text, trace_id text, prev_hash text, hash text';
-// params and response travel wrapped in an array: a bare JSON null would read as SQL NULL, and
-// the columns hold jsonb null.
-const SELECT =
-  'seq, at, tool, params->0, response->0, error, duration_ms, status, source, principal, trace_id, prev_hash, hash';
+const RECORD = TYPED_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ');
+// jsonb values travel wrapped in an array: a bare JSON null would read as SQL NULL, and the
+// columns hold jsonb null.
+const SELECT = TYPED_COLUMNS.map(([name, type]) => (type === 'jsonb' ? `${name}->0` : name)).join(', ');
 
 /**
  * Writes events in one statement. `withNode` puts `node_id` first (the hub's table); `suffix`

@@ -14,15 +14,15 @@
 export function insertRowsSql(options: {
   table: string;
   columns: string;
-  /** What the SELECT takes from each record, in the order of `columns`. */
-  select: string;
+  /** What the SELECT takes from each record, in the order of `columns`; the columns themselves if left out. */
+  select?: string;
   /** The record's columns and their types. */
   record: string;
   rows: readonly object[];
   suffix?: string;
 }): string {
   const { table, columns, select, record, rows, suffix } = options;
-  return `INSERT INTO ${table} (${columns}) SELECT ${select} FROM jsonb_to_recordset(${jsonLiteral(rows)}) AS r(${record}) ${suffix ?? ''}`;
+  return `INSERT INTO ${table} (${columns}) SELECT ${select ?? columns} FROM jsonb_to_recordset(${jsonLiteral(rows)}) AS r(${record}) ${suffix ?? ''}`;
 }
 
 /** A value as a jsonb literal. */
