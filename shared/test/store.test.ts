@@ -49,6 +49,27 @@ for (const backend of storeBackends()) {
       assert.equal(await store.incr('window', { ttlMs: 60_000 }), 1);
     });
 
+    it('answers counters asked for together each with its own count, and fails only the one that cannot count', async (t) => {
+      const { value: store, dispose } = await backend.open();
+      t.after(dispose);
+      await store.set('text', 'not a number');
+      // Asked in one turn: Redis gets them as one pipeline, and each answer must find its caller.
+      const asked = [
+        store.incr('a', { ttlMs: 60_000 }),
+        store.incr('b', { by: 10, ttlMs: 60_000 }),
+        store.incr('text'),
+        store.incr('a', { by: 2, ttlMs: 60_000 }),
+        store.incr('b', { ttlMs: 60_000 }),
+      ];
+      const settled = await Promise.allSettled(asked);
+      assert.deepEqual(
+        settled.map((s) => (s.status === 'fulfilled' ? s.value : 'failed')),
+        [1, 10, 'failed', 3, 11],
+      );
+      assert.equal(await store.get('text'), 'not a number');
+      assert.ok((await store.ttl('a')) > 0);
+    });
+
     it('extends an expiry that is sooner, keeps one further off, and says when there is no key', async (t) => {
       const { value: store, dispose } = await backend.open();
       t.after(dispose);
