@@ -38,7 +38,7 @@ export { type MigrateResult, type Migration, migrate, readMigrations } from './d
 export { openDb } from './db/open.js';
 export { dropPackStorage, openPackDb, type PackStorage, packStorage } from './db/pack-db.js';
 export { openPostgresDb } from './db/postgres.js';
-export { insertRowsSql, jsonLiteral } from './db/rows-literal.js';
+export type { RowsInsert } from './db/rows-insert.js';
 export * from './errors.js';
 export { httpErrorResponse, notFoundResponse } from './http-error.js';
 export { Closer, listeningUrl, listenOrExplain } from './lifecycle.js';

@@ -1,4 +1,4 @@
-import { type Db, insertRowsSql, type Logger } from '@brainmesh/shared';
+import type { Db, Logger } from '@brainmesh/shared';
 
 /**
  * The hub's own record of each tool call (who, which node and tool, how long in total, how it
@@ -83,21 +83,18 @@ export class HubCallLog {
 }
 
 async function insert(db: Db, calls: readonly HubCall[]): Promise<void> {
-  await db.exec(
-    insertRowsSql({
-      table: 'hub_calls',
-      columns: 'at, trace_id, principal, node_id, tool, duration_ms, outcome',
-      record:
-        'at timestamptz, trace_id text, principal text, node_id text, tool text, duration_ms integer, outcome text',
-      rows: calls.map((c) => ({
-        at: c.at.toISOString(),
-        trace_id: c.traceId,
-        principal: c.principal,
-        node_id: c.node,
-        tool: c.tool,
-        duration_ms: Math.round(c.durationMs),
-        outcome: c.outcome,
-      })),
-    }),
-  );
+  await db.insertRows({
+    table: 'hub_calls',
+    columns: 'at, trace_id, principal, node_id, tool, duration_ms, outcome',
+    record: 'at timestamptz, trace_id text, principal text, node_id text, tool text, duration_ms integer, outcome text',
+    rows: calls.map((c) => ({
+      at: c.at.toISOString(),
+      trace_id: c.traceId,
+      principal: c.principal,
+      node_id: c.node,
+      tool: c.tool,
+      duration_ms: Math.round(c.durationMs),
+      outcome: c.outcome,
+    })),
+  });
 }

@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/db.js';
-import { insertRowsSql } from '../db/rows-literal.js';
 import type { AuditEvent, AuditSource, AuditStatus } from './event.js';
 
 /**
@@ -95,14 +94,12 @@ export async function insertAuditRows(
     prev_hash: e.prevHash,
     hash: e.hash,
   }));
-  await db.exec(
-    insertRowsSql({
-      table,
-      columns: `${withNode ? 'node_id, ' : ''}${AUDIT_COLUMNS}`,
-      select: `${withNode ? 'node_id, ' : ''}${SELECT}`,
-      record: `${withNode ? 'node_id text, ' : ''}${RECORD}`,
-      rows,
-      ...(options.suffix === undefined ? {} : { suffix: options.suffix }),
-    }),
-  );
+  await db.insertRows({
+    table,
+    columns: `${withNode ? 'node_id, ' : ''}${AUDIT_COLUMNS}`,
+    select: `${withNode ? 'node_id, ' : ''}${SELECT}`,
+    record: `${withNode ? 'node_id text, ' : ''}${RECORD}`,
+    rows,
+    ...(options.suffix === undefined ? {} : { suffix: options.suffix }),
+  });
 }

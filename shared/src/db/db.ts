@@ -1,3 +1,5 @@
+import type { RowsInsert } from './rows-insert.js';
+
 /**
  * One interface over a real Postgres server (`pg`) and embedded Postgres (PGlite). Both speak the
  * same SQL dialect, so the schema and every query are written once; the differences (connection
@@ -15,6 +17,8 @@ export interface Queryable {
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
   /** Several statements, no parameters (migrations, schema scripts). */
   exec(sql: string): Promise<void>;
+  /** Rows in one statement, in the form this database takes best (rows-insert.ts). */
+  insertRows(spec: RowsInsert): Promise<void>;
 }
 
 export interface Session extends Queryable {

@@ -3,6 +3,7 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import lockfile from 'proper-lockfile';
 import { BrainmeshError } from '../errors.js';
 import { type Db, INT8_OID, type Queryable, type QueryResult, type Session } from './db.js';
+import { insertRowsSql, type RowsInsert } from './rows-insert.js';
 
 export interface EmbeddedDbOptions {
   /** Folder for the database files; omitted, the database lives in memory and dies with the process. */
@@ -72,6 +73,10 @@ class EmbeddedDb implements Db {
     await this.pg.exec(sql);
   }
 
+  insertRows(spec: RowsInsert): Promise<void> {
+    return this.exec(insertRowsSql(spec));
+  }
+
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     // PGlite serialises every query behind an open transaction, so this is also the isolation.
     return this.pg.transaction((tx) => fn(wrapTx(tx)));
@@ -98,6 +103,9 @@ function wrapTx(tx: Transaction): Queryable {
     query: (sql, params) => runQuery(tx, sql, params),
     exec: async (sql) => {
       await tx.exec(sql);
+    },
+    insertRows: async (spec) => {
+      await tx.exec(insertRowsSql(spec));
     },
   };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BrainmeshError } from '../errors.js';
 import type { Db, Queryable, QueryResult, Session } from './db.js';
+import { insertRowsSql, type RowsInsert } from './rows-insert.js';
 
 /**
  * A tool pack's own corner of a node's database: a schema owned by a NOLOGIN role of the pack's
@@ -94,6 +95,10 @@ class PackDb implements Db {
     return scoped(this.db, this.enter).exec(sql);
   }
 
+  insertRows(spec: RowsInsert): Promise<void> {
+    return scoped(this.db, this.enter).insertRows(spec);
+  }
+
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return scoped(this.db, this.enter).transaction(fn);
   }
@@ -122,6 +127,7 @@ function scoped(session: Session, enter: string): Session {
   return {
     query: (sql, params) => inside((tx) => tx.query(sql, params)),
     exec: (sql) => inside((tx) => tx.exec(sql)),
+    insertRows: (spec) => inside((tx) => tx.insertRows(spec)),
     transaction: inside,
   };
 }
@@ -135,6 +141,11 @@ function guarded(tx: Queryable): Queryable {
     exec: (sql) => {
       refuseEscape(sql);
       return tx.exec(sql);
+    },
+    insertRows: (spec) => {
+      // The statement is made of the spec's names and types: checked as one text, either form.
+      refuseEscape(insertRowsSql({ ...spec, rows: [] }));
+      return tx.insertRows(spec);
     },
   };
 }

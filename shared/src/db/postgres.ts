@@ -2,6 +2,7 @@ import pg from 'pg';
 import { BrainmeshError } from '../errors.js';
 import { safeUrl } from '../safe-url.js';
 import { type Db, INT8_OID, type Queryable, type QueryResult, type Session } from './db.js';
+import { insertRowsStatement, type RowsInsert } from './rows-insert.js';
 
 export interface PostgresDbOptions {
   url: string;
@@ -64,6 +65,10 @@ class PostgresDb implements Db {
     await this.pool.query(sql);
   }
 
+  insertRows(spec: RowsInsert): Promise<void> {
+    return insertRows(this.pool, spec);
+  }
+
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
@@ -80,13 +85,7 @@ class PostgresDb implements Db {
     try {
       await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
       try {
-        const session: Session = {
-          query: (sql, params) => runQuery(client, sql, params),
-          exec: async (sql) => {
-            await client.query(sql);
-          },
-          transaction: (inner) => inTransaction(client, inner),
-        };
+        const session: Session = { ...on(client), transaction: (inner) => inTransaction(client, inner) };
         return await fn(session);
       } finally {
         await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
@@ -125,15 +124,34 @@ async function runQuery<R>(
   return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };
 }
 
+/** Names of the statements `insertRows` has prepared, by their text: the same text, the same name. */
+const statementNames = new Map<string, string>();
+
+async function insertRows(target: pg.Pool | pg.PoolClient, spec: RowsInsert): Promise<void> {
+  const { text, value } = insertRowsStatement(spec);
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `brainmesh_rows_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  await target.query({ name, text, values: [value] });
+}
+
+/** Queries on one connection of the pool (a transaction's, or a lock's). */
+function on(client: pg.PoolClient): Queryable {
+  return {
+    query: (sql, params) => runQuery(client, sql, params),
+    exec: async (sql) => {
+      await client.query(sql);
+    },
+    insertRows: (spec) => insertRows(client, spec),
+  };
+}
+
 async function inTransaction<T>(client: pg.PoolClient, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
-    const result = await fn({
-      query: (sql, params) => runQuery(client, sql, params),
-      exec: async (sql) => {
-        await client.query(sql);
-      },
-    });
+    const result = await fn(on(client));
     await client.query('COMMIT');
     return result;
   } catch (err) {
