@@ -190,7 +190,7 @@ export class AuditRecorder extends EventEmitter<{ recorded: [number] }> {
       return event;
     });
     try {
-      if (this.journal !== undefined) await this.journal.append(events);
+      if (this.journal !== undefined) this.journal.append(events);
       else await insertAuditRows(this.db, 'tool_executions', events);
     } catch (err) {
       // Nothing of the group was written (a journal cuts off a short write); the chain stays
