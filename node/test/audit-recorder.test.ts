@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { createLogger, type Db, isBrainmeshError, migrate, openEmbeddedDb } from '@brainmesh/shared';
@@ -172,5 +173,52 @@ describe('the audit recorder with a journal (embedded storage)', () => {
     writeFileSync(journalPath, '{"not":"an event"}\n');
     const recorder = new AuditRecorder(db, 'alpha', logger, { journalPath });
     await assert.rejects(recorder.open(), (err: unknown) => isBrainmeshError(err, 'AUDIT_JOURNAL_CORRUPT'));
+  });
+
+  it('refuses a row the disk has no room for, leaves no half line, and goes on from there when there is room', async (t) => {
+    // A filesystem of its own, 64 KiB, then filled. Mounting needs root, as CI has (the link
+    // tests make network namespaces too).
+    const dir = tempDir('full-disk');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir.dir]);
+    const db = await openEmbeddedDb();
+    await migrate(db, NODE_MIGRATIONS);
+    const journalPath = path.join(dir.dir, 'audit-journal.jsonl');
+    const recorder = new AuditRecorder(db, 'alpha', logger, { journalPath, moveMs: 3_600_000 });
+    // In this order: the journal's file is let go before its filesystem goes.
+    t.after(async () => {
+      await recorder.close();
+      await db.close();
+      execFileSync('umount', [dir.dir]);
+      dir.remove();
+    });
+    await recorder.open();
+    assert.equal(await recorder.record(call('fits')), 1);
+
+    const filler = path.join(dir.dir, 'filler');
+    const full = () => {
+      try {
+        for (;;) appendFileSync(filler, Buffer.alloc(4096));
+      } catch (err) {
+        assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+      }
+    };
+    full();
+    // More than the journal's last page has left: written in part or not at all, either way refused.
+    await assert.rejects(recorder.record(call('x'.repeat(16_384))), /ENOSPC|wrote \d+ of \d+ bytes/);
+    const text = readFileSync(journalPath, 'utf8');
+    assert.ok(text.endsWith('\n'), 'the journal ends with a whole line');
+    assert.deepEqual(
+      journalLines(journalPath).map((l) => (JSON.parse(l) as { seq: number }).seq),
+      [1],
+    );
+
+    rmSync(filler);
+    // The refused row took no place in the chain: the next one follows the last written.
+    assert.equal(await recorder.record(call('after')), 2);
+    await recorder.close();
+    assert.deepEqual(await tableRows(db), [
+      { seq: 1, text: 'fits' },
+      { seq: 2, text: 'after' },
+    ]);
   });
 });
