@@ -16,6 +16,9 @@
  *   BENCH_CLIENTS=1,16,64    concurrency levels: independent MCP sessions calling in a loop
  *   BENCH_STORAGE=both       embedded | real | both (real: Postgres and Redis, below)
  *   BENCH_PATHS=…            a comma-separated subset of: direct, mcp-hub, brainmesh, hub-echo, node-echo
+ *                            (and baseline, when BENCH_BASELINE is set)
+ *   BENCH_BASELINE=<rev>     also measures brainmesh as built at that revision of this repository
+ *                            (a worktree with its own npm ci, support/baseline.ts), side by side
  *   DATABASE_URL, REDIS_URL  the real servers (default postgres://postgres@127.0.0.1:5432/test and
  *                            redis://127.0.0.1:6379); the hub and the node get schemas of their own,
  *                            dropped at the end
@@ -23,6 +26,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { suiteScope } from '../e2e/support/mesh.js';
+import { type Baseline, prepareBaseline } from './support/baseline.js';
 import { type Brainmesh, type RealServers, startBrainmesh } from './support/brainmesh.js';
 import { type Connect, findTool, httpSse, streamableHttp } from './support/clients.js';
 import type { CpuSource } from './support/cpu.js';
@@ -44,7 +48,7 @@ const REAL: RealServers = {
 };
 
 /** Each process whose CPU is charged to calls, in table order. */
-const PROCESSES = ['server-everything', 'mcp-hub', 'hub', 'node'] as const;
+const PROCESSES = ['server-everything', 'mcp-hub', 'hub', 'node', 'baseline hub', 'baseline node'] as const;
 type ProcessName = (typeof PROCESSES)[number];
 /** Machine-wide, whoever else uses them: shown for real storage, not added to the total. */
 const SHARED_SERVERS = [
@@ -69,9 +73,13 @@ interface Running {
   everything: Upstream;
   mcpHub?: Upstream;
   mesh?: Brainmesh;
+  /** The same mesh as built at BENCH_BASELINE. */
+  baseline?: Brainmesh;
 }
 
-const ALL_PATHS = ['direct', 'mcp-hub', 'brainmesh', 'hub-echo', 'node-echo'];
+const BASELINE: Baseline | undefined =
+  process.env.BENCH_BASELINE === undefined ? undefined : prepareBaseline(process.env.BENCH_BASELINE);
+const ALL_PATHS = ['direct', 'mcp-hub', 'brainmesh', 'hub-echo', 'node-echo', ...(BASELINE ? ['baseline'] : [])];
 const chosen = process.env.BENCH_PATHS?.split(',').map((p) => p.trim()) ?? ALL_PATHS;
 const unknown = chosen.filter((p) => !ALL_PATHS.includes(p));
 if (unknown.length > 0) {
@@ -141,6 +149,17 @@ function pathsOf(running: Running): PathSpec[] {
       },
     );
   }
+  const { baseline } = running;
+  if (baseline !== undefined && BASELINE !== undefined)
+    specs.push({
+      id: 'baseline',
+      label: `brainmesh at ${BASELINE.rev} (${BASELINE.commit.slice(0, 7)}) → server-everything`,
+      through: ['baseline hub', 'baseline node', 'server-everything'],
+      connect: baseline.viaHub,
+      tool: (n) => n.startsWith(`${baseline.nodeName}__`) && n.endsWith('everything_echo'),
+      args: ping,
+      answer: 'Echo: ping',
+    });
   return specs.filter((s) => chosen.includes(s.id));
 }
 
@@ -169,7 +188,7 @@ interface Measured {
 
 /** Every path at every level, the paths taken in turn within a level, in reverse order on odd rounds. */
 async function measure(storage: string, running: Running): Promise<Measured> {
-  const { everything, mcpHub, mesh } = running;
+  const { everything, mcpHub, mesh, baseline } = running;
   const cpu: CpuSource[] = [
     { label: 'server-everything', pid: everything.pid },
     ...(mcpHub === undefined ? [] : [{ label: 'mcp-hub', pid: mcpHub.pid }]),
@@ -178,6 +197,12 @@ async function measure(storage: string, running: Running): Promise<Measured> {
       : [
           { label: 'hub', pid: mesh.hub.proc.child.pid! },
           { label: 'node', pid: mesh.node.proc.child.pid! },
+        ]),
+    ...(baseline === undefined
+      ? []
+      : [
+          { label: 'baseline hub', pid: baseline.hub.proc.child.pid! },
+          { label: 'baseline node', pid: baseline.node.proc.child.pid! },
         ]),
     { label: 'clients', pid: process.pid },
     ...(storage === 'real' ? SHARED_SERVERS : []),
@@ -204,6 +229,7 @@ async function measure(storage: string, running: Running): Promise<Measured> {
       cpu: [],
     });
     mesh?.dropLogs();
+    baseline?.dropLogs();
   }
 
   const windows = new Map<string, Window[]>();
@@ -219,6 +245,7 @@ async function measure(storage: string, running: Running): Promise<Measured> {
           cpu,
         });
         mesh?.dropLogs();
+        baseline?.dropLogs();
         const key = `${path.id}/${clients}`;
         windows.set(key, [...(windows.get(key) ?? []), window]);
         console.error(
@@ -247,7 +274,8 @@ function report(storage: string, { paths, at, notes }: Measured): void {
   const shown = PROCESSES.filter((p) => paths.some((path) => path.through.includes(p)));
   const rows: string[][] = [];
   for (const path of paths) {
-    const usesStorage = path.through.includes('hub') || path.through.includes('node');
+    const usesStorage =
+      path.through.some((p) => p.endsWith('hub') && p !== 'mcp-hub') || path.through.some((p) => p.endsWith('node'));
     for (const clients of LEVELS) {
       const f = at(path.id, clients);
       if (f === undefined) continue;
@@ -296,6 +324,8 @@ function report(storage: string, { paths, at, notes }: Measured): void {
   const pairs = (
     [
       ['brainmesh', 'mcp-hub'],
+      ['brainmesh', 'baseline'],
+      ['baseline', 'mcp-hub'],
       ['mcp-hub', 'direct'],
       ['brainmesh', 'direct'],
       ['hub-echo', 'node-echo'],
@@ -361,6 +391,13 @@ for (const storage of storages) {
     if (chosen.some((p) => p === 'brainmesh' || p === 'hub-echo' || p === 'node-echo')) {
       running.mesh = await startBrainmesh(scope, {
         mountUrl: everything.url,
+        ...(storage === 'real' ? { real: REAL } : {}),
+      });
+    }
+    if (BASELINE !== undefined && chosen.includes('baseline')) {
+      running.baseline = await startBrainmesh(scope, {
+        mountUrl: everything.url,
+        entry: BASELINE.entry,
         ...(storage === 'real' ? { real: REAL } : {}),
       });
     }

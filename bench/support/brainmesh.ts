@@ -53,7 +53,12 @@ const LOG = { BRAINMESH_LOG_LEVEL: 'info' };
 
 export async function startBrainmesh(
   scope: TestContext,
-  options: { mountUrl: string; real?: RealServers },
+  options: {
+    mountUrl: string;
+    real?: RealServers;
+    /** Another checkout's `scripts/brainmesh.mjs` to run instead of this one's (baseline.ts). */
+    entry?: string;
+  },
 ): Promise<Brainmesh> {
   const real = options.real === undefined ? undefined : await realStorage(scope, options.real);
   const hub = await startHub(scope, {
@@ -61,6 +66,7 @@ export async function startBrainmesh(
     limits: LIMITS,
     env: LOG,
     ...(real === undefined ? {} : { real }),
+    ...(options.entry === undefined ? {} : { entry: options.entry }),
   });
   // On a shared Postgres a node keeps to node_<name> (and its packs to node_<name>__pack_<pack>),
   // so a name of its own keeps this run apart from any other.
@@ -71,6 +77,7 @@ export async function startBrainmesh(
     packs: ['devtools'],
     // A prefix, since the pack's `echo` and the mounted server's would otherwise share a name.
     mounts: [{ transport: 'http', name: 'everything', url: options.mountUrl, prefix: 'everything' }],
+    ...(options.entry === undefined ? {} : { entry: options.entry }),
     env: {
       ...LOG,
       ...(options.real === undefined

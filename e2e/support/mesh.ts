@@ -58,6 +58,8 @@ export interface HubOptions {
   env?: NodeJS.ProcessEnv;
   /** Real Postgres and Redis (a fresh schema, a hub id of its own) instead of embedded storage. */
   real?: { databaseUrl: string; redisUrl: string; schema: string; hubId: string };
+  /** The command to run instead of this checkout's: another checkout's, a benchmark's baseline. */
+  entry?: string;
 }
 
 /** Real storage for one test: its own schema (dropped afterwards) and its own hub id. */
@@ -95,7 +97,7 @@ export async function startHub(t: TestContext, options: HubOptions = {}): Promis
     ...(options.real === undefined ? {} : { DATABASE_URL: options.real.databaseUrl, REDIS_URL: options.real.redisUrl }),
     ...options.env,
   };
-  const proc = spawnTs(BRAINMESH, ['hub', '--config', configFile], env);
+  const proc = spawnTs(options.entry ?? BRAINMESH, ['hub', '--config', configFile], env);
   t.after(() => proc.stop('SIGKILL'));
   const { url } = await proc.waitFor<{ msg: string; url: string }>((l) => l.msg === 'hub listening', 60_000);
   const key = readFileSync(path.join(home, 'operator-key'), 'utf8').trim();
@@ -158,6 +160,8 @@ export interface NodeOptions {
   dial?: boolean;
   /** Run it through this command: `ip netns exec <test host>` (e2e/support/netns.ts). */
   prefix?: readonly string[];
+  /** The command to run instead of this checkout's: another checkout's, a benchmark's baseline. */
+  entry?: string;
 }
 
 /** Enrols (first start) and starts a node; `start()` on the result starts it again, same home and port. */
@@ -183,7 +187,7 @@ export async function startNode(t: TestContext, hub: HubProcess, options: NodeOp
     }),
   );
   const proc = spawnTs(
-    BRAINMESH,
+    options.entry ?? BRAINMESH,
     ['node', '--config', configFile],
     { ...baseEnv(home), ...options.env },
     { detached: options.detached, prefix: options.prefix },
