@@ -50,6 +50,8 @@ const REAL: RealServers = {
 /** Each process whose CPU is charged to calls, in table order. */
 const PROCESSES = ['server-everything', 'mcp-hub', 'hub', 'node', 'baseline hub', 'baseline node'] as const;
 type ProcessName = (typeof PROCESSES)[number];
+/** Those that keep audit rows and counters: where Postgres and Redis work is charged from. */
+const STORAGE_USERS: readonly ProcessName[] = ['hub', 'node', 'baseline hub', 'baseline node'];
 /** Machine-wide, whoever else uses them: shown for real storage, not added to the total. */
 const SHARED_SERVERS = [
   { label: 'postgres*', command: 'postgres' },
@@ -274,8 +276,7 @@ function report(storage: string, { paths, at, notes }: Measured): void {
   const shown = PROCESSES.filter((p) => paths.some((path) => path.through.includes(p)));
   const rows: string[][] = [];
   for (const path of paths) {
-    const usesStorage =
-      path.through.some((p) => p.endsWith('hub') && p !== 'mcp-hub') || path.through.some((p) => p.endsWith('node'));
+    const usesStorage = path.through.some((p) => STORAGE_USERS.includes(p));
     for (const clients of LEVELS) {
       const f = at(path.id, clients);
       if (f === undefined) continue;

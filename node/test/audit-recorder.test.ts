@@ -195,14 +195,11 @@ describe('the audit recorder with a journal (embedded storage)', () => {
     assert.equal(await recorder.record(call('fits')), 1);
 
     const filler = path.join(dir.dir, 'filler');
-    const full = () => {
-      try {
-        for (;;) appendFileSync(filler, Buffer.alloc(4096));
-      } catch (err) {
-        assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
-      }
-    };
-    full();
+    try {
+      for (;;) appendFileSync(filler, Buffer.alloc(4096));
+    } catch (err) {
+      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+    }
     // More than the journal's last page has left: written in part or not at all, either way refused.
     await assert.rejects(recorder.record(call('x'.repeat(16_384))), /ENOSPC|wrote \d+ of \d+ bytes/);
     const text = readFileSync(journalPath, 'utf8');

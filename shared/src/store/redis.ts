@@ -44,10 +44,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   return new RedisStore(client, options.keyPrefix ?? '');
 }
 
-type WithIncr = Redis & {
-  bmIncrTtl(key: string, by: number, ttlMs: number): Promise<number>;
-  bmExtend(key: string, ttlMs: number): Promise<number>;
-};
+type WithScripts = Redis & { bmExtend(key: string, ttlMs: number): Promise<number> };
 
 interface QueuedIncr {
   key: string;
@@ -110,13 +107,7 @@ class RedisStore implements Store {
   private sendIncrs(): void {
     const batch = this.incrs;
     this.incrs = [];
-    const client = this.client as WithIncr;
-    if (batch.length === 1) {
-      const [one] = batch as [QueuedIncr];
-      client.bmIncrTtl(one.key, one.by, one.ttlMs).then(one.resolve, one.reject);
-      return;
-    }
-    const pipeline = client.pipeline() as ReturnType<Redis['pipeline']> & {
+    const pipeline = this.client.pipeline() as ReturnType<Redis['pipeline']> & {
       bmIncrTtl(key: string, by: number, ttlMs: number): unknown;
     };
     for (const q of batch) pipeline.bmIncrTtl(q.key, q.by, q.ttlMs);
@@ -139,7 +130,7 @@ class RedisStore implements Store {
   }
 
   async extend(key: string, ttlMs: number): Promise<boolean> {
-    return (await (this.client as WithIncr).bmExtend(this.prefix + key, Math.max(1, Math.ceil(ttlMs)))) === 1;
+    return (await (this.client as WithScripts).bmExtend(this.prefix + key, Math.max(1, Math.ceil(ttlMs)))) === 1;
   }
 
   async publish(channel: string, message: string): Promise<void> {
