@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { admin, connectClient, nodeUp, startHub, startNode, text } from '../support/mesh.js';
+import { realServers } from '@brainmesh/shared/testing';
+import { admin, connectClient, nodeUp, realStorage, startHub, startNode, text } from '../support/mesh.js';
 
 // An hour-long window: a test cannot straddle two windows unless it runs across the hour.
 const HOUR = 3_600;
@@ -58,4 +59,51 @@ describe('rate limits', { timeout: 120_000 }, () => {
     assert.equal(body.code, 'RATE_LIMITED');
     assert.match(body.message, /^more than 3 requests per 3600 s for this principal; retry in \d+ s$/);
   });
+
+  // A tool call's request is judged on the request rate with the call's own counter (one round
+  // trip to the store), so what the client hears when it is over that rate is a tool error
+  // rather than an HTTP 429: told first, whatever else the call would have been refused for.
+  const { databaseUrl, redisUrl } = realServers();
+  const storages = [
+    { name: 'embedded storage', real: false },
+    ...(databaseUrl !== undefined && redisUrl !== undefined ? [{ name: 'real Postgres and Redis', real: true }] : []),
+  ];
+  for (const storage of storages) {
+    it(`refuse a tool call over the request rate, and any call after it (${storage.name})`, async (t) => {
+      const real = storage.real ? await realStorage(t, { databaseUrl: databaseUrl!, redisUrl: redisUrl! }) : undefined;
+      const hub = await startHub(t, {
+        limits: { windowSeconds: HOUR, requests: 12 },
+        ...(real === undefined ? {} : { real }),
+      });
+      await startNode(t, hub, { name: 'alpha' });
+      await nodeUp(hub, 'alpha');
+      const { client } = await connectClient(t, hub);
+      const answers: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const result = await client.callTool({ name: 'alpha__echo', arguments: { text: `call ${i}` } });
+        answers.push(result.isError === true ? `refused: ${text(result)}` : text(result));
+      }
+      // Connecting took a few of the 12 (initialize, initialized, the event stream); every call
+      // within the rest was answered, every one after refused.
+      const served = answers.filter((a) => !a.startsWith('refused'));
+      assert.ok(served.length >= 6 && served.length < 12, answers.join('\n'));
+      assert.deepEqual(
+        served,
+        served.map((_, i) => `call ${i}`),
+      );
+      for (const refused of answers.slice(served.length)) {
+        assert.match(
+          refused,
+          /^refused: rate limited: more than 12 requests per 3600 s for this principal; try again in \d+ s$/,
+        );
+      }
+      for (const name of ['alpha__no_such_tool', 'nowhere__echo']) {
+        const result = await client.callTool({ name, arguments: {} });
+        assert.equal(result.isError, true);
+        assert.match(text(result), /^rate limited: more than 12 requests/);
+      }
+      // Requests that are not tool calls still hear 429.
+      assert.equal((await admin(hub, 'GET', '/admin/nodes')).status, 429);
+    });
+  }
 });

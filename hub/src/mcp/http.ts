@@ -38,7 +38,10 @@ interface LiveSession {
  */
 export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => {
   const sessions = new Map<string, LiveSession>();
-  const auth = requirePrincipal(deps.credentials, deps.limit);
+  // A tool call's request waits for its rate verdict together with the call's own (auth.ts).
+  const auth = requirePrincipal(deps.credentials, deps.limit, {
+    deferLimit: (request) => request.method === 'POST' && isToolCall(request.body),
+  });
   const bounds: Bounds = { maxDepth: deps.mesh.settings.maxMessageDepth, maxBytes: deps.mesh.settings.maxMessageBytes };
 
   const open = async (who: Principal, transport: Transport, sessionId: () => string | undefined) => {
@@ -164,6 +167,17 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
     sessions.clear();
   });
 };
+
+/** One tools/call request, the body of nearly every POST a busy client sends. */
+function isToolCall(body: unknown): boolean {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    !Array.isArray(body) &&
+    (body as { method?: unknown }).method === 'tools/call' &&
+    (body as { id?: unknown }).id !== undefined
+  );
+}
 
 /** A message (or batch) that starts a session: an initialize request. */
 function opensSession(body: unknown): boolean {

@@ -27,12 +27,18 @@ import type { Mesh } from '../mesh/mesh.js';
 import { MESH_NAMESPACE, type MeshTool, meshTool } from '../mesh/mesh-tools.js';
 import type { NodeLink, SessionPeer } from '../mesh/node-link.js';
 import { type RateLimiter, type ToolClass, toolClass } from '../rate-limit.js';
+import { requestLimitOf } from '../routes/auth.js';
 import { Access } from '../scopes.js';
 
 /**
  * The one path of a tool call through the hub, for the nodes' tools and the hub's own alike:
  *
  *   route → refuse → limit → run (on the node, or the hub's own) → record
+ *
+ * "Limit" is the call's own counter (per tool class) and the verdict on the request rate of the
+ * HTTP request that carries it, which the request's handler left to the call (routes/auth.ts):
+ * both counters go to the store in one round trip. A refusal of any kind waits for that verdict
+ * first, so a principal over its request rate hears that, whatever else it asked for.
  *
  * Input is bounded before any of it, at the edge (`edge.ts`), since the SDK reads a message
  * before a handler sees it and an `initialize` or a sampling answer can carry the same nesting
@@ -73,12 +79,17 @@ export function toolCallPipeline(
   return async (params, extra) => {
     const { name } = params;
     const args = params.arguments ?? {};
+    const requestLimit = requestLimitOf(extra.requestInfo?.headers);
 
     // Route.
     const route = routeOf(deps.mesh, access, name);
 
     // Refuse: a name that leads nowhere for this principal is unknown; a node that cannot serve
     // says why; a tool outside the principal's scopes says which scope it needs (and is recorded).
+    if (route.kind !== 'hub' && route.kind !== 'node') {
+      const overRate = await requestLimit;
+      if (overRate !== undefined) return toolError(overRate);
+    }
     if (route.kind === 'unknown') {
       throw new RpcError(JsonRpcCode.InvalidParams, `unknown tool ${clip(name)}; mesh__search_tools lists what exists`);
     }
@@ -93,6 +104,11 @@ export function toolCallPipeline(
     let outcome = 'ok';
     try {
       if (route.kind === 'node' && !access.allowsTool(name, route.node, route.item)) {
+        const overRate = await requestLimit;
+        if (overRate !== undefined) {
+          outcome = 'rate-limited';
+          return toolError(overRate);
+        }
         outcome = 'refused';
         log.warn({ tool: name, node: route.node }, 'tool call refused: scope');
         return toolError(`not allowed: calling ${name} needs the scope ${Access.neededFor(name, route.node)}`);
@@ -101,7 +117,17 @@ export function toolCallPipeline(
       // Limit, by what the tool says it does.
       const kind = toolClass(route.item.annotations);
       const allowance = deps.toolCalls[kind];
-      const verdict = await deps.limiter.take(`tool:${kind}:${principal}`, allowance, deps.limitWindowMs);
+      // Taken in the same turn as the request's counter, so both go in one round trip; a call
+      // over the request rate counts against its class too, as a request over it counts.
+      const [overRate, verdict] = await Promise.all([
+        requestLimit,
+        deps.limiter.take(`tool:${kind}:${principal}`, allowance, deps.limitWindowMs),
+      ]);
+      if (overRate !== undefined) {
+        outcome = 'rate-limited';
+        log.warn({ tool: name }, 'tool call refused: request rate');
+        return toolError(overRate);
+      }
       if (!verdict.ok) {
         outcome = 'rate-limited';
         log.warn({ tool: name, class: kind }, 'tool call refused: rate limit');

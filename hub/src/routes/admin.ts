@@ -70,7 +70,7 @@ const keyParams = z
 
 /** The operator's API: enrolment tokens and the node registry. Admin scope only. */
 export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps) => {
-  app.addHook('preHandler', requirePrincipal(deps.credentials, deps.limit, 'admin'));
+  app.addHook('preHandler', requirePrincipal(deps.credentials, deps.limit, { scope: 'admin' }));
   await app.register(auditRoutes, { db: deps.db, store: deps.store, registry: deps.registry, hubId: deps.hubId });
 
   const view = (node: NodeRecord) => {

@@ -31,11 +31,47 @@ export interface Credentials {
   resourceMetadataUrl: () => string;
 }
 
+export interface PrincipalOptions {
+  /** The admin scope, when the route needs it. */
+  scope?: 'admin';
+  /**
+   * Requests whose verdict on the request rate is left to the tool call they carry (see
+   * `requestLimitOf`); the others wait for it here.
+   */
+  deferLimit?: (request: FastifyRequest) => boolean;
+}
+
+/**
+ * Verdicts on the request rate left to the tool call a request carries: the request's counter
+ * is taken before its handler runs, as for any request, but it is the call that waits for the
+ * answer, together with its own counter (per tool class). The two increments are asked for in
+ * the same turn of the event loop, so the store sends them in one round trip (one Redis
+ * pipeline) where they were two, one after the other, on every call's path. Nothing the request
+ * does before its call waits (the session's lookup, the message's parse) changes anything.
+ * Keyed on the request's headers object, which the MCP transport hands on to the call as
+ * `requestInfo.headers`; a request refused before its call reaches the handler (a bad session,
+ * an invalid message) was still counted, and its verdict is dropped with it.
+ */
+const deferredVerdicts = new WeakMap<object, Promise<string | undefined>>();
+
+/**
+ * The refusal, if the request that carries this call is over the principal's request rate
+ * (undefined when within it, or when the request was judged before its handler ran). Once: a
+ * second ask for the same request gets undefined.
+ */
+export function requestLimitOf(headers: object | undefined): Promise<string | undefined> | undefined {
+  if (headers === undefined) return undefined;
+  const verdict = deferredVerdicts.get(headers);
+  deferredVerdicts.delete(headers);
+  return verdict;
+}
+
 /**
  * A preHandler that admits a request only with a valid API key or OAuth access token for this
  * hub (and, if named, the admin scope), within the principal's request rate.
  */
-export function requirePrincipal(credentials: Credentials, limit: HttpLimit, scope?: 'admin') {
+export function requirePrincipal(credentials: Credentials, limit: HttpLimit, options: PrincipalOptions = {}) {
+  const { scope, deferLimit } = options;
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const presented = presentedKey(request.headers);
     let principal: Principal | undefined;
@@ -67,15 +103,32 @@ export function requirePrincipal(credentials: Credentials, limit: HttpLimit, sco
         details: { missingScope: scope },
       });
     }
-    const verdict = await limit.limiter.take(`http:${principal.principal}`, limit.requests, limit.windowMs);
-    if (!verdict.ok) {
-      const seconds = Math.ceil(verdict.retryAfterMs / 1000);
-      reply.header('retry-after', String(seconds));
-      throw new BrainmeshError(
-        'RATE_LIMITED',
-        `more than ${limit.requests} requests per ${limit.windowMs / 1000} s for this principal; retry in ${seconds} s`,
-        { details: { retryAfterMs: verdict.retryAfterMs } },
-      );
+    const taking = limit.limiter.take(`http:${principal.principal}`, limit.requests, limit.windowMs);
+    const overLimit = (retryAfterMs: number) => {
+      const seconds = Math.ceil(retryAfterMs / 1000);
+      return {
+        seconds,
+        message: `more than ${limit.requests} requests per ${limit.windowMs / 1000} s for this principal`,
+      };
+    };
+    if (deferLimit?.(request) === true) {
+      const refusal = taking.then((verdict) => {
+        if (verdict.ok) return undefined;
+        const { seconds, message } = overLimit(verdict.retryAfterMs);
+        return `rate limited: ${message}; try again in ${seconds} s`;
+      });
+      // Asked for only if the request reaches its call; a store failure is the call's to report.
+      refusal.catch(() => {});
+      deferredVerdicts.set(request.raw.headers, refusal);
+    } else {
+      const verdict = await taking;
+      if (!verdict.ok) {
+        const { seconds, message } = overLimit(verdict.retryAfterMs);
+        reply.header('retry-after', String(seconds));
+        throw new BrainmeshError('RATE_LIMITED', `${message}; retry in ${seconds} s`, {
+          details: { retryAfterMs: verdict.retryAfterMs },
+        });
+      }
     }
     request.principal = principal;
   };
