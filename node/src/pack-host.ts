@@ -26,7 +26,9 @@ export async function makePacks(loaded: readonly LoadedPack[], deps: PackHostDep
   const packs: ToolPack[] = [];
   for (const { definition, settings } of loaded) {
     const logger = deps.logger.child({ pack: definition.name });
-    const db = await openPackDb(deps.db, packStorage(definition.name, deps.schema));
+    const db = await openPackDb(deps.db, packStorage(definition.name, deps.schema), {
+      extensions: definition.extensions ?? [],
+    });
     if (definition.migrations !== undefined) {
       const dir = definition.migrations;
       await migrate(db, typeof dir === 'string' ? dir : fileURLToPath(dir), logger);

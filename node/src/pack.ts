@@ -1,4 +1,4 @@
-import type { AuditPolicy, Db, Logger, Store } from '@brainmesh/shared';
+import type { AuditPolicy, Db, Logger, PackExtension, Store } from '@brainmesh/shared';
 import type {
   CallToolResult,
   GetPromptResult,
@@ -86,6 +86,11 @@ export interface PackSpec<S extends z.ZodType = z.ZodType> {
   env?: Readonly<Record<string, string>>;
   /** Folder of the pack's `NNNN_what.sql` migrations (a path, or `new URL('./migrations/', import.meta.url)`). */
   migrations?: string | URL;
+  /**
+   * Postgres extensions its migrations and queries use (`pg_trgm`): the node installs them, which
+   * the pack's own role may not, and puts them on the pack's search_path.
+   */
+  extensions?: readonly PackExtension[];
   create(ctx: PackContext<z.output<S>>): PackInstance | Promise<PackInstance>;
 }
 

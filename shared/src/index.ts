@@ -36,7 +36,15 @@ export type { Db, Queryable, QueryResult, Session } from './db/db.js';
 export { openEmbeddedDb } from './db/embedded.js';
 export { type MigrateResult, type Migration, migrate, readMigrations } from './db/migrate.js';
 export { openDb } from './db/open.js';
-export { dropPackStorage, openPackDb, type PackStorage, packStorage } from './db/pack-db.js';
+export {
+  dropPackStorage,
+  type OpenPackDbOptions,
+  openPackDb,
+  PACK_EXTENSIONS,
+  type PackExtension,
+  type PackStorage,
+  packStorage,
+} from './db/pack-db.js';
 export { openPostgresDb } from './db/postgres.js';
 export type { RowsInsert } from './db/rows-insert.js';
 export * from './errors.js';

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import lockfile from 'proper-lockfile';
 import { BrainmeshError } from '../errors.js';
 import { type Db, INT8_OID, type Queryable, type QueryResult, type Session } from './db.js';
@@ -13,17 +14,22 @@ export interface EmbeddedDbOptions {
 }
 
 const parsers = { [INT8_OID]: (v: string) => Number(v) };
+/**
+ * The extensions packs may ask for (pack-db.ts), available to CREATE EXTENSION as on a server.
+ * Registering one loads nothing until it is created.
+ */
+const extensions = { pg_trgm };
 
 export async function openEmbeddedDb(options: EmbeddedDbOptions = {}): Promise<Db> {
   const { dataDir } = options;
-  if (dataDir === undefined) return new EmbeddedDb(await PGlite.create({ parsers }), undefined);
+  if (dataDir === undefined) return new EmbeddedDb(await PGlite.create({ parsers, extensions }), undefined);
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // PGlite is a single-process database: a second process opening the same files would corrupt
   // them. The folder lock makes a second process wait its turn, then fail with a clear message.
   const release = await acquireFolderLock(dataDir, options.lockTimeoutMs ?? 20_000);
   try {
-    return new EmbeddedDb(await PGlite.create(dataDir, { parsers }), release);
+    return new EmbeddedDb(await PGlite.create(dataDir, { parsers, extensions }), release);
   } catch (cause) {
     await release();
     throw new BrainmeshError('DB_UNAVAILABLE', `cannot open the embedded database in ${dataDir}`, { cause });

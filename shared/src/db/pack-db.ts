@@ -41,14 +41,74 @@ export function packStorage(pack: string, nodeSchema?: string): PackStorage {
 }
 
 /**
+ * Extensions a pack may ask for: ones both embedded Postgres (PGlite loads them, embedded.ts)
+ * and a Postgres server (contrib, trusted) have. A pack's role cannot create an extension; the
+ * node's handle does, once per database, and the pack finds its functions and operator classes
+ * on its search_path.
+ */
+export const PACK_EXTENSIONS = ['pg_trgm'] as const;
+export type PackExtension = (typeof PACK_EXTENSIONS)[number];
+
+/** Where extensions go when the database has them nowhere yet: a schema of their own, shared by packs. */
+const EXTENSIONS_SCHEMA = 'brainmesh_extensions';
+
+/** Installs the extension if the database lacks it; resolves with the schema that holds it. */
+async function ensureExtension(db: Db, name: PackExtension): Promise<string> {
+  const where = async () =>
+    (
+      await db.query<{ schema: string }>(
+        `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+          WHERE e.extname = $1`,
+        [name],
+      )
+    ).rows[0]?.schema;
+  const found = await where();
+  if (found !== undefined) return found;
+  try {
+    // Two nodes starting at once on one server: losing the race means it is there.
+    await ignoring(['42P06', '42710', '23505'], () => db.exec(`CREATE SCHEMA IF NOT EXISTS ${EXTENSIONS_SCHEMA}`));
+    await ignoring(['42710', '23505'], () =>
+      db.exec(`CREATE EXTENSION IF NOT EXISTS ${name} SCHEMA ${EXTENSIONS_SCHEMA}`),
+    );
+  } catch (cause) {
+    throw new BrainmeshError(
+      'DB_UNAVAILABLE',
+      `the database lacks the extension ${name} and this node may not create it; an administrator can (CREATE EXTENSION ${name})`,
+      { cause },
+    );
+  }
+  const made = await where();
+  if (made === undefined) throw new BrainmeshError('DB_UNAVAILABLE', `the extension ${name} could not be installed`);
+  return made;
+}
+
+export interface OpenPackDbOptions {
+  /** Extensions the pack uses: installed if missing, their schema put on the pack's search_path. */
+  extensions?: readonly PackExtension[];
+}
+
+/**
  * Creates the pack's role and schema if missing (the node's own handle does this, once, at start)
  * and returns the pack's restricted handle. The role is granted to the connecting user when that
  * user is not a superuser, so it may SET ROLE to it.
  */
-export async function openPackDb(db: Db, storage: PackStorage): Promise<Db> {
+export async function openPackDb(db: Db, storage: PackStorage, options: OpenPackDbOptions = {}): Promise<Db> {
   const { schema, role } = storage;
   if (!IDENT.test(schema) || !IDENT.test(role))
     throw new BrainmeshError('INVALID_INPUT', `pack storage names must match ${IDENT}`);
+  const unknown = (options.extensions ?? []).filter((e) => !(PACK_EXTENSIONS as readonly string[]).includes(e));
+  if (unknown.length > 0)
+    throw new BrainmeshError(
+      'INVALID_INPUT',
+      `a pack may use the extensions ${PACK_EXTENSIONS.join(', ')}, not ${unknown.join(', ')}`,
+    );
+  const extensionSchemas: string[] = [];
+  for (const extension of options.extensions ?? []) {
+    const where = await ensureExtension(db, extension);
+    if (!IDENT.test(where))
+      throw new BrainmeshError('DB_UNAVAILABLE', `the extension ${extension} lives in a schema named oddly: ${where}`);
+    if (!extensionSchemas.includes(where)) extensionSchemas.push(where);
+  }
   await db.withLock(`pack-storage:${schema}`, async (session) => {
     const { rows } = await session.query<{ found: boolean; super: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS found,
@@ -61,13 +121,17 @@ export async function openPackDb(db: Db, storage: PackStorage): Promise<Db> {
     await ignoring(['42P06', '23505'], () =>
       session.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}" AUTHORIZATION "${role}"`),
     );
+    for (const where of extensionSchemas) await session.exec(`GRANT USAGE ON SCHEMA "${where}" TO "${role}"`);
   });
-  return new PackDb(db, storage);
+  return new PackDb(db, storage, extensionSchemas);
 }
 
 /** Drops a pack's schema (tables and all) and its role: for tests, and for removing a pack for good. */
 export async function dropPackStorage(db: Db, storage: PackStorage): Promise<void> {
   await db.exec(`DROP SCHEMA IF EXISTS "${storage.schema}" CASCADE`);
+  const { rows } = await db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [storage.role]);
+  // What it was granted (the extensions' schema) goes with it.
+  if (rows.length > 0) await db.exec(`DROP OWNED BY "${storage.role}"`);
   await db.exec(`DROP ROLE IF EXISTS "${storage.role}"`);
 }
 
@@ -82,9 +146,11 @@ class PackDb implements Db {
   constructor(
     private readonly db: Db,
     private readonly storage: PackStorage,
+    extensionSchemas: readonly string[] = [],
   ) {
     this.kind = db.kind;
-    this.enter = `SET LOCAL ROLE "${storage.role}"; SET LOCAL search_path = "${storage.schema}"`;
+    const path = [storage.schema, ...extensionSchemas].map((s) => `"${s}"`).join(', ');
+    this.enter = `SET LOCAL ROLE "${storage.role}"; SET LOCAL search_path = ${path}`;
   }
 
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {

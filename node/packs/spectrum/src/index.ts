@@ -1,0 +1,95 @@
+import { definePack, type PackContext, type PackInstance } from '@brainmesh/node';
+import type { Db, Logger } from '@brainmesh/shared';
+import cron, { type ScheduledTask } from 'node-cron';
+import { Board } from './board/board.js';
+import { Knowledge } from './knowledge/engine.js';
+import { ingestFolder } from './knowledge/folder.js';
+import { builderPrompt, builderTools } from './roles/builder.js';
+import { closerPrompt, closerTools } from './roles/closer.js';
+import { operatorPrompt, operatorTools, writeDigest } from './roles/operator.js';
+import type { Spectrum } from './roles/spectrum.js';
+import { strategistPrompt, strategistTools } from './roles/strategist.js';
+import { seedSampleAgency } from './sample/seed.js';
+import { type SpectrumSettings, spectrumSettingsSchema } from './settings.js';
+
+/**
+ * Spectrum: a small agency's four cooperating agents (Strategist, Builder, Closer, Operator),
+ * each an MCP client session working through its role's tools, over one knowledge engine and
+ * one task board in the pack's own schema.
+ */
+export const pack = definePack({
+  name: 'spectrum',
+  version: '0.1.0',
+  settings: spectrumSettingsSchema,
+  migrations: new URL('../migrations/', import.meta.url),
+  extensions: ['pg_trgm'],
+  create: (ctx) => createSpectrum(ctx),
+});
+
+export default pack;
+
+export { Board } from './board/board.js';
+export { Knowledge } from './knowledge/engine.js';
+
+/** The folder of Spectrum's migrations, for tests and benchmarks on a database of their own. */
+export const SPECTRUM_MIGRATIONS = new URL('../migrations/', import.meta.url);
+
+/** Who the board's own moves and the schedule's writes are recorded as. */
+const SCHEDULE = { principal: 'schedule', role: 'operator' } as const;
+
+export function createSpectrum(ctx: Pick<PackContext<SpectrumSettings>, 'db' | 'logger' | 'settings'>): PackInstance {
+  const { db, logger, settings } = ctx;
+  const spectrum: Spectrum = {
+    db,
+    knowledge: new Knowledge(db),
+    board: new Board(db, { leaseSeconds: settings.leaseSeconds }),
+  };
+  let digest: ScheduledTask | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  return {
+    tools: [
+      ...strategistTools(spectrum),
+      ...builderTools(spectrum),
+      ...closerTools(spectrum),
+      ...operatorTools(spectrum, { slaHours: settings.slaHours }),
+    ],
+    prompts: [strategistPrompt, builderPrompt, closerPrompt, operatorPrompt],
+    async start() {
+      if (settings.seed === 'sample' && (await seedSampleAgency(spectrum))) logger.info('seeded the sample agency');
+      if (settings.knowledgeFolder !== undefined) {
+        const ingest = await ingestFolder(spectrum.knowledge, settings.knowledgeFolder, SCHEDULE);
+        logger.info({ folder: settings.knowledgeFolder, ...ingest }, 'knowledge folder read');
+      }
+      digest = cron.schedule(settings.digest.schedule, () => void runDigest(spectrum, logger), {
+        name: 'spectrum-digest',
+        noOverlap: true,
+      });
+      // Leases that run out go back to the board (and their role is told) without waiting for
+      // the next claim to notice.
+      sweeper = setInterval(() => void sweep(spectrum, logger), Math.max(1_000, (settings.leaseSeconds * 1000) / 4));
+      sweeper.unref();
+    },
+    async stop() {
+      await digest?.destroy();
+      clearInterval(sweeper);
+    },
+  };
+}
+
+async function runDigest(spectrum: Spectrum, logger: Logger): Promise<void> {
+  try {
+    const { digest } = await writeDigest(spectrum, SCHEDULE);
+    logger.info({ document: digest.id, version: digest.version }, 'daily digest written');
+  } catch (err) {
+    logger.error({ err }, 'daily digest failed');
+  }
+}
+
+async function sweep(spectrum: { board: Board; db: Db }, logger: Logger): Promise<void> {
+  try {
+    const expired = await spectrum.board.expireLeases();
+    if (expired.length > 0) logger.info({ tasks: expired }, 'leases ran out; tasks back on the board');
+  } catch (err) {
+    logger.warn({ err }, 'lease sweep failed');
+  }
+}

@@ -1,0 +1,169 @@
+import { defineTool, jsonResult, type ToolDefinition } from '@brainmesh/node';
+import { BrainmeshError } from '@brainmesh/shared';
+import { z } from 'zod';
+import { draftThroughClient } from './draft.js';
+import { rolePrompt } from './prompt.js';
+import { ADDS, READS, sharedTools } from './shared.js';
+import { actorOf, type Spectrum } from './spectrum.js';
+
+/**
+ * The Closer: leads and deals, proposals, follow-up sequences, objections answered from
+ * knowledge. Leads come from Spectrum's own list (`leads`).
+ */
+
+interface Lead {
+  id: number;
+  name: string;
+  company: string;
+  email: string;
+  stage: string;
+  valueUsd: number;
+  source: string;
+  notes: string;
+  lastContactAt: string | null;
+  hot: boolean;
+}
+
+/** A lead is hot when it is worth something and was in touch within two weeks, and not closed. */
+const HOT = `(stage NOT IN ('won', 'lost') AND value_usd >= 2000 AND last_contact_at > now() - interval '14 days')`;
+
+export function closerTools(spectrum: Spectrum): ToolDefinition[] {
+  const { knowledge, board, db } = spectrum;
+  const lead = async (id: number): Promise<Lead> => {
+    const row = (await readLeads(spectrum, 'WHERE id = $1', [id]))[0];
+    if (row === undefined) throw new BrainmeshError('NOT_FOUND', `no lead ${id}`);
+    return row;
+  };
+  return [
+    ...sharedTools('closer', spectrum),
+    defineTool({
+      name: 'closer_list_leads',
+      description:
+        "The Closer's leads, hottest first (worth $2,000 or more, in touch within two weeks, still open), filtered by stage or heat.",
+      input: z.object({
+        stage: z.enum(['new', 'contacted', 'qualified', 'proposal', 'won', 'lost']).optional(),
+        hotOnly: z.boolean().default(false),
+        limit: z.number().int().min(1).max(200).default(25),
+      }),
+      annotations: READS,
+      handler: async ({ stage, hotOnly, limit }) => {
+        const leads = await readLeads(
+          spectrum,
+          `WHERE ($1::text IS NULL OR stage = $1) AND (NOT $2 OR ${HOT})
+           ORDER BY ${HOT} DESC, value_usd DESC, last_contact_at DESC NULLS LAST, id LIMIT $3`,
+          [stage ?? null, hotOnly, limit],
+        );
+        return jsonResult({ source: 'spectrum', leads });
+      },
+    }),
+    defineTool({
+      name: 'closer_draft_proposal',
+      description:
+        "Drafts a proposal for a lead from what the agency knows: the lead, the facts on its company, and the knowledge base's services, pricing and case studies. With a client that offers sampling, its model writes the draft; otherwise the gathered material comes back for the calling model to draft from.",
+      input: z.object({ leadId: z.number().int().positive(), angle: z.string().max(500).optional() }),
+      annotations: READS,
+      handler: async ({ leadId, angle }, ctx) => {
+        const l = await lead(leadId);
+        return draftThroughClient(ctx, {
+          kind: 'proposal',
+          instructions: `Draft a proposal for ${l.name} at ${l.company} (${l.stage}, about $${l.valueUsd}).${angle === undefined ? '' : ` Angle: ${angle}.`} Scope, price, timeline, next step.`,
+          gathered: {
+            lead: l,
+            facts: (await knowledge.recall(l.company)) ?? null,
+            knowledge: (await knowledge.search(`${l.company} ${l.notes} pricing services`.slice(0, 500), { limit: 6 }))
+              .hits,
+          },
+        });
+      },
+    }),
+    defineTool({
+      name: 'closer_answer_objection',
+      description:
+        'Finds how the agency answers an objection (price, timing, trust…): the best passages from objection playbooks first, then anything else in the knowledge base, each with its citation.',
+      input: z.object({ objection: z.string().min(1).max(1_000) }),
+      annotations: READS,
+      handler: async ({ objection }) => {
+        const playbook = await knowledge.search(objection, { limit: 3, tags: ['objection'] });
+        const elsewhere = await knowledge.search(objection, { limit: 3 });
+        const seen = new Set(playbook.hits.map((h) => h.cite));
+        return jsonResult({
+          objection,
+          mode: playbook.mode,
+          playbook: playbook.hits,
+          alsoRelevant: elsewhere.hits.filter((h) => !seen.has(h.cite)),
+          found: playbook.hits.length + elsewhere.hits.length > 0,
+        });
+      },
+    }),
+    defineTool({
+      name: 'closer_plan_follow_ups',
+      description:
+        'Plans a follow-up sequence for a lead: one Closer task per touch, each due some days after the one before and waiting for it, so they come up one at a time.',
+      input: z.object({
+        leadId: z.number().int().positive(),
+        touches: z.number().int().min(1).max(10).default(3),
+        everyDays: z.number().int().min(1).max(60).default(3),
+        channel: z.enum(['email', 'call', 'linkedin']).default('email'),
+      }),
+      annotations: ADDS,
+      handler: async ({ leadId, touches, everyDays, channel }, ctx) => {
+        const l = await lead(leadId);
+        const actor = actorOf(ctx.principal, 'closer');
+        const tasks = [];
+        let previous: number | undefined;
+        for (let i = 1; i <= touches; i++) {
+          const due = new Date(Date.now() + i * everyDays * 86_400_000).toISOString();
+          const task = await board.create(
+            {
+              title: `Follow up ${l.name} (${l.company}): ${channel} ${i} of ${touches}`,
+              brief: `Lead ${l.id}, ${l.stage}, about $${l.valueUsd}. ${l.notes}`,
+              role: 'closer',
+              priority: i === 1 ? 2 : 3,
+              dueAt: due,
+              dependsOn: previous === undefined ? [] : [previous],
+            },
+            actor,
+          );
+          previous = task.id;
+          tasks.push(task);
+        }
+        await db.query(
+          "UPDATE leads SET stage = CASE WHEN stage = 'new' THEN 'contacted' ELSE stage END WHERE id = $1",
+          [leadId],
+        );
+        return jsonResult({ lead: await lead(leadId), tasks });
+      },
+    }),
+  ];
+}
+
+async function readLeads(spectrum: Spectrum, where: string, params: unknown[]): Promise<Lead[]> {
+  const { rows } = await spectrum.db.query<{
+    id: number;
+    name: string;
+    company: string;
+    email: string;
+    stage: string;
+    value_usd: number;
+    source: string;
+    notes: string;
+    last_contact_at: Date | null;
+    hot: boolean;
+  }>(`SELECT *, ${HOT} AS hot FROM leads ${where}`, params);
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    company: r.company,
+    email: r.email,
+    stage: r.stage,
+    valueUsd: r.value_usd,
+    source: r.source,
+    notes: r.notes,
+    lastContactAt: r.last_contact_at?.toISOString() ?? null,
+    hot: r.hot,
+  }));
+}
+
+export const closerPrompt = rolePrompt('closer', [
+  'You win and keep clients: you work the leads (closer_list_leads), draft proposals from what the agency knows (closer_draft_proposal), answer objections from the playbooks (closer_answer_objection), and plan follow-up sequences (closer_plan_follow_ups).',
+]);
