@@ -24,7 +24,7 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
   const meshFile = path.join(dir.dir, 'mesh.yaml');
 
   before(() => {
-    // A node of its own beside the reference devmcp and medtainer nodes (medtainer on its sample
+    // A node of its own beside the reference devmcp, medtainer and spectrum nodes (medtainer on its sample
     // business, as a fresh machine has no credentials), so "every node" means several.
     writeFileSync(
       path.join(dir.dir, 'alpha.yaml'),
@@ -37,6 +37,7 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
         nodes: [
           { config: path.join(CONFIGS, 'devmcp.yaml'), port: 0 },
           { config: path.join(CONFIGS, 'medtainer.yaml'), port: 0 },
+          { config: path.join(CONFIGS, 'spectrum.yaml'), port: 0 },
           { config: 'alpha.yaml' },
         ],
       }),
@@ -72,12 +73,14 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
     assert.match(out, /hub {7}ready at http:\/\/127\.0\.0\.1:\d+, storage embedded\/memory \(\d+\.\d s\)/);
     assert.match(out, /devmcp {4}starting and enrolling \(first run\)/);
     assert.match(out, /alpha {5}ready \(\d+\.\d s\)/);
-    // The node table: both nodes linked, with their tool counts (devtools has 7; devmcp adds
+    // The node table: both nodes linked, with their tool counts (devtools has 8; devmcp adds
     // the mounted server-everything's).
-    assert.match(out, /alpha +up +7\n/);
+    assert.match(out, /alpha +up +8\n/);
     const devmcpTools = Number(out.match(/devmcp +up +(\d+)\n/)?.[1]);
     assert.ok(devmcpTools > 7, out);
     assert.match(out, /medtainer +up +31\n/);
+    // Four roles of 18 tools each.
+    assert.match(out, /spectrum +up +72\n/);
 
     const keyFile = path.join(home, 'operator-key');
     firstKey = readFileSync(keyFile, 'utf8').trim();
@@ -113,11 +116,17 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
     ) as { source: string; totals: { contacts: number } };
     assert.equal(insights.source, 'sample');
     assert.ok(insights.totals.contacts > 1_000);
+    // Spectrum runs on its sample agency.
+    const board = JSON.parse(
+      text(await client.callTool({ name: 'spectrum__operator_board_summary', arguments: {} })),
+    ) as { counts: Record<string, Record<string, number>> };
+    assert.equal(board.counts.strategist!.open, 1);
+    assert.equal(board.counts.builder!.blocked, 1);
     await client.close();
 
     // Ctrl-C: every process it started goes, and nothing is left listening.
     const family = descendants(proc.child.pid!);
-    assert.ok(family.length >= 5, `hub, three nodes and a mounted server, got ${family.length}`);
+    assert.ok(family.length >= 6, `hub, four nodes and a mounted server, got ${family.length}`);
     const ports = listeningPorts(proc);
     proc.child.kill('SIGINT');
     assert.equal(await proc.exited, 0);
@@ -137,7 +146,7 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
     assert.ok(!out.includes(firstKey));
     assert.equal(readFileSync(path.join(home, 'operator-key'), 'utf8').trim(), firstKey);
     assert.equal(JSON.parse(readFileSync(path.join(home, 'keys.json'), 'utf8')).keys[0].kid, firstHubKid);
-    assert.match(out, /alpha +up +7\n/);
+    assert.match(out, /alpha +up +8\n/);
 
     // The bridge with the key given outright rather than found in the data folder.
     const client = new Client({ name: 'e2e', version: '1.0.0' });
@@ -253,7 +262,7 @@ describe('brainmesh up, hub at log level warn', { timeout: 300_000 }, () => {
     const out = proc.stdout.join('\n');
     assert.match(out, /hub {7}ready at http:\/\/127\.0\.0\.1:\d+, storage embedded\/memory/);
     assert.match(out, /alpha {5}ready \(\d+\.\d s\)/);
-    assert.match(out, /alpha +up +7\n/);
+    assert.match(out, /alpha +up +8\n/);
     assert.doesNotMatch(readFileSync(path.join(home, 'logs', 'hub.log'), 'utf8'), /"hub listening"/);
   });
 

@@ -14,8 +14,10 @@ import {
   ROTATE_KEYS_METHOD,
   RpcError,
   TRACE_META_KEY,
+  toolError,
 } from '@brainmesh/shared';
 import {
+  CallToolResultSchema,
   CreateMessageResultSchema,
   ElicitResultSchema,
   type JSONRPCMessage,
@@ -140,6 +142,15 @@ export class LinkServer {
       },
       sample: (p) => this.ask(ch, id, 'sampling/createMessage', p, CreateMessageResultSchema, signal),
       elicit: (p) => this.ask(ch, id, 'elicitation/create', p, ElicitResultSchema, signal),
+      // The hub runs it as this channel's session, for the principal that made this call. Its
+      // refusal (an unknown tool) comes back as a tool error, as a model would read it.
+      callMesh: (name, args) =>
+        this.ask(ch, id, 'tools/call', { name, arguments: args }, CallToolResultSchema, signal).catch(
+          (err: unknown) => {
+            if (err instanceof McpError) return toolError(RpcError.relayed(err).message);
+            throw err;
+          },
+        ),
     };
   }
 

@@ -1,4 +1,4 @@
-import { newTraceId, SERVER_CAPABILITIES, TRACE_META_KEY } from '@brainmesh/shared';
+import { BrainmeshError, newTraceId, SERVER_CAPABILITIES, TRACE_META_KEY } from '@brainmesh/shared';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
@@ -54,6 +54,12 @@ export function createNodeServer(deps: NodeServerDeps): Server {
       },
       sample: (params) => extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema),
       elicit: (params) => extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema),
+      callMesh: async () => {
+        throw new BrainmeshError(
+          'UPSTREAM_UNAVAILABLE',
+          'calls to other nodes go through the hub’s link, and this call did not come over it',
+        );
+      },
     };
   };
 

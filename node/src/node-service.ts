@@ -47,6 +47,7 @@ export interface RequestEnv {
   progress(update: { progress: number; total?: number; message?: string }): Promise<void>;
   sample(params: CreateMessageRequest['params']): Promise<CreateMessageResult>;
   elicit(params: ElicitRequest['params']): Promise<ElicitResult>;
+  callMesh(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
 }
 
 export interface NodeServiceDeps {
@@ -158,6 +159,7 @@ export class NodeService {
       progress: (update) => env.progress(update),
       sample: (params) => env.sample(params),
       elicit: (params) => env.elicit(params),
+      callMesh: (name, args) => env.callMesh(name, args),
       markSource: onSource,
     };
   }

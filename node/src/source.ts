@@ -34,6 +34,13 @@ export interface CallContext {
   sample(params: CreateMessageRequest['params']): Promise<CreateMessageResult>;
   /** Asks the user (MCP elicitation); fails when the client cannot. */
   elicit(params: ElicitRequest['params']): Promise<ElicitResult>;
+  /**
+   * Calls a tool of another node through the hub, by its hub name (`medtainer__…`), as this
+   * call's principal: the hub checks that principal's scopes and limits, as for any call of its
+   * own, and the inner call carries this call's trace id. A node's own tools are refused (no
+   * loops). Only over the hub's link; a tool error comes back as a result with `isError`.
+   */
+  callMesh(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
   /** What the connected client can do (sampling, elicitation…), as it declared. */
   clientCapabilities: { sampling: boolean; elicitation: boolean };
   /**

@@ -43,6 +43,7 @@ function context(overrides: Partial<CallContext> = {}): CallContext & { updates:
     },
     sample: () => Promise.reject(new Error('no sampling here')),
     elicit: () => Promise.reject(new Error('no elicitation here')),
+    callMesh: () => Promise.reject(new Error('no mesh here')),
     clientCapabilities: { sampling: false, elicitation: true },
     markSource: () => {},
     ...overrides,

@@ -32,7 +32,7 @@ describe('node process', () => {
     const listening = await node.waitFor<{ msg: string; url: string; tools: number }>(
       (l) => l.msg === 'node listening',
     );
-    assert.equal(listening.tools, 7, 'the devtools pack is served');
+    assert.equal(listening.tools, 8, 'the devtools pack is served');
     await node.waitFor<{ msg: string }>((l) => l.msg.startsWith('not enrolled: get a token'));
     // Without a hub's keys, it refuses every MCP request.
     const res = await fetch(new URL('/mcp', listening.url), { method: 'POST', body: '{}' });

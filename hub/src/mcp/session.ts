@@ -3,6 +3,7 @@ import { clip, type Db, JsonRpcCode, type Logger, RpcError, SERVER_CAPABILITIES 
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
+  type CallToolResult,
   CompleteRequestSchema,
   type CompleteResult,
   CreateMessageRequestSchema,
@@ -23,6 +24,7 @@ import {
 import type { z } from 'zod';
 import type { HubCallLog } from '../audit/hub-calls.js';
 import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
+import type { NodeRequestContext } from '../mesh/link-requests.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { meshToolsFor } from '../mesh/mesh-tools.js';
 import type { SessionPeer } from '../mesh/node-link.js';
@@ -78,6 +80,7 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
       };
     },
     request: (method, params, options) => {
+      if (method === 'tools/call') return innerCall(params, options);
       const caps = server.getClientCapabilities() ?? {};
       const sent = { signal: options.signal, relatedRequestId: options.relatedRequestId };
       // Checked here as the SDK checks what a client declares: a node asks only for what it may,
@@ -116,6 +119,22 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
 
   const callTool = toolCallPipeline({ ...deps, logger: log, peer });
   server.setRequestHandler(CallToolRequestSchema, (request, extra) => callTool(request.params, extra));
+
+  // A node's call of another node's tool, during a call this session made (`ctx.callMesh`): the
+  // same pipeline, as this session, so with its principal's scopes and limits and nothing more.
+  // Its progress is not relayed (the outer call's own is what the client follows).
+  async function innerCall(params: unknown, context: NodeRequestContext): Promise<CallToolResult> {
+    const request = checked(CallToolRequestSchema, 'tools/call', params);
+    const extra = {
+      signal: context.signal,
+      requestId: context.relatedRequestId,
+      sendNotification: async () => {},
+      sendRequest: async () => {
+        throw new McpError(ErrorCode.MethodNotFound, 'not during a call through the hub');
+      },
+    } as unknown as Parameters<typeof callTool>[1];
+    return callTool(request, extra, { chain: context.chain, traceId: context.traceId });
+  }
 
   // Resources and prompts change nothing; a principal sees those of the nodes it may use.
   const nodeOf = (uri: string) => parseHubResourceUri(uri)?.nodeId ?? '';
@@ -194,11 +213,9 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
 }
 
 /** A node's request to a client, its params as MCP shapes them; anything else is refused. */
-function checked<S extends typeof CreateMessageRequestSchema | typeof ElicitRequestSchema>(
-  schema: S,
-  method: string,
-  params: unknown,
-): z.output<S>['params'] {
+function checked<
+  S extends typeof CreateMessageRequestSchema | typeof ElicitRequestSchema | typeof CallToolRequestSchema,
+>(schema: S, method: string, params: unknown): z.output<S>['params'] {
   const parsed = schema.safeParse({ method, params });
   if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `invalid ${method} params from the node`);
   return parsed.data.params;

@@ -71,12 +71,26 @@ type Route =
   | { kind: 'unroutable'; link: NodeLink }
   | { kind: 'unknown' };
 
+/**
+ * A call a node makes through the hub during one of the hub's calls to it (`ctx.callMesh`): made
+ * as the session that made the outer call, with its principal's scopes and limits, under the
+ * outer call's trace id; never to a node it came through.
+ */
+export interface InnerCall {
+  /** The nodes it came through, outermost first; the asking node last. */
+  chain: readonly string[];
+  traceId?: string | undefined;
+}
+
+/** How deep calls through the hub may nest (a node's call of a node's call of …). */
+export const MAX_INNER_DEPTH = 4;
+
 export function toolCallPipeline(
   deps: ToolCallDeps,
-): (params: CallToolRequest['params'], extra: Extra) => Promise<CallToolResult> {
+): (params: CallToolRequest['params'], extra: Extra, inner?: InnerCall) => Promise<CallToolResult> {
   const { access, principal, logger: log } = deps;
 
-  return async (params, extra) => {
+  return async (params, extra, inner) => {
     const { name } = params;
     const args = params.arguments ?? {};
     const requestLimit = requestLimitOf(extra.requestInfo?.headers);
@@ -98,7 +112,7 @@ export function toolCallPipeline(
       if (refusal !== undefined) return toolError(refusal.message);
       throw new RpcError(JsonRpcCode.InvalidParams, `unknown tool ${clip(name)}; mesh__search_tools lists what exists`);
     }
-    const traceId = newTraceId();
+    const traceId = inner?.traceId ?? newTraceId();
     const at = new Date();
     const started = performance.now();
     let outcome = 'ok';
@@ -112,6 +126,19 @@ export function toolCallPipeline(
         outcome = 'refused';
         log.warn({ tool: name, node: route.node }, 'tool call refused: scope');
         return toolError(`not allowed: calling ${name} needs the scope ${Access.neededFor(name, route.node)}`);
+      }
+      if (inner !== undefined && route.kind === 'node' && inner.chain.includes(route.node)) {
+        outcome = 'refused';
+        log.warn({ tool: name, chain: inner.chain }, 'tool call refused: a loop through the hub');
+        return toolError(
+          `not allowed: ${name} is a tool of node ${route.node}, which this call came through (${inner.chain.join(' → ')}); a node's tools do not call back into it through the hub`,
+        );
+      }
+      if (inner !== undefined && inner.chain.length > MAX_INNER_DEPTH) {
+        outcome = 'refused';
+        return toolError(
+          `not allowed: calls through the hub nest at most ${MAX_INNER_DEPTH} deep (${inner.chain.join(' → ')})`,
+        );
       }
 
       // Limit, by what the tool says it does.
@@ -142,7 +169,15 @@ export function toolCallPipeline(
           ? await route.own.run(args, deps.mesh, access, { db: deps.db })
           : toolResult(
               route.link.id,
-              await proxy(deps, route.link, extra, 'tools/call', { name: route.tool, arguments: args }, traceId),
+              await proxy(
+                deps,
+                route.link,
+                extra,
+                'tools/call',
+                { name: route.tool, arguments: args },
+                traceId,
+                inner?.chain,
+              ),
             );
       if (result.isError === true) outcome = 'tool-error';
       return result;
@@ -209,6 +244,7 @@ export async function proxy(
   method: string,
   params: Record<string, unknown>,
   traceId: string = newTraceId(),
+  chain?: readonly string[],
 ): Promise<unknown> {
   // Progress goes out in order and is flushed before the answer (the SDK drops progress handled
   // after its response: typescript-sdk #2580).
@@ -222,6 +258,7 @@ export async function proxy(
       signal: extra.signal,
       relatedRequestId: extra.requestId,
       traceId,
+      chain,
       onprogress:
         progressToken === undefined
           ? undefined

@@ -23,11 +23,7 @@ export interface ChannelPeer {
   /** What the node may know of the client: its capabilities (those the hub relays) and its info. */
   clientMeta(): { capabilities: Record<string, unknown>; info?: { name: string; version: string } | undefined };
   /** A request of the node's to this session's client: sampling, elicitation, roots. */
-  request(
-    method: string,
-    params: unknown,
-    options: { signal: AbortSignal; relatedRequestId?: RequestId | undefined },
-  ): Promise<unknown>;
+  request(method: string, params: unknown, context: NodeRequestContext): Promise<unknown>;
   /** A notification of node `nodeId`'s for this session's client: a log message. */
   notify(nodeId: string, method: string, params: unknown): void;
 }
@@ -54,6 +50,22 @@ export interface RequestOptions {
   /** The client's own request this is made for: the node's requests during it go back on its stream. */
   relatedRequestId?: RequestId | undefined;
   traceId?: string | undefined;
+  /**
+   * For a call a node made through the hub (`tools/call` of its own, during a call of ours): the
+   * nodes it came through, outermost first, so none of them is called again (no loops).
+   */
+  chain?: readonly string[] | undefined;
+}
+
+/** What the hub knows of the call of its own that a node's request was made during. */
+export interface NodeRequestContext {
+  signal: AbortSignal;
+  /** The client's own request it all began with: the node's requests go back on its stream. */
+  relatedRequestId?: RequestId | undefined;
+  /** The trace of the call it was made during: an inner call carries it on. */
+  traceId?: string | undefined;
+  /** The nodes the request came through, outermost first; the asking node last. */
+  chain: readonly string[];
 }
 
 interface Pending {
@@ -63,6 +75,8 @@ interface Pending {
   reject(err: unknown): void;
   onprogress?: RequestOptions['onprogress'];
   relatedRequestId?: RequestId | undefined;
+  traceId?: string | undefined;
+  chain?: readonly string[] | undefined;
   restart(): void;
 }
 
@@ -148,6 +162,8 @@ export class LinkRequests {
         },
         onprogress: options.onprogress,
         relatedRequestId: options.relatedRequestId,
+        traceId: options.traceId,
+        chain: options.chain,
         restart,
       });
       const envelope: Envelope = {
@@ -213,7 +229,11 @@ export class LinkRequests {
     this.deps.channel(envelope.ch)?.notify(this.deps.nodeId, method, params);
   }
 
-  /** A request of the node's (sampling, elicitation, roots), for the client of its channel. */
+  /**
+   * A request of the node's during one of the hub's: sampling, elicitation and roots for the
+   * client of its channel, or a tool call of another node's for the hub to make as that channel's
+   * session.
+   */
   private async serve(envelope: Envelope, id: RequestId, method: string, params: unknown): Promise<void> {
     const reply = (body: { result: unknown } | { error: { code: number; message: string; data?: unknown } }) =>
       this.socket.send({ ch: envelope.ch, m: { jsonrpc: '2.0', id, ...body } as JSONRPCMessage });
@@ -225,12 +245,18 @@ export class LinkRequests {
     const key = `${envelope.ch}\n${String(id)}`;
     const controller = new AbortController();
     this.serving.set(key, controller);
-    const related = envelope.re === undefined ? undefined : this.pending.get(envelope.re)?.relatedRequestId;
+    const outer = envelope.re === undefined ? undefined : this.pending.get(envelope.re);
     try {
-      const result = await peer.request(method, params, { signal: controller.signal, relatedRequestId: related });
+      const result = await peer.request(method, params, {
+        signal: controller.signal,
+        relatedRequestId: outer?.relatedRequestId,
+        traceId: outer?.traceId,
+        chain: [...(outer?.chain ?? []), this.deps.nodeId],
+      });
       reply({ result });
     } catch (err) {
-      const e = err instanceof McpError ? err : undefined;
+      // The client's error, or the hub's own refusal of a call made through it (an RpcError).
+      const e = err instanceof McpError || err instanceof RpcError ? err : undefined;
       reply({
         error: {
           code: e?.code ?? ErrorCode.InternalError,

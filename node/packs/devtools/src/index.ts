@@ -134,6 +134,18 @@ function devtools(env: { nodeName: string; startedAt: Date; db: Db }): PackInsta
           return jsonResult({ action: result.action, ok: result.action === 'accept' && result.content?.ok === true });
         },
       }),
+      defineTool({
+        name: 'call_through_hub',
+        description:
+          "Calls a tool of another node through the hub, by its hub name (`<node>__<tool>`), as you: with your key's scopes and limits, under this call's trace id. This node's own tools are refused (no loops).",
+        input: z.object({
+          name: z.string().min(1).max(200).describe('The tool as the hub names it'),
+          arguments: z.record(z.string(), z.unknown()).default({}),
+        }),
+        // It may call anything the caller may: a change, out of this node.
+        annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+        handler: async ({ name, arguments: args }, ctx) => ctx.callMesh(name, args),
+      }),
     ],
     resources: [
       {

@@ -50,7 +50,7 @@ export function createSpectrum(ctx: Pick<PackContext<SpectrumSettings>, 'db' | '
     tools: [
       ...strategistTools(spectrum),
       ...builderTools(spectrum),
-      ...closerTools(spectrum),
+      ...closerTools(spectrum, { crmNode: settings.crmNode }),
       ...operatorTools(spectrum, { slaHours: settings.slaHours }),
     ],
     prompts: [strategistPrompt, builderPrompt, closerPrompt, operatorPrompt],

@@ -11,6 +11,11 @@ export const spectrumSettingsSchema = z
      * becomes a new version.
      */
     knowledgeFolder: z.string().min(1).optional(),
+    /** The hub name of the node whose CRM the Closer reads leads from (MedTainer's). */
+    crmNode: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,31}$/)
+      .default('medtainer'),
     /** How long a claim lasts unless renewed. */
     leaseSeconds: z.number().int().min(5).max(86_400).default(900),
     digest: z
@@ -38,6 +43,7 @@ export const spectrumSettingsSchema = z
   .strict()
   .default({
     seed: 'none',
+    crmNode: 'medtainer',
     leaseSeconds: 900,
     digest: { schedule: '0 7 * * *' },
     slaHours: { 1: 4, 2: 24, 3: 72, 4: 168, 5: 336 },

@@ -21,7 +21,8 @@ for (const backend of dbBackends()) {
       const db = await spectrumDb(t, backend);
       const board = new Board(db, { leaseSeconds: 600 });
       const created = [];
-      for (let i = 0; i < 200; i++) created.push((await board.create({ title: `task ${i}`, role: 'builder' }, agent('planner'))).id);
+      for (let i = 0; i < 200; i++)
+        created.push((await board.create({ title: `task ${i}`, role: 'builder' }, agent('planner'))).id);
       const claimedBy = new Map<string, number[]>([
         ['key:ana', []],
         ['key:bo', []],
@@ -41,9 +42,14 @@ for (const backend of dbBackends()) {
       );
       const all = [...claimedBy.values()].flat();
       assert.equal(all.length, 200, 'every claim got a task of its own');
-      assert.deepEqual([...all].sort((a, b) => a - b), [...created].sort((a, b) => a - b));
+      assert.deepEqual(
+        [...all].sort((a, b) => a - b),
+        [...created].sort((a, b) => a - b),
+      );
       for (const [principal, mine] of claimedBy) assert.ok(mine.length > 0, `${principal} claimed none`);
-      const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM task_events WHERE kind = 'claimed'");
+      const { rows } = await db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM task_events WHERE kind = 'claimed'",
+      );
       assert.equal(rows[0]!.n, 200);
       assert.equal(await board.claimNext('builder', agent('key:late')), undefined);
     });

@@ -58,10 +58,13 @@ for (const backend of dbBackends()) {
       assert.deepEqual([first.slug, first.version, first.changed], ['hosting-notes', 1, true]);
       const same = await knowledge.put({ title: 'Hosting notes', body: 'We host on droplets in Frankfurt.' }, who);
       assert.deepEqual([same.version, same.changed], [1, false]);
-      const second = await knowledge.put({ title: 'Hosting notes', body: 'We host on droplets in Amsterdam.' }, {
-        principal: 'key:bo',
-        role: 'operator',
-      });
+      const second = await knowledge.put(
+        { title: 'Hosting notes', body: 'We host on droplets in Amsterdam.' },
+        {
+          principal: 'key:bo',
+          role: 'operator',
+        },
+      );
       assert.deepEqual([second.id, second.version], [first.id, 2]);
       assert.match((await knowledge.get('hosting-notes', 1)).body, /Frankfurt/);
       const current = await knowledge.get(first.id);

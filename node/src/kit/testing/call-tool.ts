@@ -51,6 +51,9 @@ export async function callTool(
     sample: async () => {
       throw new Error('no sampling in this test');
     },
+    callMesh: async () => {
+      throw new Error('no mesh in this test');
+    },
     elicit: async (params) => {
       asked.push(params.message);
       if (options.elicit === undefined) throw new Error('the client cannot elicit');

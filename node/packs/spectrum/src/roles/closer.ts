@@ -1,4 +1,4 @@
-import { defineTool, jsonResult, type ToolDefinition } from '@brainmesh/node';
+import { type CallContext, defineTool, jsonResult, type ToolDefinition, textResult } from '@brainmesh/node';
 import { BrainmeshError } from '@brainmesh/shared';
 import { z } from 'zod';
 import { draftThroughClient } from './draft.js';
@@ -8,7 +8,9 @@ import { actorOf, type Spectrum } from './spectrum.js';
 
 /**
  * The Closer: leads and deals, proposals, follow-up sequences, objections answered from
- * knowledge. Leads come from Spectrum's own list (`leads`).
+ * knowledge. Leads come from MedTainer's CRM through the hub when that node is in the mesh and
+ * the caller may use it (the hub decides, with the caller's own scopes), and from Spectrum's own
+ * list (`leads`) otherwise.
  */
 
 interface Lead {
@@ -27,7 +29,12 @@ interface Lead {
 /** A lead is hot when it is worth something and was in touch within two weeks, and not closed. */
 const HOT = `(stage NOT IN ('won', 'lost') AND value_usd >= 2000 AND last_contact_at > now() - interval '14 days')`;
 
-export function closerTools(spectrum: Spectrum): ToolDefinition[] {
+/** A deal in the CRM is hot on the same terms: open, worth $2,000 or more, moved within two weeks. */
+const HOT_VALUE = 2_000;
+const HOT_DAYS = 14;
+
+export function closerTools(spectrum: Spectrum, options: { crmNode: string }): ToolDefinition[] {
+  const crmTool = `${options.crmNode}__gohighlevel_search_opportunities`;
   const { knowledge, board, db } = spectrum;
   const lead = async (id: number): Promise<Lead> => {
     const row = (await readLeads(spectrum, 'WHERE id = $1', [id]))[0];
@@ -38,22 +45,45 @@ export function closerTools(spectrum: Spectrum): ToolDefinition[] {
     ...sharedTools('closer', spectrum),
     defineTool({
       name: 'closer_list_leads',
-      description:
-        "The Closer's leads, hottest first (worth $2,000 or more, in touch within two weeks, still open), filtered by stage or heat.",
+      description: `The Closer's leads, hottest first (open, worth $${HOT_VALUE.toLocaleString('en-US')} or more, in touch within ${HOT_DAYS} days). From MedTainer's CRM through the hub (${crmTool}, with your own rights) when it is in the mesh and you may use it; from Spectrum's own list otherwise, saying why.`,
       input: z.object({
-        stage: z.enum(['new', 'contacted', 'qualified', 'proposal', 'won', 'lost']).optional(),
+        source: z
+          .enum(['auto', 'crm', 'spectrum'])
+          .default('auto')
+          .describe(
+            "auto: the CRM when reachable, else Spectrum's list; crm: the CRM or an error; spectrum: Spectrum's list",
+          ),
+        stage: z
+          .enum(['new', 'contacted', 'qualified', 'proposal', 'won', 'lost'])
+          .optional()
+          .describe("Spectrum's list only"),
         hotOnly: z.boolean().default(false),
-        limit: z.number().int().min(1).max(200).default(25),
+        limit: z.number().int().min(1).max(100).default(25),
       }),
       annotations: READS,
-      handler: async ({ stage, hotOnly, limit }) => {
+      handler: async ({ source, stage, hotOnly, limit }, ctx) => {
+        let crmRefusal: string | undefined;
+        if (source !== 'spectrum') {
+          const crm = await crmLeads(ctx, crmTool, limit);
+          if (crm.ok) {
+            const leads = hotOnly ? crm.leads.filter((l) => l.hot) : crm.leads;
+            return jsonResult({ source: 'crm', via: crmTool, leads: leads.slice(0, limit) });
+          }
+          crmRefusal = crm.reason;
+          if (source === 'crm')
+            return textResult(`MedTainer's CRM could not be read through the hub: ${crm.reason}`, true);
+        }
         const leads = await readLeads(
           spectrum,
           `WHERE ($1::text IS NULL OR stage = $1) AND (NOT $2 OR ${HOT})
            ORDER BY ${HOT} DESC, value_usd DESC, last_contact_at DESC NULLS LAST, id LIMIT $3`,
           [stage ?? null, hotOnly, limit],
         );
-        return jsonResult({ source: 'spectrum', leads });
+        return jsonResult({
+          source: 'spectrum',
+          ...(crmRefusal === undefined ? {} : { crm: `not used: ${crmRefusal}` }),
+          leads,
+        });
       },
     }),
     defineTool({
@@ -135,6 +165,50 @@ export function closerTools(spectrum: Spectrum): ToolDefinition[] {
       },
     }),
   ];
+}
+
+interface CrmLead {
+  id: string;
+  name: string;
+  contact: string | null;
+  valueUsd: number;
+  status: string;
+  updatedAt: string | null;
+  hot: boolean;
+}
+
+/** Open deals from the CRM node, through the hub, as the caller; hottest first. */
+async function crmLeads(
+  ctx: CallContext,
+  tool: string,
+  limit: number,
+): Promise<{ ok: true; leads: CrmLead[] } | { ok: false; reason: string }> {
+  let result: Awaited<ReturnType<CallContext['callMesh']>>;
+  try {
+    result = await ctx.callMesh(tool, { status: 'open', limit: 100 });
+  } catch (err) {
+    // The hub answers a tool the caller may not see, or that is not in the mesh, as unknown.
+    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+  }
+  const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+  if (result.isError === true) return { ok: false, reason: text };
+  const body = (result.structuredContent ?? JSON.parse(text)) as { opportunities?: Record<string, unknown>[] };
+  const since = Date.now() - HOT_DAYS * 86_400_000;
+  const leads = (body.opportunities ?? []).map((o): CrmLead => {
+    const value = typeof o.monetaryValue === 'number' ? o.monetaryValue : 0;
+    const updatedAt = typeof o.updatedAt === 'string' ? o.updatedAt : null;
+    return {
+      id: String(o.id),
+      name: String(o.name ?? ''),
+      contact: typeof o.contactName === 'string' ? o.contactName : null,
+      valueUsd: value,
+      status: String(o.status ?? ''),
+      updatedAt,
+      hot: value >= HOT_VALUE && updatedAt !== null && Date.parse(updatedAt) > since,
+    };
+  });
+  leads.sort((a, b) => Number(b.hot) - Number(a.hot) || b.valueUsd - a.valueUsd || a.id.localeCompare(b.id));
+  return { ok: true, leads: leads.slice(0, Math.max(limit, 1)) };
 }
 
 async function readLeads(spectrum: Spectrum, where: string, params: unknown[]): Promise<Lead[]> {

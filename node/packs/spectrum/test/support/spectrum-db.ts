@@ -1,8 +1,8 @@
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { quietLogger } from '@brainmesh/node/kit/testing';
 import { type Db, dropPackStorage, migrate, openPackDb, packStorage } from '@brainmesh/shared';
 import type { Backend } from '@brainmesh/shared/testing';
-import type { TestContext } from 'node:test';
 import { SPECTRUM_MIGRATIONS } from '../../src/index.js';
 
 /**
