@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { admin, connectClient, type HubProcess, nodeUp, startHub, startNode, text, until } from '../support/mesh.js';
 
 /**
@@ -196,5 +200,60 @@ describe('Spectrum through the hub', { timeout: 240_000 }, () => {
     const fallback = json(await without.callTool({ name: 'spectrum__closer_list_leads', arguments: {} }));
     assert.equal(fallback.source, 'spectrum');
     assert.match(fallback.crm as string, /^not used: not allowed: calling medtainer__gohighlevel_search_opportunities/);
+  });
+
+  it('tells a role’s subscribed session at once when a task is handed to it', async (t) => {
+    const hub = await spectrumMesh(t, 'none');
+    const closer = await agent(t, hub, 'closer', ['tools:spectrum__closer_*', 'node:spectrum']);
+    const heard: string[] = [];
+    closer.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => {
+      heard.push(`updated ${n.params.uri}`);
+    });
+    closer.setNotificationHandler(LoggingMessageNotificationSchema, async (n) => {
+      heard.push(`log ${n.params.logger}: ${String(n.params.data)}`);
+    });
+    const inbox = 'brainmesh://spectrum/spectrum://inbox/closer';
+    const { resources } = await closer.listResources();
+    assert.ok(
+      resources.some((r) => r.uri === inbox),
+      resources.map((r) => r.uri).join(),
+    );
+    await closer.subscribeResource({ uri: inbox });
+    await assert.rejects(
+      closer.subscribeResource({ uri: 'brainmesh://spectrum/spectrum://nowhere' }),
+      /unknown resource/,
+    );
+
+    const builder = await agent(t, hub, 'builder', ['tools:spectrum__builder_*']);
+    const made = json(
+      await builder.callTool({ name: 'spectrum__builder_create_task', arguments: { title: 'booking widget' } }),
+    ) as { id: number };
+    assert.equal(
+      json(await builder.callTool({ name: 'spectrum__builder_claim_next_task', arguments: {} })).claimed,
+      true,
+    );
+    await builder.callTool({
+      name: 'spectrum__builder_hand_off',
+      arguments: { taskId: made.id, to: 'closer', done: 'widget built', needed: 'show it to Harbor Physio' },
+    });
+    await until(async () => heard.length >= 2, 'the closer to hear of the handoff');
+    // Only the Closer's inbox: the task's arrival in the Builder's inbox was not for this session.
+    assert.deepEqual(heard, [
+      `updated ${inbox}`,
+      `log spectrum: task ${made.id} "booking widget" was handed to the Closer's inbox`,
+    ]);
+    const read = await closer.readResource({ uri: inbox });
+    const open = JSON.parse((read.contents[0] as { text: string }).text) as { open: { id: number }[] };
+    assert.deepEqual(
+      open.open.map((task) => task.id),
+      [made.id],
+    );
+
+    // Unsubscribed, it hears nothing more of its inbox.
+    await closer.unsubscribeResource({ uri: inbox });
+    await builder.callTool({ name: 'spectrum__builder_create_task', arguments: { title: 'second', role: 'closer' } });
+    const marker = await closer.callTool({ name: 'spectrum__closer_list_tasks', arguments: {} });
+    assert.equal(marker.isError, undefined);
+    assert.equal(heard.length, 2);
   });
 });

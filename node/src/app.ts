@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import type { Bounds, Db, LinkClaims, LinkIdentity, Logger, Store } from '@brainmesh/shared';
 import {
   httpErrorResponse,
@@ -50,6 +51,8 @@ export interface NodeAppDeps {
   hubPrincipal: () => string;
   /** Told each time a link to the hub comes up: the hub is there now. */
   onLinkUp?: () => void;
+  /** Where the packs' resource updates come from, to be passed to the hub on every open link. */
+  resourceUpdates?: EventEmitter<{ updated: [uri: string, message: string | undefined] }>;
 }
 
 export interface KeyRotation {
@@ -112,6 +115,9 @@ export async function buildNodeApp(
       void server.sendPromptListChanged().catch(() => {});
     }
     for (const link of links) link.listChanged();
+  });
+  deps.resourceUpdates?.on('updated', (uri, message) => {
+    for (const link of links) link.resourceUpdated(uri, message);
   });
 
   const serveLink = (socket: LinkSocket) => {

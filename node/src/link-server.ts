@@ -11,6 +11,7 @@ import {
   type Logger,
   newTraceId,
   REQUEST_META,
+  RESOURCE_MESSAGE_META,
   ROTATE_KEYS_METHOD,
   RpcError,
   TRACE_META_KEY,
@@ -72,6 +73,18 @@ export class LinkServer {
   listChanged(): void {
     for (const kind of ['tools', 'resources', 'prompts'])
       this.socket.send({ ch: ALL_CHANNELS, m: { jsonrpc: '2.0', method: `notifications/${kind}/list_changed` } });
+  }
+
+  /** Tells the hub that a resource changed, for the sessions it knows subscribed to it. */
+  resourceUpdated(uri: string, message: string | undefined): void {
+    this.socket.send({
+      ch: ALL_CHANNELS,
+      m: {
+        jsonrpc: '2.0',
+        method: 'notifications/resources/updated',
+        params: { uri, ...(message === undefined ? {} : { _meta: { [RESOURCE_MESSAGE_META]: message } }) },
+      },
+    });
   }
 
   private onMessage(envelope: Envelope): void {

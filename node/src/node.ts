@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -79,6 +80,8 @@ export async function startNode(
     closer.add(() => meshStore.close());
     const store = scopedStore(meshStore, `node:${config.node.name}:`);
 
+    // Packs' resources changing, on their way to the hub over whichever links are open.
+    const resourceUpdates = new EventEmitter<{ updated: [uri: string, message: string | undefined] }>();
     const packs = await makePacks(loaded, {
       nodeName: config.node.name,
       startedAt: new Date(started),
@@ -86,6 +89,7 @@ export async function startNode(
       schema,
       meshStore,
       logger,
+      resourceUpdated: (uri, message) => resourceUpdates.emit('updated', uri, message),
     });
     const sources: Source[] = [new PackSource(packs)];
     // Closed together: a mounted server slow to stop does not make the next one wait its turn.
@@ -133,6 +137,7 @@ export async function startNode(
       linkIdentity,
       hubPrincipal: () => `hub:${link.enrolled?.hubId ?? 'hub'}`,
       onLinkUp: () => shipper?.wake(),
+      resourceUpdates,
       audit,
       maxAuditResponseBytes: config.audit.maxResponseBytes,
       rotateKeys: async () => {

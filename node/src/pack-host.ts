@@ -13,6 +13,8 @@ export interface PackHostDeps {
   /** The store at the mesh's prefix (`brainmesh:`), not the node's own view of it. */
   meshStore: Store;
   logger: Logger;
+  /** Where a pack's `resourceUpdated` goes: to the hub, over every open link. */
+  resourceUpdated(uri: string, message: string | undefined): void;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function makePacks(loaded: readonly LoadedPack[], deps: PackHostDep
       settings,
       db,
       store: scopedStore(deps.meshStore, `pack:${definition.name}:`),
+      resourceUpdated: (uri, message) => deps.resourceUpdated(uri, message),
     });
     packs.push({ name: definition.name, ...made });
   }

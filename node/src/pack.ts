@@ -72,6 +72,12 @@ export interface PackContext<Settings = unknown> {
   db: Db;
   /** The node's key-value store (Redis or in-process), e.g. for an outbound limiter shared across nodes. */
   store: Store;
+  /**
+   * Says one of the pack's resources changed: every client session subscribed to it through the
+   * hub is sent `notifications/resources/updated`, and `message`, when given, as a log line.
+   * The node keeps no subscriptions; the hub does.
+   */
+  resourceUpdated(uri: string, message?: string): void;
 }
 
 const PACK = Symbol.for('brainmesh.pack');

@@ -67,6 +67,7 @@ export {
   linkMaxPayload,
   openLink,
   REQUEST_META,
+  RESOURCE_MESSAGE_META,
   ROTATE_KEYS_METHOD,
 } from './link/socket.js';
 export {

@@ -20,6 +20,8 @@ import {
   ReadResourceRequestSchema,
   type ReadResourceResult,
   SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { HubCallLog } from '../audit/hub-calls.js';
@@ -27,11 +29,14 @@ import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
 import type { NodeRequestContext } from '../mesh/link-requests.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { meshToolsFor } from '../mesh/mesh-tools.js';
-import type { SessionPeer } from '../mesh/node-link.js';
+import type { NodeLink, SessionPeer } from '../mesh/node-link.js';
 import type { RateLimiter, ToolClass } from '../rate-limit.js';
 import type { Access } from '../scopes.js';
 import { HUB_VERSION } from '../version.js';
 import { relay, toolCallPipeline } from './tool-call.js';
+
+/** Resources one session may watch at once: each costs a set entry and a check per update. */
+const MAX_SUBSCRIPTIONS = 1_000;
 
 export interface HubSessionDeps {
   id: string;
@@ -57,7 +62,9 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
   const server = new Server(
     { name: 'brainmesh-hub', version: HUB_VERSION },
     {
-      capabilities: SERVER_CAPABILITIES,
+      // The hub keeps resource subscriptions itself (nodes keep none): a node says a resource
+      // changed, and the hub tells the sessions that subscribed to it.
+      capabilities: { ...SERVER_CAPABILITIES, resources: { ...SERVER_CAPABILITIES.resources, subscribe: true } },
       instructions:
         'brainmesh hub: tools are named <node>__<tool>. Use mesh__search_tools to find tools across nodes and mesh__list_nodes to see which nodes are up.',
     },
@@ -192,6 +199,31 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
     })) as CompleteResult;
   });
 
+  // Subscriptions by hub URI, for this session's life. A URI the session may not read, or that
+  // no node serves (as a resource or under a template), is refused as unknown.
+  const subscribed = new Set<string>();
+  server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+    const routed = deps.mesh.catalog.resolveResource(request.params.uri);
+    if (routed === undefined || !access.allowsNode(routed.link.id) || !serves(routed.link, routed.uri))
+      throw unknown('resource', request.params.uri);
+    if (subscribed.size >= MAX_SUBSCRIPTIONS && !subscribed.has(request.params.uri))
+      throw new RpcError(JsonRpcCode.InvalidParams, `at most ${MAX_SUBSCRIPTIONS} subscriptions a session`);
+    subscribed.add(request.params.uri);
+    return {};
+  });
+  server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+    subscribed.delete(request.params.uri);
+    return {};
+  });
+  const onResourceUpdated = (nodeId: string, uri: string, message: string | undefined) => {
+    const hubUri = hubResourceUri(nodeId, uri);
+    if (!subscribed.has(hubUri) || !access.allowsNode(nodeId)) return;
+    void server.sendResourceUpdated({ uri: hubUri }).catch(() => {});
+    if (message !== undefined)
+      void server.sendLoggingMessage({ level: 'info', logger: nodeId, data: message }).catch(() => {});
+  };
+  deps.mesh.on('resourceUpdated', onResourceUpdated);
+
   // The level applies to this session's view; nodes send what they send and the client filters.
   server.setRequestHandler(SetLevelRequestSchema, async () => ({}));
 
@@ -206,10 +238,37 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
     server,
     close: async () => {
       deps.mesh.off('changed', onChanged);
+      deps.mesh.off('resourceUpdated', onResourceUpdated);
       await deps.mesh.endSession(deps.id);
       await server.close().catch(() => {});
     },
   };
+}
+
+/**
+ * Whether the node lists the resource, or a template it fits, each `{name}` standing for at least
+ * one character. Matched by finding the literal parts in order (the glob way), not by a regular
+ * expression made of what a node sent, which could be made to backtrack for ever.
+ */
+function serves(link: NodeLink, uri: string): boolean {
+  if (link.lists.resources.some((r) => r.uri === uri)) return true;
+  return link.lists.templates.some((t) => fitsTemplate(t.uriTemplate, uri));
+}
+
+export function fitsTemplate(template: string, uri: string): boolean {
+  const parts = template.split(/\{[^}]*\}/);
+  if (parts.length === 1) return template === uri;
+  const first = parts[0]!;
+  const last = parts.at(-1)!;
+  if (!uri.startsWith(first) || !uri.endsWith(last)) return false;
+  let at = first.length;
+  const end = uri.length - last.length;
+  for (const part of parts.slice(1, -1)) {
+    const found = uri.indexOf(part, at + 1);
+    if (found === -1 || found + part.length > end - 1) return false;
+    at = found + part.length;
+  }
+  return end - at >= 1;
 }
 
 /** A node's request to a client, its params as MCP shapes them; anything else is refused. */

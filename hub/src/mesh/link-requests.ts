@@ -1,4 +1,12 @@
-import { CATALOG_CHANNEL, type Envelope, type LinkSocket, REQUEST_META, RpcError } from '@brainmesh/shared';
+import {
+  CATALOG_CHANNEL,
+  clip,
+  type Envelope,
+  type LinkSocket,
+  REQUEST_META,
+  RESOURCE_MESSAGE_META,
+  RpcError,
+} from '@brainmesh/shared';
 import {
   ErrorCode,
   type JSONRPCMessage,
@@ -93,6 +101,8 @@ export class LinkRequests {
       nodeId: string;
       channel(id: string): ChannelPeer | undefined;
       onListChanged(): void;
+      /** One of the node's resources changed (its URI as the node names it), with a line to log. */
+      onResourceUpdated(uri: string, message: string | undefined): void;
     },
   ) {
     socket.on('message', (envelope) => this.onMessage(envelope));
@@ -219,6 +229,14 @@ export class LinkRequests {
     }
     if (method.endsWith('/list_changed')) {
       this.deps.onListChanged();
+      return;
+    }
+    if (method === 'notifications/resources/updated') {
+      // Nodes keep no subscriptions (the link is stateless): the hub knows who subscribed.
+      const uri = params?.uri;
+      const message = (params?._meta as Record<string, unknown> | undefined)?.[RESOURCE_MESSAGE_META];
+      if (typeof uri === 'string' && uri.length <= 2_048)
+        this.deps.onResourceUpdated(uri, typeof message === 'string' ? clip(message, 2_000) : undefined);
       return;
     }
     if (method === 'notifications/cancelled') {

@@ -6,9 +6,13 @@ import { type LinkSettings, NodeLink } from './node-link.js';
 
 /**
  * Every registered node's link, kept in step with the registry, and the catalog built over
- * them. `changed` fires (coalesced) whenever what clients can list may have changed.
+ * them. `changed` fires (coalesced) whenever what clients can list may have changed;
+ * `resourceUpdated` when a node says one of its resources changed (for the sessions subscribed).
  */
-export class Mesh extends EventEmitter<{ changed: [] }> {
+export class Mesh extends EventEmitter<{
+  changed: [];
+  resourceUpdated: [nodeId: string, uri: string, message: string | undefined];
+}> {
   readonly links = new Map<string, NodeLink>();
   catalog: Catalog = new Catalog(this.links);
   private unwatch: (() => Promise<void>) | undefined;
@@ -58,6 +62,7 @@ export class Mesh extends EventEmitter<{ changed: [] }> {
       settings: this.deps.settings,
     });
     link.on('changed', () => this.rebuild());
+    link.on('resourceUpdated', (uri, message) => this.emit('resourceUpdated', record.id, uri, message));
     this.links.set(record.id, link);
     link.start();
   }

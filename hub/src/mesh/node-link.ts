@@ -69,7 +69,10 @@ export interface NodeLinkDeps {
  * health interval measures latency and notices a node that stopped answering. Failures of the
  * link itself (and only those: see `linkFault`) trip the node's circuit.
  */
-export class NodeLink extends EventEmitter<{ changed: [] }> {
+export class NodeLink extends EventEmitter<{
+  changed: [];
+  resourceUpdated: [uri: string, message: string | undefined];
+}> {
   status: LinkStatus = 'connecting';
   direction: LinkDirection | undefined;
   downSince: Date | undefined;
@@ -232,6 +235,7 @@ export class NodeLink extends EventEmitter<{ changed: [] }> {
       nodeId: this.id,
       channel: (id) => this.sessions.get(id),
       onListChanged: () => void this.refreshLists(),
+      onResourceUpdated: (uri, message) => this.emit('resourceUpdated', uri, message),
     });
     this.requests = requests;
     this.missedPings = 0;

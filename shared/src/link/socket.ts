@@ -35,6 +35,11 @@ export const HANDSHAKE_TIMEOUT_MS = 5_000;
 export const CATALOG_CHANNEL = 'catalog';
 /** The channel of what concerns every session (a node's lists changed). */
 export const ALL_CHANNELS = '*';
+/**
+ * In a node's `notifications/resources/updated` (sent on ALL_CHANNELS), a line for the logs of
+ * the sessions subscribed to that resource: what changed, in words.
+ */
+export const RESOURCE_MESSAGE_META = 'brainmesh/message';
 /** The hub's own request for a new node key, on the catalog channel only. */
 export const ROTATE_KEYS_METHOD = 'brainmesh/rotateKeys';
 /** Where a request carries what MCP's 2026-07-28 revision puts on every request. */

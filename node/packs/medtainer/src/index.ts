@@ -52,7 +52,7 @@ export function medtainerPack(env: {
 }
 
 function createMedtainer(
-  ctx: Omit<PackContext<MedtainerSettings>, 'store'> & { store?: Store | undefined },
+  ctx: Omit<PackContext<MedtainerSettings>, 'store' | 'resourceUpdated'> & { store?: Store | undefined },
 ): PackInstance {
   let business: SampleBusiness | undefined;
   // One business for all three emulators, made only if some service runs on it; around the start

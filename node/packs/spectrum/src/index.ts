@@ -1,13 +1,13 @@
 import { definePack, type PackContext, type PackInstance } from '@brainmesh/node';
 import type { Db, Logger } from '@brainmesh/shared';
 import cron, { type ScheduledTask } from 'node-cron';
-import { Board } from './board/board.js';
+import { Board, ROLES, type Role } from './board/board.js';
 import { Knowledge } from './knowledge/engine.js';
 import { ingestFolder } from './knowledge/folder.js';
 import { builderPrompt, builderTools } from './roles/builder.js';
 import { closerPrompt, closerTools } from './roles/closer.js';
 import { operatorPrompt, operatorTools, writeDigest } from './roles/operator.js';
-import type { Spectrum } from './roles/spectrum.js';
+import { ROLE_TITLES, type Spectrum } from './roles/spectrum.js';
 import { strategistPrompt, strategistTools } from './roles/strategist.js';
 import { seedSampleAgency } from './sample/seed.js';
 import { type SpectrumSettings, spectrumSettingsSchema } from './settings.js';
@@ -34,16 +34,32 @@ export { Knowledge } from './knowledge/engine.js';
 /** The folder of Spectrum's migrations, for tests and benchmarks on a database of their own. */
 export const SPECTRUM_MIGRATIONS = new URL('../migrations/', import.meta.url);
 
+export const inboxUri = (role: Role) => `spectrum://inbox/${role}`;
+
+const INBOX_EVENTS: Record<string, string> = {
+  created: 'arrived in',
+  handoff: 'was handed to',
+  unblocked: 'was unblocked in',
+  returned: 'returned (lease ran out) to',
+};
+
 /** Who the board's own moves and the schedule's writes are recorded as. */
 const SCHEDULE = { principal: 'schedule', role: 'operator' } as const;
 
-export function createSpectrum(ctx: Pick<PackContext<SpectrumSettings>, 'db' | 'logger' | 'settings'>): PackInstance {
+export function createSpectrum(
+  ctx: Pick<PackContext<SpectrumSettings>, 'db' | 'logger' | 'settings' | 'resourceUpdated'>,
+): PackInstance {
   const { db, logger, settings } = ctx;
   const spectrum: Spectrum = {
     db,
     knowledge: new Knowledge(db),
     board: new Board(db, { leaseSeconds: settings.leaseSeconds }),
   };
+  // A role's inbox changes whenever a task lands in it: its subscribed sessions are told at once.
+  spectrum.board.listen(({ role, taskId, kind, note }) => {
+    const what = INBOX_EVENTS[kind] ?? kind;
+    ctx.resourceUpdated(inboxUri(role), `task ${taskId} "${note}" ${what} the ${ROLE_TITLES[role]}'s inbox`);
+  });
   let digest: ScheduledTask | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   return {
@@ -54,6 +70,21 @@ export function createSpectrum(ctx: Pick<PackContext<SpectrumSettings>, 'db' | '
       ...operatorTools(spectrum, { slaHours: settings.slaHours }),
     ],
     prompts: [strategistPrompt, builderPrompt, closerPrompt, operatorPrompt],
+    resources: ROLES.map((role) => ({
+      uri: inboxUri(role),
+      name: `${role}-inbox`,
+      description: `The ${ROLE_TITLES[role]}'s inbox: its open tasks, most urgent first. Subscribe to hear of each task that lands in it (created, handed over, unblocked, returned when a lease ran out).`,
+      mimeType: 'application/json',
+      read: async () => ({
+        contents: [
+          {
+            uri: inboxUri(role),
+            mimeType: 'application/json',
+            text: JSON.stringify({ role, open: await spectrum.board.list({ role, status: 'open' }) }, null, 2),
+          },
+        ],
+      }),
+    })),
     async start() {
       if (settings.seed === 'sample' && (await seedSampleAgency(spectrum))) logger.info('seeded the sample agency');
       if (settings.knowledgeFolder !== undefined) {
