@@ -8,6 +8,7 @@
  *   BENCH_CHUNKS=10000,100000   the sizes searched at (the corpus grows from one to the next)
  *   BENCH_QUERIES=300           searches timed at each size (after 30 not timed)
  *   BENCH_STORAGE=both          embedded | real | both
+ *   BENCH_EXPLAIN=1             also prints Postgres's plan of one search at each size
  *
  * The corpus is synthetic and the same on every run (a seeded generator): documents of five
  * sections of about 800 characters, words drawn from a 6,000-word vocabulary with Zipf's
@@ -15,7 +16,7 @@
  * questions (any word may match, ranked), the way agents ask.
  */
 import { fileURLToPath } from 'node:url';
-import { Knowledge, SPECTRUM_MIGRATIONS } from '@brainmesh/pack-spectrum';
+import { Knowledge, SEARCH_SQL, SPECTRUM_MIGRATIONS, searchParams } from '@brainmesh/pack-spectrum';
 import {
   type Db,
   dropPackStorage,
@@ -128,6 +129,13 @@ async function run(label: string, nodeDb: Db, nodeSchema?: string): Promise<stri
         hits += result.hits.length;
       }
       latencies.sort((a, b) => a - b);
+      if (process.env.BENCH_EXPLAIN === '1') {
+        const plan = await db.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN (ANALYZE, BUFFERS) ${SEARCH_SQL}`,
+          searchParams(query(), 5, []),
+        );
+        console.log(plan.rows.map((r) => r['QUERY PLAN']).join('\n'));
+      }
       const added = documents - from;
       const row = [
         label,

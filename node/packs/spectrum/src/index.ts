@@ -29,7 +29,7 @@ export const pack = definePack({
 export default pack;
 
 export { Board } from './board/board.js';
-export { Knowledge } from './knowledge/engine.js';
+export { Knowledge, SEARCH_SQL, searchParams } from './knowledge/engine.js';
 
 /** The folder of Spectrum's migrations, for tests and benchmarks on a database of their own. */
 export const SPECTRUM_MIGRATIONS = new URL('../migrations/', import.meta.url);

@@ -25,9 +25,11 @@ const QUESTIONS: [question: string, answer: string][] = [
   ['lighthouse score and accessibility before done', 'qa-standards'],
   ['how fast must we respond to a severity 1 outage', 'support-sla-policy'],
   ['which clinics do we focus on next year', 'strategy-2027'],
-  // A name with a typo: full text alone finds nothing; the title's trigrams do.
   ['Acme Dentl', 'case-study-acme-dental'],
   ['Northwind', 'case-study-northwind'],
+  // Names with typos: full text alone finds nothing; the titles' trigrams do.
+  ['Nortwind Logistcs', 'case-study-northwind'],
+  ['Acmee Dentall', 'case-study-acme-dental'],
 ];
 
 for (const backend of dbBackends()) {

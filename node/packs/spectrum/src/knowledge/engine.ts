@@ -254,8 +254,8 @@ export class Knowledge {
    * candidate, ranked by cover density (`ts_rank_cd`, more of the words closer together ranks
    * higher) with a bonus for having all of them; a question asked of an agency's documents
    * rarely has every word in one passage. Search syntax (`"a phrase"`, `-word`, `or`) is taken
-   * as written (`websearch_to_tsquery`). A title close to the words (a name, a typo) also
-   * counts, so "Acme Dentl" finds the Acme Dental documents that full text alone would miss.
+   * as written (`websearch_to_tsquery`). When the words find fewer passages than asked for,
+   * titles close to them (a name, a typo) fill in, so "Nortwind" still finds Northwind.
    */
   async search(query: string, options: { limit?: number; tags?: readonly string[] } = {}): Promise<SearchResult> {
     const limit = options.limit ?? 5;
@@ -270,34 +270,8 @@ export class Knowledge {
       tags: string[];
       score: number;
     }>(
-      `WITH strict AS (SELECT websearch_to_tsquery('${TS_CONFIG}', $1) AS q),
-       q AS (SELECT CASE WHEN $4 THEN strict.q ELSE replace(strict.q::text, ' & ', ' | ')::tsquery END AS q, strict.q AS all_words FROM strict),
-       lexical AS (
-         SELECT c.id FROM chunks c, q WHERE c.search @@ q.q
-          ORDER BY ts_rank_cd(c.search, q.q, 1) DESC LIMIT $2 * 8
-       ),
-       named AS (
-         SELECT d.id AS document_id FROM documents d
-          WHERE d.title % $1 AND d.version > 0
-          ORDER BY similarity(d.title, $1) DESC LIMIT $2 * 2
-       ),
-       candidates AS (
-         SELECT id FROM lexical
-         UNION
-         SELECT c.id FROM named JOIN chunks c ON c.document_id = named.document_id AND c.ordinal = 0
-       )
-       SELECT d.id AS document_id, d.slug, d.title, c.version, c.ordinal, c.heading, d.tags,
-              ts_headline('${TS_CONFIG}', c.body, q.q, 'MaxFragments=2, MaxWords=30, MinWords=12') AS excerpt,
-              (ts_rank_cd(c.search, q.q, 1)
-                + CASE WHEN c.search @@ q.all_words THEN 0.1 ELSE 0 END
-                + similarity(d.title, $1) * 0.5)::float8 AS score
-         FROM candidates k
-         JOIN chunks c ON c.id = k.id
-         JOIN documents d ON d.id = c.document_id, q
-        WHERE d.tags @> $3
-        ORDER BY score DESC, d.id, c.ordinal
-        LIMIT $2`,
-      [query, limit, options.tags ?? [], usesSyntax(query)],
+      SEARCH_SQL,
+      searchParams(query, limit, options.tags ?? []),
     );
     return {
       mode: 'lexical',
@@ -418,6 +392,50 @@ export class Knowledge {
     );
     return rows;
   }
+}
+
+/** The search, for `search` and for a benchmark's EXPLAIN: $1 words, $2 limit, $3 tags, $4 strict. */
+export const SEARCH_SQL = `WITH strict AS (SELECT websearch_to_tsquery('${TS_CONFIG}', $1) AS q),
+       q AS (SELECT CASE WHEN $4 THEN strict.q ELSE replace(strict.q::text, ' & ', ' | ')::tsquery END AS q, strict.q AS all_words FROM strict),
+       lexical AS (
+         SELECT c.id FROM chunks c, q
+          WHERE c.search @@ q.q
+            AND ($3::text[] = '{}' OR EXISTS (SELECT 1 FROM documents d WHERE d.id = c.document_id AND d.tags @> $3))
+          ORDER BY ts_rank_cd(c.search, q.q, 1) DESC LIMIT $2 * 8
+       ),
+       -- Titles like the words (a name, a typo), when the words themselves find too little: a
+       -- trigram match reads every title, the costliest part of a search at size.
+       named AS (
+         SELECT d.id AS document_id FROM documents d
+          WHERE (SELECT count(*) FROM lexical) < $2
+            AND d.title % $1 AND d.version > 0 AND d.tags @> $3
+          ORDER BY similarity(d.title, $1) DESC LIMIT $2 * 2
+       ),
+       candidates AS (
+         SELECT id FROM lexical
+         UNION
+         SELECT c.id FROM named JOIN chunks c ON c.document_id = named.document_id AND c.ordinal = 0
+       ),
+       ranked AS (
+         SELECT c.id, (ts_rank_cd(c.search, q.q, 1)
+                + CASE WHEN c.search @@ q.all_words THEN 0.1 ELSE 0 END
+                + similarity(d.title, $1) * 0.5)::float8 AS score
+           FROM candidates k
+           JOIN chunks c ON c.id = k.id
+           JOIN documents d ON d.id = c.document_id, q
+          ORDER BY score DESC, c.document_id, c.ordinal
+          LIMIT $2
+       )
+       -- The excerpt (ts_headline reads the whole chunk) only for what is returned.
+       SELECT d.id AS document_id, d.slug, d.title, c.version, c.ordinal, c.heading, d.tags, r.score,
+              ts_headline('${TS_CONFIG}', c.body, q.q, 'MaxFragments=2, MaxWords=30, MinWords=12') AS excerpt
+         FROM ranked r
+         JOIN chunks c ON c.id = r.id
+         JOIN documents d ON d.id = c.document_id, q
+        ORDER BY r.score DESC, d.id, c.ordinal`;
+
+export function searchParams(query: string, limit: number, tags: readonly string[]): unknown[] {
+  return [query, limit, tags, usesSyntax(query)];
 }
 
 /** Whether the words use websearch syntax (phrases, exclusions, or), which is then taken strictly. */
