@@ -269,10 +269,7 @@ export class Knowledge {
       excerpt: string;
       tags: string[];
       score: number;
-    }>(
-      SEARCH_SQL,
-      searchParams(query, limit, options.tags ?? []),
-    );
+    }>(SEARCH_SQL, searchParams(query, limit, options.tags ?? []));
     return {
       mode: 'lexical',
       query,
