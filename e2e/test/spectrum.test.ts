@@ -58,6 +58,14 @@ describe('Spectrum through the hub', { timeout: 240_000 }, () => {
     const setUp = await operator.getPrompt({ name: 'spectrum__closer', arguments: { focus: 'Harbor Physio' } });
     assert.match(JSON.stringify(setUp.messages), /You are the Closer of Spectrum.*Today's focus: Harbor Physio/);
 
+    // The Operator sees the mesh as the hub does, through the hub, as the caller.
+    const health = json(await operator.callTool({ name: 'spectrum__operator_mesh_health', arguments: {} }));
+    assert.equal(health.healthy, true, JSON.stringify(health));
+    assert.deepEqual(
+      (health.nodes as { node: string; status: string }[]).map((n) => [n.node, n.status]),
+      [['spectrum', 'up']],
+    );
+
     // The sample agency is there: its leads, its knowledge, its board.
     const closer = await agent(t, hub, 'closer', ['tools:spectrum__closer_*']);
     // The hub's own mesh__ tools are everyone's; of the nodes' tools, only the Closer's.
@@ -249,11 +257,35 @@ describe('Spectrum through the hub', { timeout: 240_000 }, () => {
       [made.id],
     );
 
+    // Documents are resources too, by the ids their citations give; a new version is heard.
+    const written = json(
+      await closer.callTool({
+        name: 'spectrum__closer_write_document',
+        arguments: { title: 'Harbor Physio notes', body: 'Wants booking in May.' },
+      }),
+    ) as { id: number };
+    const doc = `brainmesh://spectrum/spectrum://knowledge/${written.id}`;
+    await closer.subscribeResource({ uri: doc });
+    await closer.callTool({
+      name: 'spectrum__closer_write_document',
+      arguments: { title: 'Harbor Physio notes', body: 'Wants booking in June.' },
+    });
+    await until(async () => heard.length >= 4, 'the closer to hear of the new version');
+    assert.deepEqual(heard.slice(2), [
+      `updated ${doc}`,
+      `log spectrum: document ${written.id} "Harbor Physio notes" is at version 2`,
+    ]);
+    const first = await closer.readResource({ uri: `${doc}@1` });
+    assert.equal((first.contents[0] as { text: string }).text, 'Wants booking in May.');
+    const current = await closer.readResource({ uri: doc });
+    assert.equal((current.contents[0] as { text: string }).text, 'Wants booking in June.');
+    await closer.unsubscribeResource({ uri: doc });
+
     // Unsubscribed, it hears nothing more of its inbox.
     await closer.unsubscribeResource({ uri: inbox });
     await builder.callTool({ name: 'spectrum__builder_create_task', arguments: { title: 'second', role: 'closer' } });
     const marker = await closer.callTool({ name: 'spectrum__closer_list_tasks', arguments: {} });
     assert.equal(marker.isError, undefined);
-    assert.equal(heard.length, 2);
+    assert.equal(heard.length, 4);
   });
 });

@@ -79,8 +79,8 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
     const devmcpTools = Number(out.match(/devmcp +up +(\d+)\n/)?.[1]);
     assert.ok(devmcpTools > 7, out);
     assert.match(out, /medtainer +up +31\n/);
-    // Four roles of 18 tools each.
-    assert.match(out, /spectrum +up +72\n/);
+    // Four roles of 18 tools each, and the Operator's mesh health.
+    assert.match(out, /spectrum +up +73\n/);
 
     const keyFile = path.join(home, 'operator-key');
     firstKey = readFileSync(keyFile, 'utf8').trim();

@@ -3,6 +3,7 @@ import {
   auditedResponse,
   auditedValue,
   clip,
+  fitsTemplate,
   isBrainmeshError,
   type Logger,
 } from '@brainmesh/shared';
@@ -141,8 +142,13 @@ export class NodeService {
     for (const source of sources) {
       if ((await source.listResources()).some((r) => r.uri === uri)) return source;
     }
-    // A URI that matches no listed resource may still match a template: the first source with
-    // templates is asked, and says so if it does not know it.
+    // A URI that matches no listed resource may fit a template: the first source with one it
+    // fits is asked, and says so if it does not know it.
+    for (const source of sources) {
+      if ((await source.listResourceTemplates()).some((t) => fitsTemplate(t.uriTemplate, uri))) return source;
+    }
+    // Templates with RFC 6570 operators (`{?query}`, `{/path*}`) may fit where the plain scan
+    // says not: the first source with templates is asked then.
     for (const source of sources) {
       if ((await source.listResourceTemplates()).length > 0) return source;
     }

@@ -1,4 +1,11 @@
-import { type AuditPolicy, BrainmeshError, describeIssues, inputJsonSchema, invalidArguments } from '@brainmesh/shared';
+import {
+  type AuditPolicy,
+  BrainmeshError,
+  describeIssues,
+  fitsTemplate,
+  inputJsonSchema,
+  invalidArguments,
+} from '@brainmesh/shared';
 import type {
   CallToolResult,
   CompleteResult,
@@ -6,10 +13,17 @@ import type {
   Prompt,
   ReadResourceResult,
   Resource,
+  ResourceTemplate,
   Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import type { PromptDefinition, ResourceDefinition, ToolDefinition, ToolPack } from './pack.js';
+import type {
+  PromptDefinition,
+  ResourceDefinition,
+  ResourceTemplateDefinition,
+  ToolDefinition,
+  ToolPack,
+} from './pack.js';
 import type { CallContext, Source } from './source.js';
 
 /** Serves the tools, resources and prompts of the node's own packs. */
@@ -17,6 +31,7 @@ export class PackSource implements Source {
   readonly name = 'packs';
   private readonly tools = new Map<string, { def: ToolDefinition; wire: Tool }>();
   private readonly resources = new Map<string, ResourceDefinition>();
+  private readonly templates = new Map<string, ResourceTemplateDefinition>();
   private readonly prompts = new Map<string, PromptDefinition>();
 
   constructor(packs: readonly ToolPack[]) {
@@ -28,6 +43,10 @@ export class PackSource implements Source {
       for (const def of pack.resources ?? []) {
         if (this.resources.has(def.uri)) throw duplicate('resource', def.uri, pack.name);
         this.resources.set(def.uri, def);
+      }
+      for (const def of pack.resourceTemplates ?? []) {
+        if (this.templates.has(def.uriTemplate)) throw duplicate('resource template', def.uriTemplate, pack.name);
+        this.templates.set(def.uriTemplate, def);
       }
       for (const def of pack.prompts ?? []) {
         if (this.prompts.has(def.name)) throw duplicate('prompt', def.name, pack.name);
@@ -66,14 +85,21 @@ export class PackSource implements Source {
     }));
   }
 
-  async listResourceTemplates() {
-    return [];
+  async listResourceTemplates(): Promise<ResourceTemplate[]> {
+    return [...this.templates.values()].map((t) => ({
+      uriTemplate: t.uriTemplate,
+      name: t.name,
+      ...(t.description === undefined ? {} : { description: t.description }),
+      ...(t.mimeType === undefined ? {} : { mimeType: t.mimeType }),
+    }));
   }
 
   async readResource(uri: string, ctx: CallContext): Promise<ReadResourceResult> {
     const resource = this.resources.get(uri);
-    if (resource === undefined) throw new BrainmeshError('NOT_FOUND', `unknown resource ${uri}`);
-    return resource.read(ctx);
+    if (resource !== undefined) return resource.read(ctx);
+    const template = [...this.templates.values()].find((t) => fitsTemplate(t.uriTemplate, uri));
+    if (template === undefined) throw new BrainmeshError('NOT_FOUND', `unknown resource ${uri}`);
+    return template.read(uri, ctx);
   }
 
   async listPrompts(): Promise<Prompt[]> {
@@ -102,7 +128,9 @@ export class PackSource implements Source {
   }
 
   has(kind: 'tool' | 'resource' | 'prompt', key: string): boolean {
-    return (kind === 'tool' ? this.tools : kind === 'resource' ? this.resources : this.prompts).has(key);
+    if (kind === 'resource')
+      return this.resources.has(key) || [...this.templates.keys()].some((t) => fitsTemplate(t, key));
+    return (kind === 'tool' ? this.tools : this.prompts).has(key);
   }
 
   async close(): Promise<void> {}

@@ -33,6 +33,16 @@ export interface ResourceDefinition {
   read(ctx: CallContext): Promise<ReadResourceResult>;
 }
 
+/** Resources under a URI template (`spectrum://knowledge/{id}`): listed once, read by URI. */
+export interface ResourceTemplateDefinition {
+  uriTemplate: string;
+  name: string;
+  description?: string;
+  mimeType?: string;
+  /** Reads one resource the template names; throws NOT_FOUND for a URI it fits but does not know. */
+  read(uri: string, ctx: CallContext): Promise<ReadResourceResult>;
+}
+
 export interface PromptDefinition<S extends z.ZodObject = z.ZodObject> {
   name: string;
   description: string;
@@ -45,6 +55,7 @@ export interface PromptDefinition<S extends z.ZodObject = z.ZodObject> {
 export interface PackInstance {
   tools: ToolDefinition[];
   resources?: ResourceDefinition[];
+  resourceTemplates?: ResourceTemplateDefinition[];
   prompts?: PromptDefinition[];
   /** Background work the pack runs while the node is up (a sync job); started once listening. */
   start?(): Promise<void>;

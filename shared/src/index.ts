@@ -84,6 +84,7 @@ export {
   clip,
   describeIssues,
   EMPTY_LISTS,
+  fitsTemplate,
   inputJsonSchema,
   invalidArguments,
   listEverything,

@@ -108,3 +108,24 @@ export async function listEverything(client: Client): Promise<McpLists> {
   ]);
   return { tools, resources, templates, prompts };
 }
+
+/**
+ * Whether a URI fits a resource template, each `{name}` standing for at least one character.
+ * Matched by finding the literal parts in order (the glob way), not by a regular expression made
+ * of a template a server sent, which could be made to backtrack for ever.
+ */
+export function fitsTemplate(template: string, uri: string): boolean {
+  const parts = template.split(/\{[^}]*\}/);
+  if (parts.length === 1) return template === uri;
+  const first = parts[0]!;
+  const last = parts.at(-1)!;
+  if (!uri.startsWith(first) || !uri.endsWith(last)) return false;
+  let at = first.length;
+  const end = uri.length - last.length;
+  for (const part of parts.slice(1, -1)) {
+    const found = uri.indexOf(part, at + 1);
+    if (found === -1 || found + part.length > end - 1) return false;
+    at = found + part.length;
+  }
+  return end - at >= 1;
+}

@@ -1,5 +1,13 @@
 import type { Bounds } from '@brainmesh/shared';
-import { clip, type Db, JsonRpcCode, type Logger, RpcError, SERVER_CAPABILITIES } from '@brainmesh/shared';
+import {
+  clip,
+  type Db,
+  fitsTemplate,
+  JsonRpcCode,
+  type Logger,
+  RpcError,
+  SERVER_CAPABILITIES,
+} from '@brainmesh/shared';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -245,30 +253,10 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
   };
 }
 
-/**
- * Whether the node lists the resource, or a template it fits, each `{name}` standing for at least
- * one character. Matched by finding the literal parts in order (the glob way), not by a regular
- * expression made of what a node sent, which could be made to backtrack for ever.
- */
+/** Whether the node lists the resource, or a template it fits (`fitsTemplate`). */
 function serves(link: NodeLink, uri: string): boolean {
   if (link.lists.resources.some((r) => r.uri === uri)) return true;
   return link.lists.templates.some((t) => fitsTemplate(t.uriTemplate, uri));
-}
-
-export function fitsTemplate(template: string, uri: string): boolean {
-  const parts = template.split(/\{[^}]*\}/);
-  if (parts.length === 1) return template === uri;
-  const first = parts[0]!;
-  const last = parts.at(-1)!;
-  if (!uri.startsWith(first) || !uri.endsWith(last)) return false;
-  let at = first.length;
-  const end = uri.length - last.length;
-  for (const part of parts.slice(1, -1)) {
-    const found = uri.indexOf(part, at + 1);
-    if (found === -1 || found + part.length > end - 1) return false;
-    at = found + part.length;
-  }
-  return end - at >= 1;
 }
 
 /** A node's request to a client, its params as MCP shapes them; anything else is refused. */

@@ -1,7 +1,8 @@
 import { definePack, type PackContext, type PackInstance } from '@brainmesh/node';
-import type { Db, Logger } from '@brainmesh/shared';
+import { BrainmeshError, type Db, type Logger } from '@brainmesh/shared';
 import cron, { type ScheduledTask } from 'node-cron';
 import { Board, ROLES, type Role } from './board/board.js';
+import { chunkDocument } from './knowledge/chunk.js';
 import { Knowledge } from './knowledge/engine.js';
 import { ingestFolder } from './knowledge/folder.js';
 import { builderPrompt, builderTools } from './roles/builder.js';
@@ -35,6 +36,7 @@ export { Knowledge, SEARCH_SQL, searchParams } from './knowledge/engine.js';
 export const SPECTRUM_MIGRATIONS = new URL('../migrations/', import.meta.url);
 
 export const inboxUri = (role: Role) => `spectrum://inbox/${role}`;
+export const documentUri = (id: number) => `spectrum://knowledge/${id}`;
 
 const INBOX_EVENTS: Record<string, string> = {
   created: 'arrived in',
@@ -52,7 +54,9 @@ export function createSpectrum(
   const { db, logger, settings } = ctx;
   const spectrum: Spectrum = {
     db,
-    knowledge: new Knowledge(db),
+    knowledge: new Knowledge(db, ({ id, title, version }) =>
+      ctx.resourceUpdated(documentUri(id), `document ${id} "${title}" is at version ${version}`),
+    ),
     board: new Board(db, { leaseSeconds: settings.leaseSeconds }),
   };
   // A role's inbox changes whenever a task lands in it: its subscribed sessions are told at once.
@@ -70,6 +74,28 @@ export function createSpectrum(
       ...operatorTools(spectrum, { slaHours: settings.slaHours }),
     ],
     prompts: [strategistPrompt, builderPrompt, closerPrompt, operatorPrompt],
+    resourceTemplates: [
+      {
+        uriTemplate: 'spectrum://knowledge/{document}',
+        name: 'knowledge-document',
+        description:
+          'A knowledge document, as citations name it: spectrum://knowledge/<id> (current version), <id>@<version>, or <id>@<version>#<chunk> (that chunk). Subscribe to hear of each new version.',
+        mimeType: 'text/markdown',
+        read: async (uri) => {
+          const ref = /^spectrum:\/\/knowledge\/(\d{1,15})(?:@(\d{1,9}))?(?:#(\d{1,6}))?$/.exec(uri);
+          if (ref === null)
+            throw new BrainmeshError(
+              'NOT_FOUND',
+              `unknown resource ${uri}: spectrum://knowledge/<id>[@<version>][#<chunk>]`,
+            );
+          const doc = await spectrum.knowledge.get(Number(ref[1]), ref[2] === undefined ? undefined : Number(ref[2]));
+          const text = ref[3] === undefined ? doc.body : (chunkDocument(doc.body)[Number(ref[3])]?.body ?? undefined);
+          if (text === undefined)
+            throw new BrainmeshError('NOT_FOUND', `document ${doc.id} version ${doc.version} has no chunk ${ref[3]}`);
+          return { contents: [{ uri, mimeType: 'text/markdown', text }] };
+        },
+      },
+    ],
     resources: ROLES.map((role) => ({
       uri: inboxUri(role),
       name: `${role}-inbox`,

@@ -100,7 +100,11 @@ export function citeOf(id: number, version: number, chunk?: number): string {
 }
 
 export class Knowledge {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Told of every new version once it is committed (a document's subscribers hear of it). */
+    private readonly onChanged: (doc: { id: number; title: string; version: number }) => void = () => {},
+  ) {}
 
   /** Stores a document, or a new version of the one with its slug; a write of what is there already changes nothing. */
   async put(input: DocumentInput, author: Author): Promise<PutResult> {
@@ -110,7 +114,7 @@ export class Knowledge {
       .update(JSON.stringify([input.title, input.body, tags]))
       .digest('hex');
     const chunks = chunkDocument(input.body);
-    return this.db.transaction(async (tx) => {
+    const result = await this.db.transaction(async (tx): Promise<PutResult> => {
       // The row is made first if missing, then locked: two authors writing one slug at once take
       // turns, and each makes a version of its own.
       await tx.query(
@@ -157,6 +161,8 @@ export class Knowledge {
       await insertChunks(tx, current.id, version, input.title, tags, chunks);
       return { id: current.id, slug, version, chunks: chunks.length, changed: true };
     });
+    if (result.changed) this.onChanged({ id: result.id, title: input.title, version: result.version });
+    return result;
   }
 
   /** A document by id or slug: its current version, or the one asked for. */

@@ -1,4 +1,4 @@
-import { defineTool, jsonResult, type ToolDefinition } from '@brainmesh/node';
+import { defineTool, jsonResult, textResult, type ToolDefinition } from '@brainmesh/node';
 import { z } from 'zod';
 import { ROLES } from '../board/board.js';
 import { rolePrompt } from './prompt.js';
@@ -108,6 +108,26 @@ export function operatorTools(spectrum: Spectrum, options: { slaHours: Slas }): 
         jsonResult({ ...(await knowledge.search(situation, { limit: 5, tags: ['runbook'] })) }),
     }),
     defineTool({
+      name: 'operator_mesh_health',
+      description:
+        "The mesh's health as the hub sees it (mesh__list_nodes, called through the hub as you): each node's status, link direction, circuit, last seen, tools and latency, with the nodes that are not up named first.",
+      input: z.object({}),
+      annotations: READS,
+      handler: async (_args, ctx) => {
+        const listed = await ctx.callMesh('mesh__list_nodes', {});
+        const text = listed.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+        if (listed.isError === true) return textResult(`the hub could not list the nodes: ${text}`, true);
+        const body = (listed.structuredContent ?? JSON.parse(text)) as { nodes?: { node?: string; status?: string }[] };
+        const nodes = body.nodes ?? [];
+        const notUp = nodes.filter((n) => n.status !== 'up');
+        return jsonResult({
+          healthy: notUp.length === 0,
+          notUp: notUp.map((n) => n.node),
+          nodes: [...notUp, ...nodes.filter((n) => n.status === 'up')],
+        });
+      },
+    }),
+    defineTool({
       name: 'operator_write_digest',
       description:
         "Writes today's digest into the knowledge base now (the schedule also writes it each morning): the board at a glance and the documents changed in the last day. Writing it again the same day makes a new version.",
@@ -162,5 +182,5 @@ export async function writeDigest(spectrum: Spectrum, actor: { principal: string
 }
 
 export const operatorPrompt = rolePrompt('operator', [
-  'You keep the agency running: you watch the board against its SLAs (operator_sla_report), log incidents (operator_log_incident), find and follow runbooks (operator_find_runbook), and write the daily digest (operator_write_digest).',
+  'You keep the agency running: you watch the board against its SLAs (operator_sla_report) and the mesh (operator_mesh_health), log incidents (operator_log_incident), find and follow runbooks (operator_find_runbook), and write the daily digest (operator_write_digest).',
 ]);

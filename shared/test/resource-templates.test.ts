@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fitsTemplate } from '../src/mcp/session.js';
+import { fitsTemplate } from '../src/mcp.js';
 
 describe('a URI against a resource template', () => {
   it('fits when each variable stands for one character or more, and the literals are in place', () => {
