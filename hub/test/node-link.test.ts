@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RpcError } from '@brainmesh/shared';
+import { type Envelope, RpcError } from '@brainmesh/shared';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { LinkDropped, LinkUnsent } from '../src/mesh/link-requests.js';
 import { linkFault, type SessionPeer } from '../src/mesh/node-link.js';
@@ -153,6 +153,57 @@ describe('node link', () => {
     const cancel = pair.seen.find((e) => (e.m as { method?: string }).method === 'notifications/cancelled')!;
     assert.equal(cancel.ch, 's1');
     assert.deepEqual(link(pair).circuitView(), { state: 'closed' }, 'a cancelled call is not the node’s failure');
+  });
+
+  it('lets a node call through the hub only during a request of that session’s, with its trace and chain', async (t) => {
+    const asked: { method: string; trace?: string | undefined; chain: readonly string[] }[] = [];
+    const recording: SessionPeer = {
+      ...peer,
+      request: async (method, _params, context) => {
+        asked.push({ method, trace: context.traceId, chain: context.chain });
+        return { content: [{ type: 'text', text: 'inner answer' }] };
+      },
+    };
+    const answers = new Map<number, unknown>();
+    let during: ((envelope: Envelope) => void) | undefined;
+    const pair = await linkPair(t, (_m, _params, envelope) => {
+      during?.(envelope);
+      return 'silent';
+    });
+    pair.node.on('message', (e) => {
+      const m = e.m as { id?: number; method?: string };
+      if (m.method === undefined && typeof m.id === 'number' && m.id >= 900) answers.set(m.id, m);
+    });
+    const innerCall = (id: number, re?: number) =>
+      pair.node.send({
+        ch: 's1',
+        ...(re === undefined ? {} : { re }),
+        m: { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'beta__echo', arguments: {} } },
+      });
+    // During the hub's request: served, as the session, under the outer trace, from this node.
+    during = (envelope) => innerCall(901, (envelope.m as { id: number }).id);
+    const controller = new AbortController();
+    void outcome(
+      link(pair).call(recording, 'tools/call', { name: 'ask' }, { traceId: 'outer-trace', signal: controller.signal }),
+    );
+    while (!answers.has(901)) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(asked, [{ method: 'tools/call', trace: 'outer-trace', chain: ['devmcp'] }]);
+    assert.deepEqual((answers.get(901) as { result: unknown }).result, {
+      content: [{ type: 'text', text: 'inner answer' }],
+    });
+    controller.abort();
+    // With no request of the hub's in flight (the session known from before): refused.
+    during = undefined;
+    innerCall(902);
+    innerCall(903, 12_345);
+    while (!answers.has(902) || !answers.has(903)) await new Promise((resolve) => setImmediate(resolve));
+    for (const id of [902, 903]) {
+      assert.match(
+        (answers.get(id) as { error: { message: string } }).error.message,
+        /^a node may call tools through the hub only during a request the hub made to it/,
+      );
+    }
+    assert.equal(asked.length, 1);
   });
 
   it('an operator’s reset, or the node disabled and enabled again, closes it', async (t) => {

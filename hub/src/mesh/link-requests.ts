@@ -260,10 +260,21 @@ export class LinkRequests {
       reply({ error: { code: ErrorCode.InvalidRequest, message: 'the session this request was for has ended' } });
       return;
     }
+    const outer = envelope.re === undefined ? undefined : this.pending.get(envelope.re);
+    // A call through the hub acts as the session's principal: only while the hub waits on a
+    // request of that session's to this node, never on the node's own initiative later.
+    if (method === 'tools/call' && (outer === undefined || outer.ch !== envelope.ch)) {
+      reply({
+        error: {
+          code: ErrorCode.InvalidRequest,
+          message: 'a node may call tools through the hub only during a request the hub made to it, on its channel',
+        },
+      });
+      return;
+    }
     const key = `${envelope.ch}\n${String(id)}`;
     const controller = new AbortController();
     this.serving.set(key, controller);
-    const outer = envelope.re === undefined ? undefined : this.pending.get(envelope.re);
     try {
       const result = await peer.request(method, params, {
         signal: controller.signal,
