@@ -1,4 +1,4 @@
-import { defineTool, jsonResult, textResult, type ToolDefinition } from '@brainmesh/node';
+import { defineTool, jsonResult, type ToolDefinition, textResult } from '@brainmesh/node';
 import { z } from 'zod';
 import { ROLES } from '../board/board.js';
 import { rolePrompt } from './prompt.js';
