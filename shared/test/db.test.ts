@@ -10,7 +10,7 @@ const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtur
 
 for (const backend of dbBackends()) {
   describe(`Db on ${backend.name}`, () => {
-    it('runs parameterised queries and returns int8 as a number', async (t) => {
+    it('runs parameterised queries and returns int8 and int8[] as numbers', async (t) => {
       const { value: db, dispose } = await backend.open();
       t.after(dispose);
       await db.exec('CREATE TABLE items (id bigserial PRIMARY KEY, name text NOT NULL)');
@@ -23,6 +23,11 @@ for (const backend of dbBackends()) {
         inserted.rows.map((r) => r.id),
         [1, 2],
       );
+      // And int8[] as numbers, a null kept.
+      const agg = await db.query<{ ids: (number | null)[] }>(
+        'SELECT array_agg(id ORDER BY id) || ARRAY[NULL::bigint] AS ids FROM items',
+      );
+      assert.deepEqual(agg.rows[0]!.ids, [1, 2, null]);
       const { rows } = await db.query<{ n: number; name: string }>(
         'SELECT count(*) AS n, max(name) AS name FROM items WHERE name <> $1',
         ['zzz'],

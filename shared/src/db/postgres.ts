@@ -16,9 +16,19 @@ export interface PostgresDbOptions {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** `bigint[]`: pg's own parser gives strings; as numbers, like a lone bigint and like PGlite. */
+const INT8_ARRAY_OID = 1016;
+const builtIn = pg.types.getTypeParser as (oid: number, format: 'text') => (v: string) => unknown;
+const parseInt8Array = (v: string) =>
+  (builtIn(INT8_ARRAY_OID, 'text')(v) as (string | null)[]).map((x) => (x === null ? null : Number(x)));
+
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID
+      ? (v: string) => Number(v)
+      : oid === INT8_ARRAY_OID
+        ? parseInt8Array
+        : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 export async function openPostgresDb(options: PostgresDbOptions): Promise<Db> {

@@ -141,8 +141,9 @@ export function closerTools(spectrum: Spectrum, options: { crmNode: string }): T
         const actor = actorOf(ctx.principal, 'closer');
         const tasks = [];
         let previous: number | undefined;
+        const from = Date.now();
         for (let i = 1; i <= touches; i++) {
-          const due = new Date(Date.now() + i * everyDays * 86_400_000).toISOString();
+          const due = new Date(from + i * everyDays * 86_400_000).toISOString();
           const task = await board.create(
             {
               title: `Follow up ${l.name} (${l.company}): ${channel} ${i} of ${touches}`,
