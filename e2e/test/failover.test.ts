@@ -72,7 +72,7 @@ describe('failure and recovery', { timeout: 180_000 }, () => {
       assert.ok(echo, `no shortened name among ${names.join(', ')}`);
       for (const name of names) assert.match(name, CLIENT_NAME_PATTERN);
       const longNames = names.filter((n) => n.startsWith(long.slice(0, 40)));
-      assert.equal(new Set(longNames).size, 7, 'every tool of the long-named node keeps a distinct name');
+      assert.equal(new Set(longNames).size, 8, 'every tool of the long-named node keeps a distinct name');
       const echoOf = async (client: typeof first.client) => {
         for (const name of longNames) {
           const described = await client.callTool({ name: 'mesh__describe_tool', arguments: { name } });
