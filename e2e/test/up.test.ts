@@ -106,6 +106,15 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
     );
     assert.equal(text(await client.callTool({ name: 'alpha__echo', arguments: { text: 'hi alpha' } })), 'hi alpha');
     assert.equal(text(await client.callTool({ name: 'devmcp__echo', arguments: { text: 'hi devmcp' } })), 'hi devmcp');
+    // DevMCP's workspace and the mounted filesystem server, both on the folder up runs in.
+    const folders = JSON.parse(text(await client.callTool({ name: 'devmcp__workspace_folders', arguments: {} }))) as {
+      folders: { name: string }[];
+    };
+    assert.deepEqual(
+      folders.folders.map((f) => f.name),
+      ['brainmesh'],
+    );
+    assert.ok(names.includes('devmcp__git_status') && names.includes('devmcp__fs_read_text_file'), names.join());
     assert.match(
       text(await client.callTool({ name: 'devmcp__everything_echo', arguments: { message: 'hi everything' } })),
       /hi everything/,

@@ -13,6 +13,8 @@ export interface CallOptions {
   /** The client can ask its user, and answers this (otherwise it cannot ask). */
   elicit?: (params: { message: string }) => ElicitResult;
   signal?: AbortSignal;
+  /** Receives the tool's progress (otherwise dropped, as for a client that asked for none). */
+  onProgress?: (update: { progress: number; total?: number; message?: string }) => void;
 }
 
 export interface Called {
@@ -47,7 +49,7 @@ export async function callTool(
     traceId: 'trace-test',
     logger: quietLogger,
     signal: options.signal ?? new AbortController().signal,
-    progress: async () => {},
+    progress: async (update) => options.onProgress?.(update),
     sample: async () => {
       throw new Error('no sampling in this test');
     },
