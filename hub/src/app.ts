@@ -1,12 +1,14 @@
 import type { Db, KeyRing, Logger, Store } from '@brainmesh/shared';
 import { httpErrorResponse, listeningUrl, notFoundResponse } from '@brainmesh/shared';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { AdminOperations } from './admin/operations.js';
 import type { ApiKeys } from './api-keys.js';
 import type { HubCallLog } from './audit/hub-calls.js';
 import type { AuditIngest } from './audit/ingest.js';
 import type { HubConfig } from './config.js';
 import { mcpRoutes } from './mcp/http.js';
 import type { Mesh } from './mesh/mesh.js';
+import { MESH_TOOLS } from './mesh/mesh-tools.js';
 import { FormKeys } from './oauth/form-keys.js';
 import { oauthRoutes, SIGN_IN_LIFE_MS } from './oauth/routes.js';
 import { OAuthService } from './oauth/service.js';
@@ -108,17 +110,24 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     maxLifeMs: SIGN_IN_LIFE_MS,
   });
   await app.register(oauthRoutes, { oauth, issuer, limiter: limit.limiter, formKeys });
-  await app.register(adminRoutes, {
+  const admin = new AdminOperations({
     registry: deps.registry,
     mesh: deps.mesh,
     keys: deps.keys,
-    credentials,
-    oauth,
     enrolmentTtlMs: deps.config.enrolment.ttlMinutes * 60_000,
-    limit,
     hubId: deps.config.hub.id,
     startedAt: new Date(),
     storage: { database: deps.db.kind, store: deps.store.kind },
+    hubTools: () => Object.keys(MESH_TOOLS).length,
+  });
+  await app.register(adminRoutes, {
+    admin,
+    registry: deps.registry,
+    mesh: deps.mesh,
+    credentials,
+    oauth,
+    limit,
+    hubId: deps.config.hub.id,
     db: deps.db,
     store: deps.store,
   });
@@ -130,6 +139,7 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     toolCalls: limits.toolCalls,
     db: deps.db,
     calls: deps.calls,
+    admin,
   });
   return app;
 }

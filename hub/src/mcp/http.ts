@@ -4,6 +4,7 @@ import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { AdminOperations } from '../admin/operations.js';
 import type { HubCallLog } from '../audit/hub-calls.js';
 import type { Mesh } from '../mesh/mesh.js';
 import type { ToolClass } from '../rate-limit.js';
@@ -20,6 +21,8 @@ export interface McpRouteDeps {
   toolCalls: Readonly<Record<ToolClass, number>>;
   db: Db;
   calls: HubCallLog;
+  /** What an operator may do, for the hub's own admin tools (admin scope only). */
+  admin: AdminOperations;
 }
 
 interface LiveSession {
@@ -58,6 +61,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
       logger: deps.logger,
       db: deps.db,
       calls: deps.calls,
+      admin: deps.admin,
       bounds,
     });
     const live: LiveSession = { transport, principal, close: hub.close };

@@ -32,6 +32,7 @@ import {
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
+import type { AdminOperations } from '../admin/operations.js';
 import type { HubCallLog } from '../audit/hub-calls.js';
 import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
 import type { NodeRequestContext } from '../mesh/link-requests.js';
@@ -58,6 +59,7 @@ export interface HubSessionDeps {
   logger: Logger;
   db: Db;
   calls: HubCallLog;
+  admin: AdminOperations;
   bounds: Bounds;
 }
 

@@ -22,6 +22,7 @@ import type {
   ServerRequest,
   Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { AdminOperations } from '../admin/operations.js';
 import type { HubCallLog } from '../audit/hub-calls.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { MESH_NAMESPACE, type MeshTool, meshTool } from '../mesh/mesh-tools.js';
@@ -58,6 +59,7 @@ export interface ToolCallDeps {
   mesh: Mesh;
   db: Db;
   calls: HubCallLog;
+  admin: AdminOperations;
   logger: Logger;
   bounds: Bounds;
   /** The session's side of its clients to nodes. */
@@ -166,7 +168,7 @@ export function toolCallPipeline(
       // Run: the hub's own tool here, a node's on its node.
       const result =
         route.kind === 'hub'
-          ? await route.own.run(args, deps.mesh, access, { db: deps.db })
+          ? await route.own.run(args, deps.mesh, access, { db: deps.db, admin: deps.admin, principal })
           : toolResult(
               route.link.id,
               await proxy(

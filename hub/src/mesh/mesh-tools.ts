@@ -1,17 +1,22 @@
 import { type Db, inputJsonSchema, invalidArguments, isBrainmeshError } from '@brainmesh/shared';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { AdminOperations } from '../admin/operations.js';
+import { ADMIN_TOOLS } from '../admin/tools.js';
 import { auditSearchSchema, searchAudit } from '../audit/query.js';
 import type { Access } from '../scopes.js';
 import type { Mesh } from './mesh.js';
 
 /**
- * The hub's own tools, beside the nodes': discovery across the whole mesh. They live in the
+ * The hub's own tools, beside the nodes': discovery across the whole mesh, and the admin API
+ * (admin/tools.ts). They live in the
  * `mesh` namespace, which no node can take (node names cannot contain `__`, and `mesh` is
  * reserved at enrolment).
  */
 
-export const MESH_NAMESPACE = 'mesh';
+export { MESH_NAMESPACE } from './namespace.js';
+
+import { MESH_NAMESPACE } from './namespace.js';
 
 const searchInput = z
   .object({
@@ -28,6 +33,14 @@ const auditSearchInput = auditSearchSchema.extend({
 const describeInput = z.object({ name: z.string().min(1).describe('The tool name as listed by the hub') }).strict();
 const listInput = z.object({}).strict();
 
+/** What the hub's own tools run with, beside the mesh and the caller's access. */
+export interface HubServices {
+  db: Db;
+  admin: AdminOperations;
+  /** Who is calling, for what the tools record. */
+  principal: string;
+}
+
 export interface MeshTool {
   tool: Tool;
   /** Listed and callable only for principals this allows; absent, for everyone. */
@@ -36,7 +49,7 @@ export interface MeshTool {
     args: Record<string, unknown>,
     mesh: Mesh,
     access: Access,
-    hub: { db: Db },
+    hub: HubServices,
   ): CallToolResult | Promise<CallToolResult>;
 }
 
@@ -45,7 +58,7 @@ const json = (value: unknown): CallToolResult => ({
   structuredContent: value as Record<string, unknown>,
 });
 
-export const MESH_TOOLS: Readonly<Record<string, MeshTool>> = {
+const DISCOVERY_TOOLS: Readonly<Record<string, MeshTool>> = {
   mesh__search_tools: {
     tool: {
       name: 'mesh__search_tools',
@@ -137,6 +150,9 @@ export const MESH_TOOLS: Readonly<Record<string, MeshTool>> = {
     },
   },
 };
+
+/** The hub's own tools: discovery for everyone (as scopes allow), and the admin API for admins. */
+export const MESH_TOOLS: Readonly<Record<string, MeshTool>> = { ...DISCOVERY_TOOLS, ...ADMIN_TOOLS };
 
 /** The hub's own tools this principal may see and call. */
 export function meshToolsFor(access: Access): MeshTool[] {
