@@ -104,6 +104,27 @@ describe('what reaches an audit row', () => {
     assert.ok(!JSON.stringify(a).includes('example.com'));
   });
 
+  it('hides the same fields in a result’s JSON text as in its structured copy', () => {
+    const made = { id: 'k1', key: 'bm_live_secret', token: 't0ken', name: 'reader' };
+    const result = {
+      content: [
+        { type: 'text', text: JSON.stringify(made, null, 2) },
+        { type: 'text', text: 'plain words, key bm_live_secret' },
+      ],
+      structuredContent: made,
+    };
+    const kept = auditedResponse(result, { redact: ['key'] }) as typeof result;
+    assert.deepEqual(JSON.parse(kept.content[0]!.text), {
+      id: 'k1',
+      key: '[redacted]',
+      token: '[redacted]',
+      name: 'reader',
+    });
+    assert.deepEqual(kept.structuredContent, { id: 'k1', key: '[redacted]', token: '[redacted]', name: 'reader' });
+    // Prose is not JSON: a tool that writes a secret in words must name no such field, or not write it.
+    assert.equal(kept.content[1]!.text, 'plain words, key bm_live_secret');
+  });
+
   it('keeps a large result as its size and digest, and replaces characters Postgres cannot store', () => {
     const big = { content: [{ type: 'text', text: 'x'.repeat(2000) }] };
     const kept = auditedResponse(big, {}, 1024) as { truncated: boolean; bytes: number; digest: string };

@@ -31,15 +31,43 @@ export function auditedValue(value: unknown, policy: AuditPolicy = {}): unknown 
   return storableJson(redactSecrets(withHashes, policy.redact ?? []));
 }
 
-/** The result as a row keeps it: whole when small, else its size and digest. */
+/**
+ * The result as a row keeps it: whole when small, else its size and digest. A text block that is
+ * JSON (as most tools write their results for a model to read beside `structuredContent`) is read
+ * as JSON and kept with the same fields hidden, so a secret a tool returns to its caller (a new
+ * API key, say) is no more in the row's text than in its structured copy.
+ */
 export function auditedResponse(
   value: unknown,
   policy: AuditPolicy = {},
   maxBytes = DEFAULT_MAX_AUDIT_RESPONSE_BYTES,
 ): unknown {
-  const kept = auditedValue(value, policy);
+  const kept = auditedValue(withJsonTexts(value, policy, maxBytes), policy);
   const bytes = Buffer.byteLength(JSON.stringify(kept) ?? '');
   return bytes <= maxBytes ? kept : { truncated: true, bytes, digest: digest(kept) };
+}
+
+function withJsonTexts(value: unknown, policy: AuditPolicy, maxBytes: number): unknown {
+  const content = (value as { content?: unknown } | null)?.content;
+  if (!Array.isArray(content)) return value;
+  let changed = false;
+  const blocks = content.map((block: unknown) => {
+    const text = (block as { type?: unknown; text?: unknown }).text;
+    // Cheap first: only what looks like a JSON object or array, and is small enough to be kept.
+    if ((block as { type?: unknown }).type !== 'text' || typeof text !== 'string' || text.length > maxBytes)
+      return block;
+    const first = text.trimStart()[0];
+    if (first !== '{' && first !== '[') return block;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return block;
+    }
+    changed = true;
+    return { ...(block as object), text: JSON.stringify(auditedValue(parsed, policy)) };
+  });
+  return changed ? { ...(value as object), content: blocks } : value;
 }
 
 function hashFields(value: unknown, keys: ReadonlySet<string>, depth: number): unknown {
