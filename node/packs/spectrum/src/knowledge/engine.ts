@@ -168,18 +168,7 @@ export class Knowledge {
   /** A document by id or slug: its current version, or the one asked for. */
   async get(ref: number | string, version?: number): Promise<StoredDocument> {
     const doc = (
-      await this.db.query<{
-        id: number;
-        slug: string;
-        title: string;
-        source: string;
-        tags: string[];
-        version: number;
-        body: string;
-        author_principal: string;
-        author_role: string;
-        updated_at: Date;
-      }>(
+      await this.db.query<DocumentRow & { body: string }>(
         typeof ref === 'number'
           ? 'SELECT * FROM documents WHERE id = $1 AND version > 0'
           : 'SELECT * FROM documents WHERE slug = $1 AND version > 0',
@@ -189,17 +178,7 @@ export class Knowledge {
     if (doc === undefined)
       throw new BrainmeshError('NOT_FOUND', `no document ${typeof ref === 'number' ? ref : `"${ref}"`}`);
     const base = { id: doc.id, slug: doc.slug, source: doc.source };
-    if (version === undefined || version === doc.version) {
-      return {
-        ...base,
-        title: doc.title,
-        tags: doc.tags,
-        version: doc.version,
-        body: doc.body,
-        author: { principal: doc.author_principal, role: doc.author_role },
-        updatedAt: doc.updated_at.toISOString(),
-      };
-    }
+    if (version === undefined || version === doc.version) return { ...toDocument(doc), body: doc.body };
     const old = (
       await this.db.query<{
         title: string;
@@ -228,31 +207,12 @@ export class Knowledge {
 
   /** Documents, newest first, optionally with all of some tags. */
   async list(options: { tags?: readonly string[]; limit?: number } = {}): Promise<Omit<StoredDocument, 'body'>[]> {
-    const { rows } = await this.db.query<{
-      id: number;
-      slug: string;
-      title: string;
-      source: string;
-      tags: string[];
-      version: number;
-      author_principal: string;
-      author_role: string;
-      updated_at: Date;
-    }>(
+    const { rows } = await this.db.query<DocumentRow>(
       `SELECT id, slug, title, source, tags, version, author_principal, author_role, updated_at FROM documents
         WHERE version > 0 AND tags @> $1 ORDER BY updated_at DESC, id DESC LIMIT $2`,
       [options.tags ?? [], options.limit ?? 50],
     );
-    return rows.map((d) => ({
-      id: d.id,
-      slug: d.slug,
-      title: d.title,
-      source: d.source,
-      tags: d.tags,
-      version: d.version,
-      author: { principal: d.author_principal, role: d.author_role },
-      updatedAt: d.updated_at.toISOString(),
-    }));
+    return rows.map(toDocument);
   }
 
   /**
@@ -439,6 +399,31 @@ export const SEARCH_SQL = `WITH strict AS (SELECT websearch_to_tsquery('${TS_CON
 
 export function searchParams(query: string, limit: number, tags: readonly string[]): unknown[] {
   return [query, limit, tags, usesSyntax(query)];
+}
+
+interface DocumentRow {
+  id: number;
+  slug: string;
+  title: string;
+  source: string;
+  tags: string[];
+  version: number;
+  author_principal: string;
+  author_role: string;
+  updated_at: Date;
+}
+
+function toDocument(d: DocumentRow): Omit<StoredDocument, 'body'> {
+  return {
+    id: d.id,
+    slug: d.slug,
+    title: d.title,
+    source: d.source,
+    tags: d.tags,
+    version: d.version,
+    author: { principal: d.author_principal, role: d.author_role },
+    updatedAt: d.updated_at.toISOString(),
+  };
 }
 
 /** Whether the words use websearch syntax (phrases, exclusions, or), which is then taken strictly. */
