@@ -188,3 +188,18 @@ for (const backend of sharedStoreBackends()) {
     });
   });
 }
+
+describe('shared limiter at the edge of a window', () => {
+  it('asks again at once when the window is ending this very millisecond, not a window later', async () => {
+    // Redis's PTTL says 0 for a key that expires within the millisecond: the full window is over.
+    const answers = { incr: [2, 1], ttl: [0] };
+    const store = {
+      ttl: async (key: string) => (key.endsWith(':hold') ? -2 : (answers.ttl.shift() ?? -2)),
+      incr: async () => answers.incr.shift() ?? 1,
+    } as unknown as Store;
+    const limiter = new SharedLimiter(store, limiterKey('Service', 'token-9'), { points: 1, durationMs: 60_000 });
+    // A minute-long window: waiting it out would pass this deadline by far.
+    await limiter.take(2_000);
+    assert.deepEqual(answers, { incr: [], ttl: [] });
+  });
+});

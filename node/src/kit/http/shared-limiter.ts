@@ -93,8 +93,10 @@ export class SharedLimiter implements Limiter {
       return undefined;
     }
     const left = await this.store.ttl(this.windowKey);
-    // -2: the window ended between the two calls; ask again at once.
-    return left > 0 ? left : left === -2 ? 1 : this.limit.durationMs;
+    // 0: the window ends within the millisecond (Redis's PTTL rounds down); -2: it ended between
+    // the two calls. Either way, ask again at once, not a whole window later. -1 (a window with
+    // no expiry) cannot be made by incr; waiting a window out is the safe answer to it.
+    return left > 0 ? left : left === -1 ? this.limit.durationMs : 1;
   }
 
   async hold(ms: number): Promise<void> {
