@@ -1,7 +1,8 @@
 import { inputJsonSchema, invalidArguments } from '@brainmesh/shared';
-import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { HubServices, MeshTool } from '../mesh/mesh-tools.js';
+import { HUB_READS, jsonToolResult } from '../mesh/tool-result.js';
 import { nodeIdSchema } from '../registry.js';
 import type { Access } from '../scopes.js';
 import { type AdminOperations, enrolmentInput, keyIdSchema, keyInput } from './operations.js';
@@ -12,14 +13,9 @@ import { type AdminOperations, enrolmentInput, keyIdSchema, keyInput } from './o
  * through the hub as the operator (`ctx.callMesh`), never with a key of its own.
  */
 
-const READS = { readOnlyHint: true, idempotentHint: true, openWorldHint: false } as const satisfies ToolAnnotations;
 const CHANGES = (destructive: boolean, idempotent: boolean) =>
   ({ readOnlyHint: false, destructiveHint: destructive, idempotentHint: idempotent, openWorldHint: false }) as const;
 const admins = (access: Access) => access.isAdmin;
-const json = (value: unknown): CallToolResult => ({
-  content: [{ type: 'text', text: JSON.stringify(value, null, 2) }],
-  structuredContent: value as Record<string, unknown>,
-});
 
 function adminTool<S extends z.ZodObject>(
   name: string,
@@ -36,7 +32,7 @@ function adminTool<S extends z.ZodObject>(
       run: async (args, _mesh, _access, hub) => {
         const parsed = input.safeParse(args);
         if (!parsed.success) return invalidArguments(parsed.error);
-        return json(await run(parsed.data, hub.admin, hub));
+        return jsonToolResult(await run(parsed.data, hub.admin, hub));
       },
     },
   ];
@@ -50,14 +46,14 @@ export const ADMIN_TOOLS: Readonly<Record<string, MeshTool>> = Object.fromEntrie
     'mesh__status',
     "The hub (id, version, uptime, storage), how many nodes are up, down, connecting or disabled, how many are up with their circuit open, the mesh's tool count, and every node's state.",
     none,
-    READS,
+    HUB_READS,
     (_a, admin) => admin.status(),
   ),
   adminTool(
     'mesh__nodes_show',
     'One node as the registry and its link see it: URL, status, link and direction, circuit, last seen, latency, tools, its pinned key ids.',
     node,
-    READS,
+    HUB_READS,
     (a, admin) => admin.node(a.node),
   ),
   adminTool(
@@ -116,7 +112,7 @@ export const ADMIN_TOOLS: Readonly<Record<string, MeshTool>> = Object.fromEntrie
     'mesh__keys_list',
     'The API keys: id, name, scopes, when made, last used, expiry, revoked.',
     none,
-    READS,
+    HUB_READS,
     async (_a, admin) => ({
       keys: await admin.listKeys(),
     }),

@@ -6,6 +6,7 @@ import { ADMIN_TOOLS } from '../admin/tools.js';
 import { auditSearchSchema, searchAudit } from '../audit/query.js';
 import type { Access } from '../scopes.js';
 import type { Mesh } from './mesh.js';
+import { HUB_READS, jsonToolResult } from './tool-result.js';
 
 /**
  * The hub's own tools, beside the nodes': discovery across the whole mesh, and the admin API
@@ -53,11 +54,6 @@ export interface MeshTool {
   ): CallToolResult | Promise<CallToolResult>;
 }
 
-const json = (value: unknown): CallToolResult => ({
-  content: [{ type: 'text', text: JSON.stringify(value, null, 2) }],
-  structuredContent: value as Record<string, unknown>,
-});
-
 const DISCOVERY_TOOLS: Readonly<Record<string, MeshTool>> = {
   mesh__search_tools: {
     tool: {
@@ -65,12 +61,12 @@ const DISCOVERY_TOOLS: Readonly<Record<string, MeshTool>> = {
       description:
         'Searches every node of the mesh for tools by name, description and node, best matches first. Use it to find the right tool before calling it.',
       inputSchema: inputJsonSchema(searchInput),
-      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+      annotations: HUB_READS,
     },
     run: (args, mesh, access) => {
       const parsed = searchInput.safeParse(args);
       if (!parsed.success) return invalidArguments(parsed.error);
-      return json({ results: searchTools(mesh, parsed.data, access) });
+      return jsonToolResult({ results: searchTools(mesh, parsed.data, access) });
     },
   },
   mesh__list_nodes: {
@@ -79,7 +75,7 @@ const DISCOVERY_TOOLS: Readonly<Record<string, MeshTool>> = {
       description:
         'Lists the nodes of the mesh: status, which side dials its link (dial-out: the hub reaches it; dial-in: it reaches the hub), its circuit (closed, or open since when and until when: calls refused meanwhile), when each was last seen, how many tools it has, and its latency.',
       inputSchema: inputJsonSchema(listInput),
-      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+      annotations: HUB_READS,
     },
     run: (args, mesh, access) => {
       const parsed = listInput.safeParse(args);
@@ -95,7 +91,7 @@ const DISCOVERY_TOOLS: Readonly<Record<string, MeshTool>> = {
         tools: link.status === 'up' ? link.lists.tools.length : 0,
         latencyMs: link.latencyMs ?? null,
       }));
-      return json({ nodes });
+      return jsonToolResult({ nodes });
     },
   },
   mesh__audit_search: {
@@ -104,14 +100,14 @@ const DISCOVERY_TOOLS: Readonly<Record<string, MeshTool>> = {
       description:
         'Searches the audit trail of every node: who called which tool, with which arguments, what came back, how long it took. Newest first; filters combine; pass nextCursor back as cursor for more.',
       inputSchema: inputJsonSchema(auditSearchInput),
-      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+      annotations: HUB_READS,
     },
     visible: (access) => access.readsAudit,
     run: async (args, _mesh, _access, hub) => {
       const parsed = auditSearchInput.safeParse(args);
       if (!parsed.success) return invalidArguments(parsed.error);
       try {
-        return json(await searchAudit(hub.db, parsed.data));
+        return jsonToolResult(await searchAudit(hub.db, parsed.data));
       } catch (err) {
         if (isBrainmeshError(err, 'INVALID_INPUT'))
           return { content: [{ type: 'text', text: err.message }], isError: true };
@@ -124,14 +120,14 @@ const DISCOVERY_TOOLS: Readonly<Record<string, MeshTool>> = {
       name: 'mesh__describe_tool',
       description: "Shows one tool's full input schema, annotations and the node it comes from.",
       inputSchema: inputJsonSchema(describeInput),
-      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+      annotations: HUB_READS,
     },
     run: (args, mesh, access) => {
       const parsed = describeInput.safeParse(args);
       if (!parsed.success) return invalidArguments(parsed.error);
       const own = meshTool(parsed.data.name, access);
       if (own !== undefined)
-        return json({ ...own.tool, node: MESH_NAMESPACE, nameOnNode: own.tool.name, nodeStatus: 'up' });
+        return jsonToolResult({ ...own.tool, node: MESH_NAMESPACE, nameOnNode: own.tool.name, nodeStatus: 'up' });
       const routed = mesh.catalog.resolveTool(parsed.data.name);
       // A tool outside the principal's scopes is described as if it did not exist.
       if (routed === undefined || !access.allowsTool(parsed.data.name, routed.link.id, routed.item)) {
@@ -140,7 +136,7 @@ const DISCOVERY_TOOLS: Readonly<Record<string, MeshTool>> = {
           isError: true,
         };
       }
-      return json({
+      return jsonToolResult({
         ...routed.item,
         name: parsed.data.name,
         node: routed.link.id,
