@@ -30,7 +30,7 @@ try {
   const viaHub = (await connectClient(scope, hub)).client;
   const ring = await KeyRing.open(hub.home);
   const { client: direct, transport } = createNodeClient({
-    url: node.url,
+    url: node.url!,
     nodeId: 'bench',
     hubId: 'hub',
     ring,

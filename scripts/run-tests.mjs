@@ -24,13 +24,23 @@ function walk(dir) {
 // with only Node.js runs the rest and says what it left out.
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveBrowser = existsSync(chromium);
+// Container-engine tests run podman's Docker-compatible service (Debian's podman, runc and
+// busybox-static); the same rule: CI installs them and must run these, elsewhere they need them.
+const onPath = (program) =>
+  (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && existsSync(path.join(dir, program)));
+const haveEngine = onPath('podman') && existsSync('/bin/busybox');
+const ci = process.env.CI === 'true';
 const files = roots
   .flatMap((root) => walk(root))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-  .filter((f) => haveBrowser || process.env.CI === 'true' || !f.endsWith('.browser.test.ts'))
+  .filter((f) => haveBrowser || ci || !f.endsWith('.browser.test.ts'))
+  .filter((f) => haveEngine || ci || !f.endsWith('.engine.test.ts'))
   .sort();
-if (!haveBrowser && process.env.CI !== 'true') {
+if (!haveBrowser && !ci) {
   console.error(`browser tests not run: no Chromium at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);
+}
+if (!haveEngine && !ci) {
+  console.error('container engine tests not run: no podman or /bin/busybox (apt-get install podman runc busybox-static)');
 }
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);

@@ -99,7 +99,7 @@ export async function startBrainmesh(
       return connectHub();
     },
     hubSessions: () => hubSessions,
-    direct: linkedNode({ url: node.url, ring, hubId: link.hubId, nodeId: link.nodeId }),
+    direct: linkedNode({ url: node.url!, ring, hubId: link.hubId, nodeId: link.nodeId }),
     dropLogs: () => {
       hub.proc.stdout.length = 0;
       node.proc.stdout.length = 0;

@@ -137,7 +137,8 @@ export async function enrolmentToken(hub: HubProcess, node: string): Promise<str
 }
 
 export interface NodeProcess {
-  url: string;
+  /** Where it listens; undefined for a dialling node with no port. */
+  url: string | undefined;
   home: string;
   proc: Spawned;
   start(): Promise<NodeProcess>;
@@ -156,8 +157,10 @@ export interface NodeOptions {
   port?: number;
   /** A process group of its own, so a test can send it (and its mounted servers) Ctrl-C's SIGINT. */
   detached?: boolean;
-  /** The node dials the hub (hub.dial), as one behind NAT does. */
+  /** The node dials the hub (hub.dial), as one behind NAT does; it then opens no port unless `listen`. */
   dial?: boolean;
+  /** A dialling node listens all the same (on 127.0.0.1 and `port`). */
+  listen?: boolean;
   /** Run it through this command: `ip netns exec <test host>` (e2e/support/netns.ts). */
   prefix?: readonly string[];
   /** The command to run instead of this checkout's: another checkout's, a benchmark's baseline. */
@@ -176,7 +179,9 @@ export async function startNode(t: TestContext, hub: HubProcess, options: NodeOp
     configFile,
     stringify({
       node: { name: options.name },
-      server: { port: options.port ?? 0 },
+      ...(options.dial !== true || options.listen === true || options.port !== undefined
+        ? { server: { port: options.port ?? 0 } }
+        : {}),
       hub: {
         url: hub.url,
         ...(options.dial === true ? { dial: true } : {}),
@@ -193,12 +198,16 @@ export async function startNode(t: TestContext, hub: HubProcess, options: NodeOp
     { detached: options.detached, prefix: options.prefix },
   );
   t.after(() => proc.stop('SIGKILL'));
-  const { url } = await proc.waitFor<{ msg: string; url: string }>((l) => l.msg === 'node listening', 60_000);
+  const { url } = await proc.waitFor<{ msg: string; url?: string }>(
+    (l) => l.msg === 'node listening' || l.msg === 'node started, dialling the hub; no port open',
+    60_000,
+  );
   return {
     url,
     home,
     proc,
-    start: () => startNode(t, hub, { ...options, home, port: Number(new URL(url).port) }),
+    start: () =>
+      startNode(t, hub, { ...options, home, ...(url === undefined ? {} : { port: Number(new URL(url).port) }) }),
   };
 }
 

@@ -43,7 +43,7 @@ describe('fuzzing a node’s /mcp with valid link tokens', { timeout: 240_000 },
     };
     const hubKeys = await KeyRing.open(hub.home);
     target = {
-      base: node.url,
+      base: node.url!,
       path: '/mcp',
       auth: async () => ({
         authorization: `Bearer ${await signLinkToken(hubKeys, { iss: hubId, aud: nodeId, sub: 'key:fuzzer' })}`,

@@ -40,11 +40,12 @@ describe('a node the hub cannot reach', { timeout: 120_000 }, () => {
     const host = createTestHost();
     scope.after(host.remove);
     const hub = await startHub(scope, { host: host.hostIp });
-    const node = await startNode(scope, hub, { name: 'laptop', dial: true, prefix: host.prefix });
+    // Listening too (it need not), to show that a port it opens is still out of the hub's reach.
+    const node = await startNode(scope, hub, { name: 'laptop', dial: true, listen: true, prefix: host.prefix });
     await nodeUp(hub, 'laptop');
 
     // The node listens on 127.0.0.1 inside its namespace; from here that address is someone else.
-    const port = new URL(node.url).port;
+    const port = new URL(node.url!).port;
     const probe = await fetch(`http://127.0.0.1:${port}/healthz`).then(
       (r) => `answered ${r.status}`,
       (err: Error) => `unreachable (${(err.cause as { code?: string } | undefined)?.code ?? err.message})`,
@@ -61,10 +62,10 @@ describe('a node the hub cannot reach', { timeout: 120_000 }, () => {
     };
     assert.deepEqual(
       listed.nodes.map((n) => [n.node, n.direction]),
-      [['laptop', 'dial-in']],
+      [['laptop', 'dial-out']],
     );
     const view = (await (await admin(hub, 'GET', '/admin/nodes/laptop')).json()) as { url: unknown; direction: string };
-    assert.deepEqual([view.url, view.direction], [null, 'dial-in']);
+    assert.deepEqual([view.url, view.direction], [null, 'dial-out']);
   });
 });
 
@@ -168,7 +169,7 @@ describe('the hub’s end of the link refuses', { timeout: 60_000 }, () => {
     const link = await linkAs(hub, one);
     await nodeUp(hub, 'one');
     const view = (await (await admin(hub, 'GET', '/admin/nodes/one')).json()) as { direction: string };
-    assert.equal(view.direction, 'dial-in');
+    assert.equal(view.direction, 'dial-out');
     link.close();
   });
 

@@ -25,7 +25,10 @@ export const mountSchema = z.discriminatedUnion('transport', [
       name: mountName,
       command: z.string().min(1),
       args: z.array(z.string()).default([]),
-      /** Passed to the process on top of a minimal environment (PATH, HOME…); nothing else leaks in. */
+      /**
+       * Passed to the process on top of a minimal environment (PATH, HOME…); nothing else leaks
+       * in. `${MOUNT_DATA}` in a value is a folder of the mount's own in the node's data folder.
+       */
       env: z.record(z.string(), z.string()).default({}),
       cwd: z.string().optional(),
       /** Put before each of its names (`<prefix>_<name>`), for mounts whose names would collide. */
@@ -68,6 +71,10 @@ export type PackBlock = z.output<typeof packBlock>;
 export const nodeConfigSchema = baseConfigSchema
   .extend({
     node: z.object({ name: nodeName, description: z.string().max(500).optional() }).strict(),
+    /**
+     * Where the node listens for the hub. A node that dials the hub (`hub.dial`) listens only if
+     * this block is given: a laptop behind NAT opens no port by default (`listens` below).
+     */
     server: z
       .object({
         host: z.string().min(1).default('127.0.0.1'),
@@ -76,7 +83,7 @@ export const nodeConfigSchema = baseConfigSchema
         publicUrl: z.url({ protocol: /^https?$/ }).optional(),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 0 }),
+      .optional(),
     hub: z
       .object({
         url: z.url({ protocol: /^https?$/ }),
@@ -119,6 +126,15 @@ export const nodeConfigSchema = baseConfigSchema
   });
 
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+
+/**
+ * Where the node listens, or undefined for none: a node the hub dials always listens (on
+ * 127.0.0.1 and a free port unless told); a node that dials the hub only with a `server` block.
+ */
+export function listenAddress(config: Readonly<NodeConfig>): Readonly<NonNullable<NodeConfig['server']>> | undefined {
+  if (config.server !== undefined) return config.server;
+  return config.hub.dial ? undefined : { host: '127.0.0.1', port: 0 };
+}
 
 export const nodeEnvOverrides: Readonly<Record<string, EnvOverride>> = {
   ...baseEnvOverrides,

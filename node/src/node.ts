@@ -22,7 +22,7 @@ import {
 import { buildNodeApp, NODE_BOUNDS } from './app.js';
 import { AuditRecorder } from './audit/recorder.js';
 import { AuditShipper } from './audit/shipper.js';
-import type { NodeConfig } from './config.js';
+import { listenAddress, type NodeConfig } from './config.js';
 import { HubLink } from './hub-link.js';
 import { LinkDialer } from './link-dialer.js';
 import { MountSource } from './mounts/mount-source.js';
@@ -34,7 +34,8 @@ import type { Source } from './source.js';
 export const NODE_MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
 export interface RunningNode {
-  url: string;
+  /** Where it listens; undefined for a node that only dials the hub. */
+  url: string | undefined;
   storage: { database: string; store: string };
   close(): Promise<void>;
   /** For a shutdown out of time: kills the mounted servers' processes at once. */
@@ -97,7 +98,7 @@ export async function startNode(
       await Promise.all(mounts.map((m) => m.close()));
     });
     for (const mount of config.mounts) {
-      const source = new MountSource(mount, logger);
+      const source = new MountSource(mount, logger, path.join(home, 'mounts', mount.name));
       mounts.push(source);
       await source.start();
       sources.push(source);
@@ -151,13 +152,20 @@ export async function startNode(
     });
     closer.add(() => app.close());
     closer.add(closeSessions);
-    await listenOrExplain(app, {
-      host: config.server.host,
-      port: config.server.port,
-      what: `node ${config.node.name}`,
-      hint: 'stop what uses it, or choose another port (server.port in the node config, or BRAINMESH_NODE_PORT)',
-    });
-    const url = config.server.publicUrl ?? listeningUrl(app.server.address(), config.server.host, config.server.port);
+    // A node that dials the hub may open no port at all: nothing reaches it but its own link.
+    const listen = listenAddress(config);
+    let url: string | undefined;
+    if (listen === undefined) {
+      await app.ready();
+    } else {
+      await listenOrExplain(app, {
+        host: listen.host,
+        port: listen.port,
+        what: `node ${config.node.name}`,
+        hint: 'stop what uses it, or choose another port (server.port in the node config, or BRAINMESH_NODE_PORT)',
+      });
+      url = listen.publicUrl ?? listeningUrl(app.server.address(), listen.host, listen.port);
+    }
 
     if (link.enrolled === undefined) {
       if (config.hub.enrolmentToken === undefined) {
@@ -170,7 +178,7 @@ export async function startNode(
           hubUrl: config.hub.url,
           token: config.hub.enrolmentToken,
           nodeName: config.node.name,
-          url: config.hub.dial ? null : url,
+          url: config.hub.dial ? null : (url ?? null),
         });
         verify = hubVerifier(state.hubId, state.nodeId);
         // No call was taken before enrolment, so the chain is still empty: it goes on from
@@ -197,7 +205,7 @@ export async function startNode(
         });
       }
       // A node that dials tells the hub no URL: the hub must not try to reach it.
-      link.announce(config.hub.dial ? null : url, config.hub.url, announcing.signal).catch((err) => {
+      link.announce(config.hub.dial ? null : (url ?? null), config.hub.url, announcing.signal).catch((err) => {
         if (!announcing.signal.aborted) logger.error({ err }, 'announce abandoned');
       });
       shipper = new AuditShipper({
@@ -222,7 +230,14 @@ export async function startNode(
       await pack.start();
     }
     const tools = (await Promise.all(sources.map((s) => s.listTools()))).flat().length;
-    logger.info({ node: config.node.name, url, tools, ms: Date.now() - started }, 'node listening');
+    if (url === undefined) {
+      logger.info(
+        { node: config.node.name, hub: config.hub.url, tools, ms: Date.now() - started },
+        'node started, dialling the hub; no port open',
+      );
+    } else {
+      logger.info({ node: config.node.name, url, tools, ms: Date.now() - started }, 'node listening');
+    }
     return {
       url,
       storage: { database: db.kind, store: store.kind },

@@ -34,8 +34,8 @@ export interface ProcessSpec {
 
 /** What a process started by `brainmesh up` tells it over their IPC channel. */
 export type SupervisorMessage =
-  /** Listening at `url`, on this storage. */
-  | { type: 'ready'; url: string; storage: { database: string; store: string } }
+  /** Started on this storage, listening at `url` (none for a node that only dials the hub). */
+  | { type: 'ready'; url: string | undefined; storage: { database: string; store: string } }
   /** (The hub.) Its link to `node` came up: the node's tools are served. */
   | { type: 'node-up'; node: string };
 

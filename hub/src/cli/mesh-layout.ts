@@ -4,8 +4,9 @@ import { z } from 'zod';
 
 /**
  * `configs/mesh.yaml`: which hub config and which node configs `brainmesh up` runs together.
- * Each node config is read here only for its name and port (the node checks the rest itself when
- * it starts), so this file knows the node's config format no further than those two fields.
+ * Each node config is read here only for its name, its port and whether it dials the hub (the
+ * node checks the rest itself when it starts), so this file knows the node's config format no
+ * further than those fields.
  */
 
 const port = z.number().int().min(0).max(65535);
@@ -20,6 +21,7 @@ const layoutSchema = z
 const nodeHeadSchema = z.looseObject({
   node: z.looseObject({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a node name') }),
   server: z.looseObject({ port: port.optional() }).optional(),
+  hub: z.looseObject({ dial: z.boolean().optional() }).optional(),
 });
 
 const hubHeadSchema = z.looseObject({ server: z.looseObject({ port: port.optional() }).optional() });
@@ -27,7 +29,8 @@ const hubHeadSchema = z.looseObject({ server: z.looseObject({ port: port.optiona
 export interface MeshLayout {
   file: string;
   hub: { config: string; port: number };
-  nodes: Array<{ name: string; config: string; port: number }>;
+  /** A node's port: the mesh file's, else its config's; none for a node that only dials the hub. */
+  nodes: Array<{ name: string; config: string; port: number | undefined }>;
 }
 
 export function loadMeshLayout(file: string): MeshLayout {
@@ -38,7 +41,8 @@ export function loadMeshLayout(file: string): MeshLayout {
   const nodes = layout.nodes.map((entry) => {
     const config = path.resolve(dir, entry.config);
     const head = loadConfig({ schema: nodeHeadSchema, file: config, envOverrides: {} });
-    return { name: head.node.name, config, port: entry.port ?? head.server?.port ?? 0 };
+    const listens = head.server !== undefined || head.hub?.dial !== true;
+    return { name: head.node.name, config, port: entry.port ?? head.server?.port ?? (listens ? 0 : undefined) };
   });
   const seen = new Set<string>();
   for (const node of nodes) {

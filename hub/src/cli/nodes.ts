@@ -27,7 +27,7 @@ interface NodeView {
   url: string | null;
   status: string;
   link: string;
-  /** Which side opened the link: `dial-out` (the hub), `dial-in` (the node); null with none yet. */
+  /** Which way the link runs, seen from the node: `dial-in` (the hub dialled it), `dial-out` (it dialled the hub); null with none yet. */
   direction: string | null;
   downSince: string | null;
   circuit?: Parameters<typeof linkText>[0]['circuit'];

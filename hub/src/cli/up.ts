@@ -122,6 +122,8 @@ function explain(err: unknown, home: string): string {
 
 type Ready = Extract<SupervisorMessage, { type: 'ready' }>;
 const isReady = (m: SupervisorMessage): m is Ready => m.type === 'ready';
+/** The hub always listens, so its "ready" has a URL. */
+const isListening = (m: SupervisorMessage): m is Ready & { url: string } => isReady(m) && m.url !== undefined;
 
 type Kind = 'hub' | 'node';
 
@@ -207,7 +209,7 @@ class LocalMesh {
   }
 
   /** Starts the hub process; resolves when it listens, with its URL and storage. */
-  private startHub(port: number): Promise<Ready> {
+  private startHub(port: number): Promise<Ready & { url: string }> {
     const hub = this.spawn('hub', 'hub', ['hub', '--config', this.layout!.hub.config, '--port', String(port)], {
       BRAINMESH_HOME: this.home,
     });
@@ -215,7 +217,7 @@ class LocalMesh {
     hub.onMessage((m) => {
       if (m.type === 'node-up') this.linked.emit('up', m.node);
     });
-    return hub.waitFor(isReady, 'listening', START_TIMEOUT_MS);
+    return hub.waitFor(isListening, 'listening', START_TIMEOUT_MS);
   }
 
   /** Starts a node process; resolves once the hub has linked to it ("ready" means linked, not merely started). */
@@ -223,7 +225,8 @@ class LocalMesh {
     const child = this.spawn('node', node.name, ['node', '--config', node.config], {
       BRAINMESH_HOME: this.nodeHome(node.name),
       BRAINMESH_HUB_URL: this.hubUrl,
-      BRAINMESH_NODE_PORT: String(node.port),
+      // A node that only dials the hub gets no port unless the mesh file gives it one.
+      ...(node.port === undefined ? {} : { BRAINMESH_NODE_PORT: String(node.port) }),
       ...(token === undefined ? {} : { BRAINMESH_ENROLMENT_TOKEN: token }),
     });
     this.nodes.set(node.name, child);
@@ -416,7 +419,7 @@ async function checkPorts(layout: MeshLayout): Promise<void> {
     );
   }
   for (const node of layout.nodes) {
-    if (node.port !== 0 && !(await portFree(node.port))) {
+    if (node.port !== undefined && node.port !== 0 && !(await portFree(node.port))) {
       throw new UsageError(
         `port ${node.port} (node ${node.name}) is taken by another program; stop it, or give the node another port (server.port in ${node.config}, or port: in ${layout.file})`,
       );

@@ -73,7 +73,7 @@ const DISCOVERY_TOOLS: Readonly<Record<string, MeshTool>> = {
     tool: {
       name: 'mesh__list_nodes',
       description:
-        'Lists the nodes of the mesh: status, which side dials its link (dial-out: the hub reaches it; dial-in: it reaches the hub), its circuit (closed, or open since when and until when: calls refused meanwhile), when each was last seen, how many tools it has, and its latency.',
+        'Lists the nodes of the mesh: status, which side dials its link (dial-in: the hub reaches it; dial-out: it reaches the hub from behind NAT), its circuit (closed, or open since when and until when: calls refused meanwhile), when each was last seen, how many tools it has, and its latency.',
       inputSchema: inputJsonSchema(listInput),
       annotations: HUB_READS,
     },

@@ -45,7 +45,7 @@ export type LinkStatus = 'connecting' | 'up' | 'down' | 'disabled';
 const MISSED_PINGS_DOWN = 3;
 /** WebSocket pings, for a peer that vanished without closing (a cable pulled, a NAT forgetting). */
 const HEARTBEAT_MS = 5_000;
-/** Which side opened the link: the hub (`dial-out`, to a node with a URL) or the node (`dial-in`). */
+/** Which way the link was opened, seen from the node: the hub dialled in to it (`dial-in`, a node with a URL), or it dialled out to the hub (`dial-out`, a node behind NAT). */
 export type LinkDirection = 'dial-out' | 'dial-in';
 
 /** A hub client session, as a node link needs to know it. */
@@ -212,7 +212,7 @@ export class NodeLink extends EventEmitter<{
         socket.close(LINK_CLOSE.going, 'not wanted any more');
         return;
       }
-      await this.attach(socket, 'dial-out');
+      await this.attach(socket, 'dial-in');
     } catch (err) {
       this.setStatus('down', err);
     }

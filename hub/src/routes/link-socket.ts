@@ -48,7 +48,7 @@ export const linkSocketRoutes: FastifyPluginAsync<{ mesh: Mesh; maxMessageBytes:
           linked.close(LINK_CLOSE.refused, 'refused');
           return;
         }
-        void link.attach(linked, 'dial-in');
+        void link.attach(linked, 'dial-out');
       },
       (err: unknown) =>
         request.log.warn(

@@ -113,6 +113,6 @@ export async function linkPair(
     }
     node.send({ ch: envelope.ch, m: { jsonrpc: '2.0', id: m.id, ...answer } as Envelope['m'] });
   });
-  await link.attach(hubEnd, 'dial-in');
+  await link.attach(hubEnd, 'dial-out');
   return { link, record, node, seen };
 }

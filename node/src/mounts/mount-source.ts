@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,9 @@ import { HttpClientTransport } from './http-transport.js';
 
 // Commands named in a mount (`mcp-server-everything`) resolve against the project's own
 // node_modules/.bin first, so a server installed as a dependency needs no global install.
+/** Stands for the mount's own data folder in its env values. */
+export const MOUNT_DATA = '${MOUNT_DATA}';
+
 const PROJECT_BIN = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '..',
@@ -71,9 +74,14 @@ export class MountSource implements Source {
   private readonly inFlight: CallContext[] = [];
   private readonly prefix: string;
 
+  /**
+   * @param dataDir A folder of this mount's own in the node's data folder, made on first use:
+   *   `${MOUNT_DATA}` in its env values stands for it (where server-memory keeps its graph).
+   */
   constructor(
     private readonly config: MountConfig,
     private readonly logger: Logger,
+    private readonly dataDir?: string,
   ) {
     this.name = config.name;
     this.prefix = config.prefix === undefined ? '' : `${config.prefix}_`;
@@ -179,7 +187,7 @@ export class MountSource implements Source {
     if (c.transport === 'http') {
       return new HttpClientTransport(new URL(c.url), c.headers);
     }
-    const env = { ...getDefaultEnvironment(), ...c.env };
+    const env = { ...getDefaultEnvironment(), ...this.expand(c.env) };
     if (existsSync(PROJECT_BIN)) env.PATH = `${PROJECT_BIN}${path.delimiter}${env.PATH ?? ''}`;
     const transport = new StdioClientTransport({
       command: c.command,
@@ -192,6 +200,23 @@ export class MountSource implements Source {
       this.logger.debug({ mount: this.name, stderr: chunk.toString('utf8').trimEnd() }, 'mount stderr');
     });
     return transport;
+  }
+
+  /** The env values as given, with `${MOUNT_DATA}` made into the mount's own folder. */
+  private expand(env: Readonly<Record<string, string>>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(env)) {
+      if (!value.includes(MOUNT_DATA)) {
+        out[name] = value;
+        continue;
+      }
+      if (this.dataDir === undefined) {
+        throw new BrainmeshError('CONFIG_INVALID', `mount ${this.name}: env ${name} uses ${MOUNT_DATA}, but this node has no data folder`);
+      }
+      mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+      out[name] = value.replaceAll(MOUNT_DATA, this.dataDir);
+    }
+    return out;
   }
 
   private onLost(client: Client): void {
