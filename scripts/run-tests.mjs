@@ -40,7 +40,9 @@ if (!haveBrowser && !ci) {
   console.error(`browser tests not run: no Chromium at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);
 }
 if (!haveEngine && !ci) {
-  console.error('container engine tests not run: no podman or /bin/busybox (apt-get install podman runc busybox-static)');
+  console.error(
+    'container engine tests not run: no podman or /bin/busybox (apt-get install podman runc busybox-static)',
+  );
 }
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);

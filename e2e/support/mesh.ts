@@ -161,6 +161,13 @@ export interface NodeOptions {
   dial?: boolean;
   /** A dialling node listens all the same (on 127.0.0.1 and `port`). */
   listen?: boolean;
+  /** The one-time token to enrol with, made elsewhere (a tool); otherwise the test makes one. */
+  enrolmentToken?: string;
+  /**
+   * A config file of its own (a reference config) instead of one written from these options;
+   * the hub's URL and the enrolment token then reach it through its environment.
+   */
+  config?: string;
   /** Run it through this command: `ip netns exec <test host>` (e2e/support/netns.ts). */
   prefix?: readonly string[];
   /** The command to run instead of this checkout's: another checkout's, a benchmark's baseline. */
@@ -172,29 +179,37 @@ export async function startNode(t: TestContext, hub: HubProcess, options: NodeOp
   const dir = options.home === undefined ? tempDir(`node-${options.name}`) : undefined;
   if (dir !== undefined) t.after(dir.remove);
   const home = options.home ?? dir!.dir;
-  const configFile = path.join(home, 'node.yaml');
+  const configFile = options.config ?? path.join(home, 'node.yaml');
   const enrolled = options.home !== undefined;
   options.setup?.(home);
-  writeFileSync(
-    configFile,
-    stringify({
-      node: { name: options.name },
-      ...(options.dial !== true || options.listen === true || options.port !== undefined
-        ? { server: { port: options.port ?? 0 } }
-        : {}),
-      hub: {
-        url: hub.url,
-        ...(options.dial === true ? { dial: true } : {}),
-        ...(enrolled ? {} : { enrolmentToken: await enrolmentToken(hub, options.name) }),
-      },
-      packs: options.packs ?? ['devtools'],
-      mounts: options.mounts ?? [],
-    }),
-  );
+  const token = enrolled ? undefined : (options.enrolmentToken ?? (await enrolmentToken(hub, options.name)));
+  if (options.config === undefined) {
+    writeFileSync(
+      configFile,
+      stringify({
+        node: { name: options.name },
+        ...(options.dial !== true || options.listen === true || options.port !== undefined
+          ? { server: { port: options.port ?? 0 } }
+          : {}),
+        hub: {
+          url: hub.url,
+          ...(options.dial === true ? { dial: true } : {}),
+          ...(token === undefined ? {} : { enrolmentToken: token }),
+        },
+        packs: options.packs ?? ['devtools'],
+        mounts: options.mounts ?? [],
+      }),
+    );
+  }
+  // A config of its own is told the hub and the token the way `brainmesh up` tells it.
+  const given =
+    options.config === undefined
+      ? {}
+      : { BRAINMESH_HUB_URL: hub.url, ...(token === undefined ? {} : { BRAINMESH_ENROLMENT_TOKEN: token }) };
   const proc = spawnTs(
     options.entry ?? BRAINMESH,
     ['node', '--config', configFile],
-    { ...baseEnv(home), ...options.env },
+    { ...baseEnv(home), ...given, ...options.env },
     { detached: options.detached, prefix: options.prefix },
   );
   t.after(() => proc.stop('SIGKILL'));

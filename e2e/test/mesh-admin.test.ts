@@ -53,10 +53,48 @@ describe('the mesh-admin pack', { timeout: 120_000 }, () => {
     }, 'the audit row of the key made');
     assert.ok(!JSON.stringify(row).includes(key), 'the key is not in the audit trail');
 
-    // The hub decides: a caller without the admin scope is refused there, whatever the node asks.
+    // A principal without admin sees none of the pack's tools, though its key opens the node
+    // (node:ops) and every read (read:*); and the hub tools behind them refuse it as well.
     const reader = (await connectClient(t, { url: hub.url, key })).client;
+    const seen = (await reader.listTools()).tools.map((tool) => tool.name);
+    assert.deepEqual(
+      seen.filter((n) => n.startsWith('ops__')),
+      [],
+    );
+    assert.ok(seen.includes('alpha__echo'), 'its other tools are there');
     const refused = await reader.callTool({ name: 'ops__mesh_keys_list', arguments: {} });
     assert.equal(refused.isError, true);
-    assert.match(text(refused), /unknown tool mesh__keys_list/);
+    assert.equal(text(refused), 'not allowed: calling ops__mesh_keys_list needs the scope admin');
+    const nodeWide = (
+      await client.callTool({ name: 'ops__mesh_keys_create', arguments: { name: 'ops-only', scopes: ['node:ops'] } })
+    ).structuredContent as { key: string; id: string };
+    const opsOnly = (await connectClient(t, { url: hub.url, key: nodeWide.key })).client;
+    assert.deepEqual(
+      (await opsOnly.listTools()).tools.filter((tool) => tool.name.startsWith('ops__')),
+      [],
+    );
+
+    // Revoked from Claude's side, asked first: its very next request is refused.
+    asked.length = 0;
+    const revoked = await client.callTool({ name: 'ops__mesh_keys_revoke', arguments: { id: nodeWide.id } });
+    assert.equal(revoked.isError, undefined, text(revoked));
+    assert.deepEqual(asked, [`Confirm: revoke API key ${nodeWide.id}?`]);
+    await assert.rejects(opsOnly.listTools(), /"code":"UNAUTHENTICATED","message":"the API key or access token is not valid"/);
+
+    // A new node enrolled from Claude's side: the token comes back once, the node comes up with it.
+    asked.length = 0;
+    const enrolled = await client.callTool({ name: 'ops__mesh_nodes_enrol', arguments: { node: 'beta' } });
+    const token = (enrolled.structuredContent as { token: string }).token;
+    assert.equal(typeof token, 'string', text(enrolled));
+    assert.deepEqual(asked, ['Confirm: make an enrolment token for a new node "beta"?']);
+    await startNode(t, hub, { name: 'beta', enrolmentToken: token });
+    const nodes = await until(async () => {
+      const listed = (await client.callTool({ name: 'ops__mesh_nodes_list', arguments: {} })).structuredContent as {
+        nodes: Array<{ node: string; status: string }>;
+      };
+      return listed.nodes.find((n) => n.node === 'beta' && n.status === 'up') === undefined ? undefined : listed.nodes;
+    }, 'beta up in ops__mesh_nodes_list');
+    assert.deepEqual(nodes.map((n) => n.node).sort(), ['alpha', 'beta', 'ops']);
+    assert.equal(text(await client.callTool({ name: 'beta__echo', arguments: { text: 'new here' } })), 'new here');
   });
 });

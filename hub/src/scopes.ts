@@ -1,3 +1,4 @@
+import { ADMIN_ONLY_META_KEY } from '@brainmesh/shared';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
@@ -11,6 +12,8 @@ import { z } from 'zod';
  *   read:GLOB        the same, but only tools marked read-only (readOnlyHint)
  *   audit            the whole mesh's audit trail (mesh__audit_search), arguments included
  *
+ * A node's tool marked admin-only (`_meta` ADMIN_ONLY_META_KEY: DevMCP's mesh management) is
+ * seen and called with `admin` alone.
  * The hub's own discovery tools (mesh__search_tools, mesh__list_nodes, mesh__describe_tool) are
  * open to every principal and show only what it may call; mesh__audit_search needs `audit`.
  * Anything no scope grants is refused.
@@ -61,7 +64,8 @@ export class Access {
   }
 
   /** May this principal see and call the tool listed as `name` on node `node`? */
-  allowsTool(name: string, node: string, tool: Pick<Tool, 'annotations'>): boolean {
+  allowsTool(name: string, node: string, tool: Pick<Tool, 'annotations' | '_meta'>): boolean {
+    if (tool._meta?.[ADMIN_ONLY_META_KEY] === true) return this.isAdmin;
     return this.grants.some((g) => {
       if (g.kind === 'admin') return true;
       if (g.kind === 'node') return g.node === node;
@@ -83,7 +87,8 @@ export class Access {
   }
 
   /** The scope to ask for, said plainly, when a tool is refused. */
-  static neededFor(name: string, node: string): string {
+  static neededFor(name: string, node: string, tool: Pick<Tool, '_meta'>): string {
+    if (tool._meta?.[ADMIN_ONLY_META_KEY] === true) return 'admin';
     return `tools:${name} or node:${node}`;
   }
 }

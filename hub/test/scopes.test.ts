@@ -11,6 +11,16 @@ describe('scopes', () => {
     assert.ok(a.isAdmin && a.allowsTool('medtainer__droplet_action', 'medtainer', rw) && a.allowsNode('spectrum'));
   });
 
+  it('an admin-only tool is seen and called with admin alone, whatever else is granted', () => {
+    const adminOnly = { annotations: { readOnlyHint: true }, _meta: { 'io.brainmesh/adminOnly': true } };
+    assert.ok(new Access(['admin']).allowsTool('devmcp__mesh_status', 'devmcp', adminOnly));
+    for (const scopes of [['node:devmcp'], ['tools:*'], ['read:devmcp__*'], ['audit', 'tools:devmcp__mesh_status']]) {
+      assert.ok(!new Access(scopes).allowsTool('devmcp__mesh_status', 'devmcp', adminOnly), scopes.join());
+    }
+    assert.equal(Access.neededFor('devmcp__mesh_status', 'devmcp', adminOnly), 'admin');
+    assert.equal(Access.neededFor('devmcp__echo', 'devmcp', {}), 'tools:devmcp__echo or node:devmcp');
+  });
+
   it('node:NAME allows that node only', () => {
     const a = new Access(['node:medtainer']);
     assert.ok(a.allowsTool('medtainer__droplet_action', 'medtainer', rw));

@@ -1,4 +1,5 @@
 import {
+  ADMIN_ONLY_META_KEY,
   type AuditPolicy,
   BrainmeshError,
   describeIssues,
@@ -144,6 +145,7 @@ function toWireTool(def: ToolDefinition): Tool {
     description: def.description,
     inputSchema,
     ...(def.annotations === undefined ? {} : { annotations: def.annotations }),
+    ...(def.adminOnly === true ? { _meta: { [ADMIN_ONLY_META_KEY]: true } } : {}),
   };
 }
 

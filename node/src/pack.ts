@@ -22,6 +22,11 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   annotations?: ToolAnnotations;
   /** Fields of its arguments and result to keep out of the audit trail, beyond secret-shaped ones. */
   audit?: AuditPolicy;
+  /**
+   * Seen and called only by principals with the hub's admin scope (the hub hides and refuses it
+   * for anyone else, whatever node or tool scopes they hold).
+   */
+  adminOnly?: boolean;
   handler(args: z.output<S>, ctx: CallContext): Promise<CallToolResult>;
 }
 

@@ -81,6 +81,7 @@ export {
 } from './link/token.js';
 export { createLogger, type Logger, newTraceId } from './logger.js';
 export {
+  ADMIN_ONLY_META_KEY,
   clip,
   describeIssues,
   EMPTY_LISTS,

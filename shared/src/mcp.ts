@@ -15,6 +15,12 @@ import { z } from 'zod';
  */
 export const TRACE_META_KEY = 'io.brainmesh/traceId';
 
+/**
+ * In a tool's `_meta`: only principals with the hub's admin scope may see or call it, whatever
+ * their other scopes (node:NAME, tools:*, read:*). The node marks it; the hub enforces it.
+ */
+export const ADMIN_ONLY_META_KEY = 'io.brainmesh/adminOnly';
+
 /** What the hub and every node serve: lists that change and say so, completion, logging. */
 export const SERVER_CAPABILITIES: ServerCapabilities = Object.freeze({
   tools: { listChanged: true },

@@ -127,7 +127,9 @@ export function toolCallPipeline(
         }
         outcome = 'refused';
         log.warn({ tool: name, node: route.node }, 'tool call refused: scope');
-        return toolError(`not allowed: calling ${name} needs the scope ${Access.neededFor(name, route.node)}`);
+        return toolError(
+          `not allowed: calling ${name} needs the scope ${Access.neededFor(name, route.node, route.item)}`,
+        );
       }
       if (inner !== undefined && route.kind === 'node' && inner.chain.includes(route.node)) {
         outcome = 'refused';

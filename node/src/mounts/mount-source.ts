@@ -35,11 +35,12 @@ import type { MountConfig } from '../config.js';
 import type { CallContext, Source } from '../source.js';
 import { HttpClientTransport } from './http-transport.js';
 
-// Commands named in a mount (`mcp-server-everything`) resolve against the project's own
-// node_modules/.bin first, so a server installed as a dependency needs no global install.
-/** Stands for the mount's own data folder in its env values. */
+/** Stands for the mount's own data folder in its env values (written as is in the YAML). */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text a config holds
 export const MOUNT_DATA = '${MOUNT_DATA}';
 
+// Commands named in a mount (`mcp-server-everything`) resolve against the project's own
+// node_modules/.bin first, so a server installed as a dependency needs no global install.
 const PROJECT_BIN = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '..',
@@ -211,7 +212,10 @@ export class MountSource implements Source {
         continue;
       }
       if (this.dataDir === undefined) {
-        throw new BrainmeshError('CONFIG_INVALID', `mount ${this.name}: env ${name} uses ${MOUNT_DATA}, but this node has no data folder`);
+        throw new BrainmeshError(
+          'CONFIG_INVALID',
+          `mount ${this.name}: env ${name} uses ${MOUNT_DATA}, but this node has no data folder`,
+        );
       }
       mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
       out[name] = value.replaceAll(MOUNT_DATA, this.dataDir);

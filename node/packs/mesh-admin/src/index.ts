@@ -6,8 +6,8 @@ import { z } from 'zod';
 /**
  * The operator's surface on DevMCP: the hub's admin tools (`mesh__status`, `mesh__nodes_*`,
  * `mesh__keys_*`), discovery and the audit trail, called through the hub as the caller
- * (`ctx.callMesh`). The hub decides: a caller without the admin scope is refused there, and this
- * node holds no key of its own. Every change asks the user first (elicitation), or needs
+ * (`ctx.callMesh`). Every tool is admin-only: the hub shows them to admins alone, and refuses the
+ * hub tools they call to anyone else as well; this node holds no key of its own. Every change asks the user first (elicitation), or needs
  * `confirm: true` where the client cannot ask.
  */
 export const pack = definePack({
@@ -30,6 +30,7 @@ function read<S extends z.ZodObject>(name: string, hubTool: string, description:
     description,
     input,
     annotations: READS,
+    adminOnly: true,
     handler: async (args, ctx) => ctx.callMesh(hubTool, args as Record<string, unknown>),
   });
 }
@@ -49,6 +50,7 @@ function change<S extends z.ZodObject>(
     description: `${description} Asks the user to confirm first.`,
     input: input.extend({ confirm: confirmField }),
     annotations,
+    adminOnly: true,
     ...(audit === undefined ? {} : { audit }),
     handler: async (args, ctx: CallContext): Promise<CallToolResult> => {
       const { confirm, ...rest } = args as z.output<S> & { confirm?: boolean };
