@@ -2,7 +2,7 @@
  * What is running, read from /proc: for asserting that a process left nothing behind, however
  * its children were started and whoever reaped them.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 interface Stat {
   pid: number;
@@ -77,4 +77,39 @@ export function killGroup(pgid: number): void {
   } catch {
     // already gone
   }
+}
+
+/**
+ * The TCP ports `pid` and the processes below it listen on (IPv4 and IPv6), from the kernel's
+ * socket tables matched against each process's open sockets: what the machine would accept
+ * connections on for them, whatever their logs say.
+ */
+export function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      for (const fd of readdirSync(`/proc/${p}/fd`)) {
+        try {
+          const target = readlinkSync(`/proc/${p}/fd/${fd}`);
+          const m = /^socket:\[(\d+)\]$/.exec(target);
+          if (m) inodes.add(m[1]!);
+        } catch {
+          // closed meanwhile
+        }
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is f[1] ("ADDR:PORT" in hex), st is f[3] (0A: LISTEN), inode is f[9].
+      if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9]!)) continue;
+      ports.add(Number.parseInt(f[1]!.split(':')[1]!, 16));
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
 }

@@ -33,7 +33,7 @@ describe('brainmesh nodes', { timeout: 120_000 }, () => {
     const table = await brainmesh(['nodes', 'list']);
     assert.equal(table.code, 0);
     const [header, row] = table.stdout.trim().split('\n');
-    assert.match(header ?? '', /^NAME\s+STATUS\s+LINK\s+DIALS\s+TOOLS\s+LAST SEEN\s+URL$/);
+    assert.match(header ?? '', /^NAME\s+STATUS\s+LINK\s+DIRECTION\s+TOOLS\s+LAST SEEN\s+URL$/);
     assert.match(row ?? '', /^alpha\s+enabled\s+up\s+dial-in\s+8\s+\S+\s+http:\/\/127\.0\.0\.1:\d+$/);
     const json = JSON.parse((await brainmesh(['nodes', 'show', 'alpha', '--json'])).stdout) as {
       id: string;

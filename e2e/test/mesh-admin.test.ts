@@ -79,7 +79,10 @@ describe('the mesh-admin pack', { timeout: 120_000 }, () => {
     const revoked = await client.callTool({ name: 'ops__mesh_keys_revoke', arguments: { id: nodeWide.id } });
     assert.equal(revoked.isError, undefined, text(revoked));
     assert.deepEqual(asked, [`Confirm: revoke API key ${nodeWide.id}?`]);
-    await assert.rejects(opsOnly.listTools(), /"code":"UNAUTHENTICATED","message":"the API key or access token is not valid"/);
+    await assert.rejects(
+      opsOnly.listTools(),
+      /"code":"UNAUTHENTICATED","message":"the API key or access token is not valid"/,
+    );
 
     // A new node enrolled from Claude's side: the token comes back once, the node comes up with it.
     asked.length = 0;

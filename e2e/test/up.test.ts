@@ -7,7 +7,7 @@ import { type Spawned, spawnTs, tempDir } from '@brainmesh/shared/testing';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { stringify } from 'yaml';
-import { admin, BRAINMESH, connectClient, nodeUp, suiteScope, text, until } from '../support/mesh.js';
+import { admin, BRAINMESH, connectClient, nodeUp, runCli, suiteScope, text, until } from '../support/mesh.js';
 import { alive, commandLine, descendants } from '../support/processes.js';
 
 const CONFIGS = path.resolve(BRAINMESH, '..', '..', 'configs');
@@ -35,7 +35,8 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
       stringify({
         hub: { config: path.join(CONFIGS, 'hub.yaml') },
         nodes: [
-          { config: path.join(CONFIGS, 'devmcp.yaml'), port: 0 },
+          // DevMCP dials the hub and opens no port: the mesh file gives it none.
+          { config: path.join(CONFIGS, 'devmcp.yaml') },
           { config: path.join(CONFIGS, 'medtainer.yaml'), port: 0 },
           { config: path.join(CONFIGS, 'spectrum.yaml'), port: 0 },
           { config: 'alpha.yaml' },
@@ -73,11 +74,11 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
     assert.match(out, /hub {7}ready at http:\/\/127\.0\.0\.1:\d+, storage embedded\/memory \(\d+\.\d s\)/);
     assert.match(out, /devmcp {4}starting and enrolling \(first run\)/);
     assert.match(out, /alpha {5}ready \(\d+\.\d s\)/);
-    // The node table: both nodes linked, with their tool counts (devtools has 8; devmcp adds
-    // the mounted server-everything's).
+    // The node table: every node linked, with its tool counts (devtools has 8; DevMCP's packs
+    // and mounted servers make 70 or more).
     assert.match(out, /alpha +up +8\n/);
     const devmcpTools = Number(out.match(/devmcp +up +(\d+)\n/)?.[1]);
-    assert.ok(devmcpTools > 7, out);
+    assert.ok(devmcpTools >= 70, out);
     assert.match(out, /medtainer +up +31\n/);
     // Four roles of 18 tools each, and the Operator's mesh health.
     assert.match(out, /spectrum +up +73\n/);
@@ -87,6 +88,11 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
     assert.ok(out.includes(`    ${firstKey}`), 'the key is printed');
     firstHubKid = JSON.parse(readFileSync(path.join(home, 'keys.json'), 'utf8')).keys[0].kid;
+
+    // DevMCP dialled the hub; the others were dialled by it.
+    const listed = await runCli({ url: hubUrlOf(proc), key: firstKey }, ['nodes', 'list']);
+    assert.match(listed.stdout, /^devmcp +enabled +up +dial-out +\d+ +\S+ +-$/m, listed.stdout);
+    assert.match(listed.stdout, /^alpha +enabled +up +dial-in +8 +\S+ +http:\/\/127\.0\.0\.1:\d+$/m, listed.stdout);
 
     // Claude Desktop's part: start the bridge as the snippet says, with its environment only.
     const entry = snippetOf(proc).mcpServers.brainmesh;

@@ -102,7 +102,7 @@ export const nodesSpec: CommandSpec = {
           nodes,
           nodes.length === 0
             ? 'no nodes yet: brainmesh nodes enroll NAME\n'
-            : table([['NAME', 'STATUS', 'LINK', 'DIALS', 'TOOLS', 'LAST SEEN', 'URL'], ...rows]),
+            : table([['NAME', 'STATUS', 'LINK', 'DIRECTION', 'TOOLS', 'LAST SEEN', 'URL'], ...rows]),
         );
       },
     },
