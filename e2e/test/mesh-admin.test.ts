@@ -53,6 +53,43 @@ describe('the mesh-admin pack', { timeout: 120_000 }, () => {
     }, 'the audit row of the key made');
     assert.ok(!JSON.stringify(row).includes(key), 'the key is not in the audit trail');
 
+    // The audit trail checked and its lag read from here; an account made with a password the
+    // hub makes, shown once and kept out of the node's audit trail.
+    const verified = (await client.callTool({ name: 'ops__mesh_audit_verify', arguments: {} })).structuredContent as {
+      ok: boolean;
+      nodes: Array<{ node: string }>;
+    };
+    assert.equal(verified.ok, true);
+    assert.ok(
+      verified.nodes.some((n) => n.node === 'ops'),
+      JSON.stringify(verified),
+    );
+    const lag = (await client.callTool({ name: 'ops__mesh_audit_lag', arguments: {} })).structuredContent as {
+      nodes: Array<{ node: string; backlog: number }>;
+    };
+    assert.ok(
+      lag.nodes.some((n) => n.node === 'ops'),
+      JSON.stringify(lag),
+    );
+    asked.length = 0;
+    const user = (await client.callTool({ name: 'ops__mesh_users_create', arguments: { username: 'ana' } }))
+      .structuredContent as { username: string; scopes: string[]; password: string };
+    assert.deepEqual([user.username, user.scopes], ['ana', ['admin']]);
+    assert.ok(user.password.length >= 20);
+    assert.deepEqual(asked, ['Confirm: create an operator account "ana" with admin?']);
+    const users = (await client.callTool({ name: 'ops__mesh_users_list', arguments: {} })).structuredContent as {
+      users: Array<{ username: string }>;
+    };
+    assert.deepEqual(
+      users.users.map((u) => u.username),
+      ['ana'],
+    );
+    const userRow = await until(async () => {
+      const res = await admin(hub, 'GET', '/admin/audit?node=ops&tool=mesh_users_create&limit=1');
+      return ((await res.json()) as { events: { response: unknown }[] }).events[0];
+    }, 'the audit row of the account made');
+    assert.ok(!JSON.stringify(userRow).includes(user.password), 'the password is not in the audit trail');
+
     // A principal without admin sees none of the pack's tools, though its key opens the node
     // (node:ops) and every read (read:*); and the hub tools behind them refuse it as well.
     const reader = (await connectClient(t, { url: hub.url, key })).client;

@@ -119,6 +119,8 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     startedAt: new Date(),
     storage: { database: deps.db.kind, store: deps.store.kind },
     hubTools: () => Object.keys(MESH_TOOLS).length,
+    db: deps.db,
+    accounts: oauth,
   });
   await app.register(adminRoutes, {
     admin,

@@ -1,6 +1,10 @@
-import { BrainmeshError } from '@brainmesh/shared';
+import { randomBytes } from 'node:crypto';
+import { BrainmeshError, type Db } from '@brainmesh/shared';
+import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import type { ApiKeys } from '../api-keys.js';
+import { auditLag } from '../audit/query.js';
+import { verifyAudit } from '../audit/verify.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { MESH_NAMESPACE } from '../mesh/namespace.js';
 import { type NodeRecord, nodeIdSchema, type Registry } from '../registry.js';
@@ -37,6 +41,15 @@ export const keyInput = z
   })
   .strict();
 
+export const userInput = z
+  .object({
+    username: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, . _ and -'),
+    /** Absent: the hub makes one (shown once), so no one has to invent it in a chat. */
+    password: z.string().min(12, 'at least 12 characters').max(1024).optional(),
+    scopes: scopesSchema.default(['admin']),
+  })
+  .strict();
+
 export const keyIdSchema = z.string().regex(/^[a-z0-9]{10}$/, 'a key id is 10 lowercase letters and digits');
 
 export interface AdminDeps {
@@ -49,6 +62,8 @@ export interface AdminDeps {
   storage: { database: string; store: string };
   /** How many tools the hub serves itself, for the status's total. */
   hubTools: () => number;
+  db: Db;
+  accounts: { createAccount(username: string, password: string, scopes: string[]): Promise<void> };
 }
 
 export class AdminOperations {
@@ -165,5 +180,57 @@ export class AdminOperations {
 
   async revokeKey(id: string): Promise<void> {
     if (!(await this.deps.keys.revoke(id))) throw new BrainmeshError('NOT_FOUND', `no API key ${id}`);
+  }
+
+  /** Every node's hash chain and signed batches walked; the first row that does not hold, named. */
+  async auditVerify(node?: string) {
+    const nodes = await verifyAudit(this.deps.db, {
+      hubId: this.deps.hubId,
+      keysOf: (id) => this.keyHistory(id),
+      ...(node === undefined ? {} : { node }),
+    });
+    return { ok: nodes.every((n) => n.ok), nodes };
+  }
+
+  async auditLag() {
+    return { nodes: await auditLag(this.deps.db) };
+  }
+
+  /** The operator accounts that may sign in (OAuth), with their scopes; never their passwords. */
+  async users() {
+    const { rows } = await this.deps.db.query<{ username: string; scopes: string[]; created_at: Date }>(
+      'SELECT username, scopes, created_at FROM operator_accounts ORDER BY username',
+    );
+    return {
+      users: rows.map((r) => ({
+        username: r.username,
+        scopes: r.scopes,
+        createdAt: new Date(r.created_at).toISOString(),
+      })),
+    };
+  }
+
+  /** Makes an account; a password made here is returned this once and kept only as its hash. */
+  async createUser(input: z.output<typeof userInput>) {
+    const password = input.password ?? randomBytes(18).toString('base64url');
+    await this.deps.accounts.createAccount(input.username, password, input.scopes);
+    return {
+      username: input.username,
+      scopes: input.scopes,
+      ...(input.password === undefined ? { password } : {}),
+    };
+  }
+
+  /** Every key the node has had, so batches signed before a rotation still verify. */
+  private async keyHistory(nodeId: string): Promise<JSONWebKeySet> {
+    const { rows } = await this.deps.db.query<{ jwk: Record<string, unknown> }>(
+      'SELECT jwk FROM node_key_history WHERE node_id = $1',
+      [nodeId],
+    );
+    const current = (await this.deps.registry.get(nodeId))?.jwks.keys ?? [];
+    const byKid = new Map<unknown, Record<string, unknown>>();
+    for (const key of [...rows.map((r) => r.jwk), ...(current as Array<Record<string, unknown>>)])
+      byKid.set(key.kid, key);
+    return { keys: [...byKid.values()] } as JSONWebKeySet;
   }
 }

@@ -5,7 +5,7 @@ import type { HubServices, MeshTool } from '../mesh/mesh-tools.js';
 import { HUB_READS, jsonToolResult } from '../mesh/tool-result.js';
 import { nodeIdSchema } from '../registry.js';
 import type { Access } from '../scopes.js';
-import { type AdminOperations, enrolmentInput, keyIdSchema, keyInput } from './operations.js';
+import { type AdminOperations, enrolmentInput, keyIdSchema, keyInput, userInput } from './operations.js';
 
 /**
  * The admin API as the hub's own tools, for principals with the admin scope only (listed for no
@@ -126,5 +126,33 @@ export const ADMIN_TOOLS: Readonly<Record<string, MeshTool>> = Object.fromEntrie
       await admin.revokeKey(a.id);
       return { revoked: a.id };
     },
+  ),
+  adminTool(
+    'mesh__audit_verify',
+    "Walks every node's audit hash chain and signed batches (or one node's), and names the first row that does not hold: altered, removed or inserted.",
+    z.object({ node: nodeIdSchema.optional() }).strict(),
+    HUB_READS,
+    (a, admin) => admin.auditVerify(a.node),
+  ),
+  adminTool(
+    'mesh__audit_lag',
+    "How far behind each node's audit shipping is: rows the node has written that the hub does not hold yet, and the last batch's delay.",
+    none,
+    HUB_READS,
+    (_a, admin) => admin.auditLag(),
+  ),
+  adminTool(
+    'mesh__users_list',
+    'The operator accounts that may sign in to the hub (OAuth), with their scopes and when made.',
+    none,
+    HUB_READS,
+    (_a, admin) => admin.users(),
+  ),
+  adminTool(
+    'mesh__users_create',
+    'Makes an operator account with the scopes given (admin by default). Without a password the hub makes one and shows it once.',
+    userInput,
+    CHANGES(false, false),
+    (a, admin) => admin.createUser(a),
   ),
 ]);

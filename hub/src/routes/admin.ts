@@ -1,12 +1,12 @@
 import type { Db, Store } from '@brainmesh/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { type AdminOperations, enrolmentInput, keyIdSchema, keyInput } from '../admin/operations.js';
+import { type AdminOperations, enrolmentInput, keyIdSchema, keyInput, userInput } from '../admin/operations.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { searchTools } from '../mesh/mesh-tools.js';
 import type { OAuthService } from '../oauth/service.js';
 import { nodeIdSchema, type Registry } from '../registry.js';
-import { Access, scopesSchema } from '../scopes.js';
+import { Access } from '../scopes.js';
 import { auditRoutes } from './audit.js';
 import { type Credentials, type HttpLimit, requirePrincipal } from './auth.js';
 import { parse } from './links.js';
@@ -23,13 +23,6 @@ export interface AdminRouteDeps {
   store: Store;
 }
 
-const userBody = z
-  .object({
-    username: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, . _ and -'),
-    password: z.string().min(12, 'at least 12 characters').max(1024),
-    scopes: scopesSchema.default(['admin']),
-  })
-  .strict();
 const toolQuery = z
   .object({
     query: z.string().min(1, 'say what to look for').max(200),
@@ -43,7 +36,7 @@ const keyParams = z.object({ id: keyIdSchema }).strict();
 /** The operator's API: enrolment tokens and the node registry. Admin scope only. */
 export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps) => {
   app.addHook('preHandler', requirePrincipal(deps.credentials, deps.limit, { scope: 'admin' }));
-  await app.register(auditRoutes, { db: deps.db, store: deps.store, registry: deps.registry, hubId: deps.hubId });
+  await app.register(auditRoutes, { db: deps.db, store: deps.store, admin: deps.admin });
 
   const { admin } = deps;
   const nodeId = (request: { params: unknown }) => parse(nodeParams, request.params).id;
@@ -79,11 +72,12 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
   });
 
   app.post('/admin/users', async (request, reply) => {
-    const body = parse(userBody, request.body);
-    await deps.oauth.createAccount(body.username, body.password, body.scopes);
-    request.log.info({ username: body.username, scopes: body.scopes }, 'operator account created');
-    return reply.code(201).send({ username: body.username, scopes: body.scopes });
+    const made = await admin.createUser(parse(userInput, request.body));
+    request.log.info({ username: made.username, scopes: made.scopes }, 'operator account created');
+    return reply.code(201).send(made);
   });
+
+  app.get('/admin/users', async () => admin.users());
 
   app.get('/admin/keys', async () => ({ keys: await admin.listKeys() }));
 

@@ -1,25 +1,15 @@
 import type { Db, Store } from '@brainmesh/shared';
 import type { FastifyPluginAsync } from 'fastify';
-import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
+import type { AdminOperations } from '../admin/operations.js';
 import { AUDIT_CHANNEL } from '../audit/ingest.js';
-import {
-  auditAfter,
-  auditFilterSchema,
-  auditLag,
-  auditSearchSchema,
-  newestAuditId,
-  searchAudit,
-} from '../audit/query.js';
-import { verifyAudit } from '../audit/verify.js';
-import type { Registry } from '../registry.js';
+import { auditAfter, auditFilterSchema, auditSearchSchema, newestAuditId, searchAudit } from '../audit/query.js';
 import { parse } from './links.js';
 
 export interface AuditRouteDeps {
   db: Db;
   store: Store;
-  registry: Registry;
-  hubId: string;
+  admin: AdminOperations;
 }
 
 const tailQuery = auditFilterSchema
@@ -39,17 +29,9 @@ const PAGE = 500;
 export const auditRoutes: FastifyPluginAsync<AuditRouteDeps> = async (app, deps) => {
   app.get('/admin/audit', async (request) => searchAudit(deps.db, parse(auditSearchSchema, request.query)));
 
-  app.get('/admin/audit/lag', async () => ({ nodes: await auditLag(deps.db) }));
+  app.get('/admin/audit/lag', async () => deps.admin.auditLag());
 
-  app.get('/admin/audit/verify', async (request) => {
-    const { node } = parse(verifyQuery, request.query);
-    const nodes = await verifyAudit(deps.db, {
-      hubId: deps.hubId,
-      keysOf: (id) => keysOf(deps, id),
-      ...(node === undefined ? {} : { node }),
-    });
-    return { ok: nodes.every((n) => n.ok), nodes };
-  });
+  app.get('/admin/audit/verify', async (request) => deps.admin.auditVerify(parse(verifyQuery, request.query).node));
 
   app.get('/admin/audit/tail', async (request, reply) => {
     const { after, ...filter } = parse(tailQuery, request.query);
@@ -110,16 +92,3 @@ export const auditRoutes: FastifyPluginAsync<AuditRouteDeps> = async (app, deps)
     });
   });
 };
-
-/** Every key the node has had, so batches signed before a rotation still verify. */
-async function keysOf(deps: AuditRouteDeps, nodeId: string): Promise<JSONWebKeySet> {
-  const { rows } = await deps.db.query<{ jwk: Record<string, unknown> }>(
-    'SELECT jwk FROM node_key_history WHERE node_id = $1',
-    [nodeId],
-  );
-  const current = (await deps.registry.get(nodeId))?.jwks.keys ?? [];
-  const byKid = new Map<unknown, Record<string, unknown>>();
-  for (const key of [...rows.map((r) => r.jwk), ...(current as Array<Record<string, unknown>>)])
-    byKid.set(key.kid, key);
-  return { keys: [...byKid.values()] } as JSONWebKeySet;
-}

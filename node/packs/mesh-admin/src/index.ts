@@ -171,6 +171,36 @@ function meshAdmin(): PackInstance {
         changes(true, true),
         (a) => `revoke API key ${a.id}`,
       ),
+      read(
+        'mesh_audit_verify',
+        'mesh__audit_verify',
+        "Checks every node's audit hash chain and signed batches (or one node's) and names the first row that does not hold.",
+        z.object({ node: node.optional() }),
+      ),
+      read(
+        'mesh_audit_lag',
+        'mesh__audit_lag',
+        "How far behind each node's audit shipping is: rows not at the hub yet, and the last batch's delay.",
+        z.object({}),
+      ),
+      read(
+        'mesh_users_list',
+        'mesh__users_list',
+        'The operator accounts that may sign in to the hub, with their scopes.',
+        z.object({}),
+      ),
+      change(
+        'mesh_users_create',
+        'mesh__users_create',
+        'Makes an operator account (admin scope unless others are given); the hub makes its password and shows it once.',
+        z.object({
+          username: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, . _ and -'),
+          scopes: z.array(z.string().min(1).max(200)).min(1).max(50).default(['admin']),
+        }),
+        changes(false, false),
+        (a) => `create an operator account "${a.username}" with ${a.scopes.join(', ')}`,
+        { redact: ['password'] },
+      ),
     ],
   };
 }
