@@ -19,6 +19,7 @@
  *                            (and baseline, when BENCH_BASELINE is set)
  *   BENCH_BASELINE=<rev>     also measures brainmesh as built at that revision of this repository
  *                            (a worktree with its own npm ci, support/baseline.ts), side by side
+ *   BENCH_CPU_PROF=<folder>  the hub and node processes write V8 CPU profiles there (.cpuprofile)
  *   DATABASE_URL, REDIS_URL  the real servers (default postgres://postgres@127.0.0.1:5432/test and
  *                            redis://127.0.0.1:6379); the hub and the node get schemas of their own,
  *                            dropped at the end
@@ -399,6 +400,7 @@ for (const storage of storages) {
       running.baseline = await startBrainmesh(scope, {
         mountUrl: everything.url,
         entry: BASELINE.entry,
+        label: 'baseline',
         ...(storage === 'real' ? { real: REAL } : {}),
       });
     }

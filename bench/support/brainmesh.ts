@@ -51,6 +51,17 @@ const LIMITS = { requests: UNLIMITED, toolCalls: { read: UNLIMITED, write: UNLIM
 /** The default, not e2e's debug: what an operator runs, one line per call on the node. */
 const LOG = { BRAINMESH_LOG_LEVEL: 'info' };
 
+/**
+ * BENCH_CPU_PROF=<folder>: the hub and the node run under V8's sampling profiler and write their
+ * profiles there (`<label>-hub`, `<label>-node`, one .cpuprofile per process) when the run ends.
+ * A profile is written only on a clean exit, so they are stopped with SIGTERM first.
+ */
+function profiled(label: string, part: 'hub' | 'node'): NodeJS.ProcessEnv {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (dir === undefined || dir === '') return {};
+  return { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(dir, `${label}-${part}`)}` };
+}
+
 export async function startBrainmesh(
   scope: TestContext,
   options: {
@@ -58,13 +69,16 @@ export async function startBrainmesh(
     real?: RealServers;
     /** Another checkout's `scripts/brainmesh.mjs` to run instead of this one's (baseline.ts). */
     entry?: string;
+    /** Names this mesh's profiles under BENCH_CPU_PROF. */
+    label?: string;
   },
 ): Promise<Brainmesh> {
+  const label = `${options.label ?? 'brainmesh'}-${options.real === undefined ? 'embedded' : 'real'}`;
   const real = options.real === undefined ? undefined : await realStorage(scope, options.real);
   const hub = await startHub(scope, {
     links: PRODUCTION_LINKS,
     limits: LIMITS,
-    env: LOG,
+    env: { ...LOG, ...profiled(label, 'hub') },
     ...(real === undefined ? {} : { real }),
     ...(options.entry === undefined ? {} : { entry: options.entry }),
   });
@@ -80,12 +94,18 @@ export async function startBrainmesh(
     ...(options.entry === undefined ? {} : { entry: options.entry }),
     env: {
       ...LOG,
+      ...profiled(label, 'node'),
       ...(options.real === undefined
         ? {}
         : { DATABASE_URL: options.real.databaseUrl, REDIS_URL: options.real.redisUrl }),
     },
   });
   await nodeUp(hub, nodeName, 30_000);
+  if (process.env.BENCH_CPU_PROF) {
+    // Runs before the SIGKILLs registered at start (cleanups run newest first): node, then hub.
+    scope.after(() => hub.proc.stop('SIGTERM'));
+    scope.after(() => node.proc.stop('SIGTERM'));
+  }
   const link = JSON.parse(readFileSync(path.join(node.home, 'link.json'), 'utf8')) as { hubId: string; nodeId: string };
   const ring = await KeyRing.open(hub.home);
   const connectHub = streamableHttp(new URL('/mcp', hub.url).href, hub.key);

@@ -49,8 +49,8 @@ describe('brainmesh status, tools and key rotation', { timeout: 180_000 }, () =>
     assert.match(lines[0] ?? '', /^hub {6}\S+ \d+\.\d+\.\d+ at http:\/\/127\.0\.0\.1:\d+, up \d+[dhms]( \d+[hms])?$/);
     assert.match(lines[1] ?? '', /^storage {2}(embedded Postgres|Postgres), (in-process store|Redis)$/);
     assert.equal(lines[2], 'nodes    2 (2 up, 0 down, 0 disabled)');
-    // Each devtools node has 8 tools; the hub adds its own 15 (4 for discovery, 11 for admins).
-    assert.equal(lines[3], 'tools    31');
+    // Each devtools node has 8 tools; the hub adds its own 19 (4 for discovery, 15 for admins).
+    assert.equal(lines[3], 'tools    35');
     assert.match(
       res.stdout,
       /\nNAME\s+STATUS\s+LINK\s+TOOLS\s+URL\nalpha\s+enabled\s+up\s+8\s+http:\/\/127\.0\.0\.1:\d+\nbeta\s+enabled\s+up\s+8\s+http/,

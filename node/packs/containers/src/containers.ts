@@ -15,6 +15,7 @@ export const CREATED_BY_LABEL = 'org.brainmesh.created-by';
 
 export const READS = {
   readOnlyHint: true,
+  destructiveHint: false,
   idempotentHint: true,
   openWorldHint: false,
 } as const satisfies ToolAnnotations;

@@ -23,14 +23,14 @@ function devtools(env: { nodeName: string; startedAt: Date; db: Db }): PackInsta
         name: 'echo',
         description: 'Returns the text it is given. Handy to check that a node answers.',
         input: z.object({ text: z.string().max(10_000).describe('Text to send back') }),
-        annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+        annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
         handler: async ({ text }) => textResult(text),
       }),
       defineTool({
         name: 'node_info',
         description: 'Who this node is, how long it has run, and who is calling.',
         input: z.object({}),
-        annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+        annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
         handler: async (_args, ctx) =>
           jsonResult({
             node: env.nodeName,
@@ -48,7 +48,7 @@ function devtools(env: { nodeName: string; startedAt: Date; db: Db }): PackInsta
           seconds: z.number().min(0).max(600).describe('How long to wait'),
           steps: z.number().int().min(1).max(100).default(5).describe('How many progress updates to send'),
         }),
-        annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+        annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
         handler: async ({ seconds, steps }, ctx) => {
           const stepMs = (seconds * 1000) / steps;
           for (let step = 1; step <= steps; step++) {
@@ -84,7 +84,7 @@ function devtools(env: { nodeName: string; startedAt: Date; db: Db }): PackInsta
         name: 'recall',
         description: 'Returns the note kept under a key, with who wrote it and when.',
         input: z.object({ key: z.string().min(1).max(100) }),
-        annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+        annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
         handler: async ({ key }) => {
           const { rows } = await env.db.query<{ text: string; updated_by: string; updated_at: Date }>(
             'SELECT text, updated_by, updated_at FROM notes WHERE key = $1',
@@ -102,7 +102,7 @@ function devtools(env: { nodeName: string; startedAt: Date; db: Db }): PackInsta
           question: z.string().min(1).max(4_000),
           maxTokens: z.number().int().min(1).max(4_000).default(200),
         }),
-        annotations: { readOnlyHint: true, openWorldHint: true },
+        annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: true },
         handler: async ({ question, maxTokens }, ctx) => {
           if (!ctx.clientCapabilities.sampling)
             return textResult('the connected client does not support sampling', true);
@@ -118,7 +118,7 @@ function devtools(env: { nodeName: string; startedAt: Date; db: Db }): PackInsta
         name: 'confirm',
         description: 'Asks the user a yes/no question (MCP elicitation) and returns what they chose.',
         input: z.object({ question: z.string().min(1).max(1_000) }),
-        annotations: { readOnlyHint: true, openWorldHint: false },
+        annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
         handler: async ({ question }, ctx) => {
           if (!ctx.clientCapabilities.elicitation)
             return textResult('the connected client does not support elicitation', true);

@@ -6,7 +6,7 @@ import { BrainmeshError } from '@brainmesh/shared';
 import { z } from 'zod';
 import type { Folders } from './folders.js';
 
-const READS = { readOnlyHint: true, idempotentHint: true, openWorldHint: false } as const;
+const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 /** What one read returns at most; a longer file is read a window of lines at a time. */
 const MAX_READ_BYTES = 256 * 1024;
 const MAX_LINES = 2_000;

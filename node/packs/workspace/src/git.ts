@@ -11,7 +11,7 @@ import type { Folders } from './folders.js';
  * can: worktrees, packed refs, submodules, any object format.
  */
 
-const READS = { readOnlyHint: true, idempotentHint: true, openWorldHint: false } as const;
+const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 const MAX_DIFF = 200_000;
 const folderName = z.string().min(1).max(32).describe('A workspace folder, by its name');
 const repoPath = z.string().min(1).max(4_096).default('.').describe('The repository, a path inside the folder');

@@ -12,6 +12,7 @@ import { actorOf, ROLE_TITLES, type Spectrum } from './spectrum.js';
 
 export const READS = {
   readOnlyHint: true,
+  destructiveHint: false,
   idempotentHint: true,
   openWorldHint: false,
 } as const satisfies ToolAnnotations;
