@@ -56,10 +56,10 @@ const LOG = { BRAINMESH_LOG_LEVEL: 'info' };
  * profiles there (`<label>-hub`, `<label>-node`, one .cpuprofile per process) when the run ends.
  * A profile is written only on a clean exit, so they are stopped with SIGTERM first.
  */
-function profiled(label: string, part: 'hub' | 'node'): NodeJS.ProcessEnv {
+function profiled(label: string, part: 'hub' | 'node'): { nodeArgs?: string[] } {
   const dir = process.env.BENCH_CPU_PROF;
   if (dir === undefined || dir === '') return {};
-  return { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(dir, `${label}-${part}`)}` };
+  return { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir, `${label}-${part}`)}`] };
 }
 
 export async function startBrainmesh(
@@ -78,7 +78,8 @@ export async function startBrainmesh(
   const hub = await startHub(scope, {
     links: PRODUCTION_LINKS,
     limits: LIMITS,
-    env: { ...LOG, ...profiled(label, 'hub') },
+    env: LOG,
+    ...profiled(label, 'hub'),
     ...(real === undefined ? {} : { real }),
     ...(options.entry === undefined ? {} : { entry: options.entry }),
   });
@@ -91,10 +92,10 @@ export async function startBrainmesh(
     packs: ['devtools'],
     // A prefix, since the pack's `echo` and the mounted server's would otherwise share a name.
     mounts: [{ transport: 'http', name: 'everything', url: options.mountUrl, prefix: 'everything' }],
+    ...profiled(label, 'node'),
     ...(options.entry === undefined ? {} : { entry: options.entry }),
     env: {
       ...LOG,
-      ...profiled(label, 'node'),
       ...(options.real === undefined
         ? {}
         : { DATABASE_URL: options.real.databaseUrl, REDIS_URL: options.real.redisUrl }),

@@ -39,13 +39,25 @@ function owner(url: string): string {
     return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
   if (url.startsWith('node:')) return url;
-  const m = /\/(shared|hub|node)\/(src|packs)\/([^/]+)/.exec(url);
-  return m === null ? url.replace(/^file:\/\//, '') : `${m[1]}/${m[2]}/${m[3]}`;
+  const m = /\/((shared|hub|node)\/.*)$/.exec(url);
+  return m === null ? url.replace(/^file:\/\//, '') : m[1]!;
 }
 
 for (const file of files) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  /** The nearest `depth` JavaScript frames above a node: who called into the native code. */
+  const callers = (id: number, depth: number): string => {
+    const out: string[] = [];
+    for (let p = parent.get(id); p !== undefined && out.length < depth; p = parent.get(p)) {
+      const f = byId.get(p)!.callFrame;
+      if (f.url === '' || f.url.startsWith('node:')) continue;
+      out.push(`${f.functionName || '(anonymous)'}@${owner(f.url).split('/').pop()}`);
+    }
+    return out.join(' < ');
+  };
   const self = new Map<number, number>();
   profile.samples.forEach((id, i) => {
     self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
@@ -69,4 +81,20 @@ for (const file of files) {
   for (const [o, us] of [...byOwner].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${o}`);
   console.log('  by function (self):');
   for (const [fn, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${fn}`);
+  // Native work (socket writes, hashing) named by the JavaScript that asked for it.
+  const nativeTop = [...byFunction]
+    .filter(([fn]) => fn.endsWith(' ') && !fn.startsWith('('))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([fn]) => fn.trim());
+  for (const name of nativeTop) {
+    const by = new Map<string, number>();
+    for (const [id, us] of self) {
+      if (byId.get(id)!.callFrame.functionName !== name || byId.get(id)!.callFrame.url !== '') continue;
+      const key = callers(id, 4);
+      by.set(key, (by.get(key) ?? 0) + us);
+    }
+    console.log(`  ${name} called from:`);
+    for (const [key, us] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 6)) console.log(`    ${pct(us)}  ${key}`);
+  }
 }

@@ -60,6 +60,8 @@ export interface HubOptions {
   real?: { databaseUrl: string; redisUrl: string; schema: string; hubId: string };
   /** The command to run instead of this checkout's: another checkout's, a benchmark's baseline. */
   entry?: string;
+  /** Flags for node itself (a benchmark's `--cpu-prof`). */
+  nodeArgs?: readonly string[];
 }
 
 /** Real storage for one test: its own schema (dropped afterwards) and its own hub id. */
@@ -97,7 +99,9 @@ export async function startHub(t: TestContext, options: HubOptions = {}): Promis
     ...(options.real === undefined ? {} : { DATABASE_URL: options.real.databaseUrl, REDIS_URL: options.real.redisUrl }),
     ...options.env,
   };
-  const proc = spawnTs(options.entry ?? BRAINMESH, ['hub', '--config', configFile], env);
+  const proc = spawnTs(options.entry ?? BRAINMESH, ['hub', '--config', configFile], env, {
+    nodeArgs: options.nodeArgs,
+  });
   t.after(() => proc.stop('SIGKILL'));
   const { url } = await proc.waitFor<{ msg: string; url: string }>((l) => l.msg === 'hub listening', 60_000);
   const key = readFileSync(path.join(home, 'operator-key'), 'utf8').trim();
@@ -172,6 +176,8 @@ export interface NodeOptions {
   prefix?: readonly string[];
   /** The command to run instead of this checkout's: another checkout's, a benchmark's baseline. */
   entry?: string;
+  /** Flags for node itself (a benchmark's `--cpu-prof`). */
+  nodeArgs?: readonly string[];
 }
 
 /** Enrols (first start) and starts a node; `start()` on the result starts it again, same home and port. */
@@ -210,7 +216,7 @@ export async function startNode(t: TestContext, hub: HubProcess, options: NodeOp
     options.entry ?? BRAINMESH,
     ['node', '--config', configFile],
     { ...baseEnv(home), ...given, ...options.env },
-    { detached: options.detached, prefix: options.prefix },
+    { detached: options.detached, prefix: options.prefix, nodeArgs: options.nodeArgs },
   );
   t.after(() => proc.stop('SIGKILL'));
   const { url } = await proc.waitFor<{ msg: string; url?: string }>(

@@ -53,7 +53,7 @@ for (const backend of storeBackends()) {
       const { value: store, dispose } = await backend.open();
       t.after(dispose);
       await store.set('text', 'not a number');
-      // Asked in one turn: Redis gets them as one pipeline, and each answer must find its caller.
+      // Asked in one turn: Redis gets them as one command, and each answer must find its caller.
       const asked = [
         store.incr('a', { ttlMs: 60_000 }),
         store.incr('b', { by: 10, ttlMs: 60_000 }),

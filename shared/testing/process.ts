@@ -23,11 +23,16 @@ export function spawnTs(
   entry: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { detached?: boolean | undefined; prefix?: readonly string[] | undefined } = {},
+  options: {
+    detached?: boolean | undefined;
+    prefix?: readonly string[] | undefined;
+    /** Flags for node itself, before the entry (`--cpu-prof`, which NODE_OPTIONS does not take). */
+    nodeArgs?: readonly string[] | undefined;
+  } = {},
 ): Spawned {
   // A prefix runs node through another command (`ip netns exec <host>`), which execs it in turn.
   const [command, ...before] = [...(options.prefix ?? []), process.execPath];
-  const child = spawn(command!, [...before, '--import', 'tsx', entry, ...args], {
+  const child = spawn(command!, [...before, ...(options.nodeArgs ?? []), '--import', 'tsx', entry, ...args], {
     env: { ...env, BRAINMESH_LOG_FORMAT: env.BRAINMESH_LOG_FORMAT ?? 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached === true,

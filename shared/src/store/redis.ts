@@ -9,14 +9,24 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
 }
 
-// INCRBY and the first PEXPIRE must happen together, or a crash between them leaves a counter
-// that never expires.
-const INCR_WITH_TTL = `
-local v = redis.call('INCRBY', KEYS[1], ARGV[1])
-if tonumber(ARGV[2]) > 0 and redis.call('PTTL', KEYS[1]) == -1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+// Several counters at once (ARGV: amount and TTL of each key in turn). INCRBY and the first
+// PEXPIRE must happen together, or a crash between them leaves a counter that never expires. A
+// key that cannot count (it holds text) answers its error as a string, and the others still count.
+const INCR_MANY_WITH_TTL = `
+local out = {}
+for i = 1, #KEYS do
+  local v = redis.pcall('INCRBY', KEYS[i], ARGV[2 * i - 1])
+  if type(v) == 'table' and v.err then
+    out[i] = v.err
+  else
+    out[i] = v
+    local ttl = tonumber(ARGV[2 * i])
+    if ttl > 0 and redis.call('PTTL', KEYS[i]) == -1 then
+      redis.call('PEXPIRE', KEYS[i], ttl)
+    end
+  end
 end
-return v`;
+return out`;
 
 const EXTEND = `
 local t = redis.call('PTTL', KEYS[1])
@@ -39,12 +49,17 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     client.disconnect();
     throw new BrainmeshError('STORE_UNAVAILABLE', `cannot reach Redis at ${safeUrl(options.url)}`, { cause });
   }
-  client.defineCommand('bmIncrTtl', { numberOfKeys: 1, lua: INCR_WITH_TTL });
+  // No fixed key count: the first argument says how many keys follow.
+  client.defineCommand('bmIncrMany', { lua: INCR_MANY_WITH_TTL });
   client.defineCommand('bmExtend', { numberOfKeys: 1, lua: EXTEND });
   return new RedisStore(client, options.keyPrefix ?? '');
 }
 
-type WithScripts = Redis & { bmExtend(key: string, ttlMs: number): Promise<number> };
+type WithScripts = Redis & {
+  bmExtend(key: string, ttlMs: number): Promise<number>;
+  /** Each key's count, or its error's text. */
+  bmIncrMany(keys: number, ...keysThenArgs: Array<string | number>): Promise<Array<number | string>>;
+};
 
 interface QueuedIncr {
   key: string;
@@ -90,11 +105,14 @@ class RedisStore implements Store {
 
   /**
    * Counters are on every request's path (two rate-limit windows a tool call), so the ones asked
-   * for while the event loop handles one round of I/O go to Redis as one pipeline: one write and
-   * one read for all of them. Each write to a socket wakes the process at the other end: in a
-   * profile of the hub at 16 clients on real storage, writing these commands one by one took a
-   * quarter of its busy samples (docs/performance.md). `setImmediate` runs once this round's I/O
-   * callbacks are done, so a lone increment waits for nothing but them.
+   * for while the event loop handles one round of I/O go to Redis as one command: one script that
+   * counts them all, in one write and one read. Each write to a socket is a system call that, on
+   * loopback, runs the receiver's side of TCP too: in a profile of the hub at 64 clients on real
+   * storage, a pipeline's per-command writes were 9% of its busy samples, and before pipelines,
+   * writing commands one by one a quarter (docs/performance.md). Increments of one key in a batch
+   * (the same caller's window) become one INCRBY of their sum, each caller given the count its own
+   * increment reached, as if they had gone one after another in the order asked. `setImmediate`
+   * runs once this round's I/O callbacks are done, so a lone increment waits for nothing but them.
    */
   incr(key: string, options: { by?: number; ttlMs?: number } = {}): Promise<number> {
     const ttlMs = options.ttlMs === undefined ? 0 : Math.max(1, Math.ceil(options.ttlMs));
@@ -107,16 +125,32 @@ class RedisStore implements Store {
   private sendIncrs(): void {
     const batch = this.incrs;
     this.incrs = [];
-    const pipeline = this.client.pipeline() as ReturnType<Redis['pipeline']> & {
-      bmIncrTtl(key: string, by: number, ttlMs: number): unknown;
-    };
-    for (const q of batch) pipeline.bmIncrTtl(q.key, q.by, q.ttlMs);
-    pipeline.exec().then(
-      (results) => {
-        batch.forEach((q, i) => {
-          const [err, value] = results?.[i] ?? [new Error('Redis answered the pipeline short'), null];
-          if (err !== null) q.reject(err);
-          else q.resolve(Number(value));
+    const byKey = new Map<string, { by: number; ttlMs: number; waiting: QueuedIncr[] }>();
+    for (const q of batch) {
+      const same = byKey.get(q.key);
+      if (same === undefined) byKey.set(q.key, { by: q.by, ttlMs: q.ttlMs, waiting: [q] });
+      else {
+        same.by += q.by;
+        same.ttlMs = Math.max(same.ttlMs, q.ttlMs);
+        same.waiting.push(q);
+      }
+    }
+    const keys = [...byKey.keys()];
+    const args = [...byKey.values()].flatMap((k) => [k.by, k.ttlMs]);
+    (this.client as WithScripts).bmIncrMany(keys.length, ...keys, ...args).then(
+      (totals) => {
+        [...byKey.values()].forEach((k, i) => {
+          const total = totals[i];
+          if (typeof total !== 'number') {
+            const err = new Error(total ?? 'Redis answered the counters short');
+            for (const q of k.waiting) q.reject(err);
+            return;
+          }
+          let count = total - k.by;
+          for (const q of k.waiting) {
+            count += q.by;
+            q.resolve(count);
+          }
         });
       },
       (err: unknown) => {
