@@ -16,7 +16,7 @@ const PROGRESS_EVERY_MS = 250;
 /** The lines kept for the answer. */
 const KEEP_LINES = 500;
 
-type Ended = 'all shown' | 'container stopped' | 'time up' | 'cancelled';
+type Ended = 'all shown' | 'container stopped' | 'time up';
 
 class Collector {
   readonly kept: OutputLine[] = [];
@@ -55,6 +55,36 @@ class Collector {
   }
 }
 
+/**
+ * Reads `stream` line by line into `collector` (as progress) until it ends, `seconds` pass, or
+ * the call is cancelled; then stops it. Says which cut it short, if either did; a cancelled call
+ * throws, as its client has gone.
+ */
+async function readUntil(
+  docker: Engine['docker'],
+  stream: Readable,
+  tty: boolean,
+  collector: Collector,
+  seconds: number,
+  signal: AbortSignal,
+): Promise<'timed out' | undefined> {
+  let stopped: 'timed out' | 'cancelled' | undefined;
+  const stop = (why: NonNullable<typeof stopped>) => {
+    stopped = why;
+    stream.destroy();
+  };
+  const timer = setTimeout(() => stop('timed out'), seconds * 1000);
+  const onAbort = () => stop('cancelled');
+  signal.addEventListener('abort', onAbort, { once: true });
+  await readLines(docker, stream, tty, collector.add);
+  clearTimeout(timer);
+  signal.removeEventListener('abort', onAbort);
+  collector.flush();
+  const why = stopped as typeof stopped;
+  if (why === 'cancelled') throw signal.reason ?? new Error('cancelled');
+  return why;
+}
+
 export function streamTools(engine: Engine, settings: ContainersSettings): ToolDefinition[] {
   const docker = engine.docker;
   const seconds = (what: string, fallback: number) =>
@@ -83,7 +113,7 @@ export function streamTools(engine: Engine, settings: ContainersSettings): ToolD
         const tty = info.Config.Tty;
         const collector = new Collector(ctx);
         const options = { stdout: true, stderr: true, tail, timestamps };
-        let ended = 'all shown' as Ended;
+        let ended: Ended = 'all shown';
         if (!follow) {
           const buffer = await engine.run(`logs of ${ref}`, () =>
             docker.getContainer(ref).logs({ ...options, follow: false }),
@@ -94,19 +124,8 @@ export function streamTools(engine: Engine, settings: ContainersSettings): ToolD
           const stream = (await engine.run(`logs of ${ref}`, () =>
             docker.getContainer(ref).logs({ ...options, follow: true }),
           )) as unknown as Readable;
-          ended = 'container stopped';
-          const stop = (why: Ended) => {
-            ended = why;
-            stream.destroy();
-          };
-          const timer = setTimeout(() => stop('time up'), followSeconds * 1000);
-          const onAbort = () => stop('cancelled');
-          ctx.signal.addEventListener('abort', onAbort, { once: true });
-          await readLines(docker, stream, tty, collector.add);
-          clearTimeout(timer);
-          ctx.signal.removeEventListener('abort', onAbort);
-          collector.flush();
-          if ((ended as Ended) === 'cancelled') throw ctx.signal.reason ?? new Error('cancelled');
+          const cut = await readUntil(docker, stream, tty, collector, followSeconds, ctx.signal);
+          ended = cut === 'timed out' ? 'time up' : 'container stopped';
         }
         return jsonResult({
           container: info.Name.replace(/^\//, ''),
@@ -148,19 +167,7 @@ export function streamTools(engine: Engine, settings: ContainersSettings): ToolD
           const started = Date.now();
           const stream = await engine.run(`exec in ${ref}`, () => exec.start({ hijack: true, stdin: false }));
           const collector = new Collector(ctx);
-          let stopped: 'timed out' | 'cancelled' | undefined;
-          const stop = (why: NonNullable<typeof stopped>) => {
-            stopped = why;
-            stream.destroy();
-          };
-          const timer = setTimeout(() => stop('timed out'), timeoutSeconds * 1000);
-          const onAbort = () => stop('cancelled');
-          ctx.signal.addEventListener('abort', onAbort, { once: true });
-          await readLines(docker, stream, false, collector.add);
-          clearTimeout(timer);
-          ctx.signal.removeEventListener('abort', onAbort);
-          collector.flush();
-          if (stopped === 'cancelled') throw ctx.signal.reason ?? new Error('cancelled');
+          const stopped = await readUntil(docker, stream, false, collector, timeoutSeconds, ctx.signal);
           const done = await engine.run(`exec in ${ref}`, () => exec.inspect());
           const result = {
             container: name,
