@@ -9,6 +9,7 @@ export const jsonToolResult = (value: unknown): CallToolResult => ({
 /** The hub's own tools that read and change nothing. */
 export const HUB_READS = {
   readOnlyHint: true,
+  destructiveHint: false,
   idempotentHint: true,
   openWorldHint: false,
 } as const satisfies ToolAnnotations;

@@ -12,6 +12,14 @@ export const READ_ONLY = {
   openWorldHint: true,
 } as const satisfies ToolAnnotations;
 
+/** A read of what is on this machine or in the pack's own tables: nothing outside is asked. */
+export const LOCAL_READS = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
+} as const satisfies ToolAnnotations;
+
 /** A change to the outside world: always `destructiveHint`, so a client asks before it runs. */
 export const changes = (idempotent: boolean) =>
   ({

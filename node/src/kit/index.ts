@@ -3,7 +3,7 @@
  * is its own (the service's paths, wire schemas, rate-limit policy, tools). Test helpers are in
  * `@brainmesh/node/kit/testing`, out of the runtime's way.
  */
-export { changes, READ_ONLY } from './annotations.js';
+export { changes, LOCAL_READS, READ_ONLY } from './annotations.js';
 export { type Confirmation, confirmChange, confirmField } from './confirm.js';
 export {
   type EmulatedRequest,

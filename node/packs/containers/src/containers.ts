@@ -1,9 +1,9 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { type CallContext, defineTool, jsonResult, type ToolDefinition } from '@brainmesh/node';
-import { confirmChange, confirmField } from '@brainmesh/node/kit';
+import { confirmChange, confirmField, LOCAL_READS } from '@brainmesh/node/kit';
 import { BrainmeshError } from '@brainmesh/shared';
-import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type Docker from 'dockerode';
 import { z } from 'zod';
 import type { Engine } from './engine.js';
@@ -13,12 +13,6 @@ import { containerDetail, containerRef, containerSummary, statsView } from './vi
 /** Put on every container this pack creates: who made it, so an operator can tell. */
 export const CREATED_BY_LABEL = 'org.brainmesh.created-by';
 
-export const READS = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: false,
-} as const satisfies ToolAnnotations;
 const change = (destructive: boolean, idempotent: boolean) =>
   ({ readOnlyHint: false, destructiveHint: destructive, idempotentHint: idempotent, openWorldHint: false }) as const;
 
@@ -98,7 +92,7 @@ export function containerTools(engine: Engine, settings: ContainersSettings, nod
         label: z.string().min(1).max(256).optional(),
         name: z.string().min(1).max(128).optional(),
       }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ all, label, name }) => {
         const filters: Record<string, string[]> = {};
         if (label !== undefined) filters.label = [label];
@@ -112,14 +106,14 @@ export function containerTools(engine: Engine, settings: ContainersSettings, nod
       description:
         "One container in full: state, exit code, command, ports, mounts, networks, labels, and its environment's names (never their values).",
       input: z.object({ container }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ container: ref }) => jsonResult(containerDetail(await inspect(ref))),
     }),
     defineTool({
       name: 'container_top',
       description: 'The processes running in a container.',
       input: z.object({ container }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ container: ref }) => {
         const top = await engine.run(`container ${ref}`, () => get(ref).top());
         return jsonResult({
@@ -134,7 +128,7 @@ export function containerTools(engine: Engine, settings: ContainersSettings, nod
       description:
         "One reading of a running container's use: CPU (percent of one core), memory, processes, network bytes.",
       input: z.object({ container }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ container: ref }) => {
         const stats = await engine.run(`container ${ref}`, () => get(ref).stats({ stream: false }));
         return jsonResult({ container: ref, ...statsView(stats) });

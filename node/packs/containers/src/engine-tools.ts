@@ -1,6 +1,6 @@
 import { defineTool, jsonResult, type ToolDefinition } from '@brainmesh/node';
+import { LOCAL_READS } from '@brainmesh/node/kit';
 import { z } from 'zod';
-import { READS } from './containers.js';
 import type { Engine } from './engine.js';
 import { containerSummary, imageSummary } from './views.js';
 
@@ -17,7 +17,7 @@ export function engineTools(engine: Engine): ToolDefinition[] {
       description:
         'The container engine this node talks to: which (Docker, podman), its version and API version, and how many containers (running, stopped) and images it has.',
       input: z.object({}),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async () => {
         const [version, info] = await Promise.all([
           engine.run('engine version', () => docker.version()),
@@ -43,7 +43,7 @@ export function engineTools(engine: Engine): ToolDefinition[] {
       name: 'image_list',
       description: 'Lists the images on this machine: id, tags, created, size, labels.',
       input: z.object({ all: z.boolean().default(false).describe('Intermediate images too') }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ all }) => {
         const images = await engine.run('list images', () => docker.listImages({ all }));
         return jsonResult({ images: images.map(imageSummary) });
@@ -54,7 +54,7 @@ export function engineTools(engine: Engine): ToolDefinition[] {
       description:
         'One image in full: tags, created, size, its default command, entrypoint, working folder, exposed ports, environment names and labels.',
       input: z.object({ image: z.string().min(1).max(512) }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ image }) => {
         const i = await engine.run(`image ${image}`, () => docker.getImage(image).inspect());
         return jsonResult({
@@ -76,7 +76,7 @@ export function engineTools(engine: Engine): ToolDefinition[] {
       name: 'network_list',
       description: 'Lists the container networks: name, id, driver, scope, subnets.',
       input: z.object({}),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async () => {
         const networks = await engine.run('list networks', () => docker.listNetworks());
         return jsonResult({
@@ -94,7 +94,7 @@ export function engineTools(engine: Engine): ToolDefinition[] {
       name: 'volume_list',
       description: 'Lists the named volumes: name, driver, where it lives, labels.',
       input: z.object({}),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async () => {
         const { Volumes } = await engine.run('list volumes', () => docker.listVolumes());
         return jsonResult({
@@ -112,7 +112,7 @@ export function engineTools(engine: Engine): ToolDefinition[] {
       description:
         "Compose-style status from the containers' compose labels: every project with its services and how many of each run, or one project's services in full.",
       input: z.object({ project: z.string().min(1).max(128).optional() }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ project }) => {
         const label = project === undefined ? PROJECT : `${PROJECT}=${project}`;
         const list = await engine.run('list containers', () =>

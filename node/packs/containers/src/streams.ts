@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { type CallContext, defineTool, jsonResult, type ToolDefinition } from '@brainmesh/node';
-import { confirmField } from '@brainmesh/node/kit';
+import { confirmField, LOCAL_READS } from '@brainmesh/node/kit';
 import { z } from 'zod';
-import { confirmed, container, READS } from './containers.js';
+import { confirmed, container } from './containers.js';
 import { type Engine, type OutputLine, readLines } from './engine.js';
 import type { ContainersSettings } from './settings.js';
 
@@ -107,7 +107,7 @@ export function streamTools(engine: Engine, settings: ContainersSettings): ToolD
         followSeconds: seconds('How long to follow, at most', 30),
         timestamps: z.boolean().default(false),
       }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ container: ref, tail, follow, followSeconds, timestamps }, ctx) => {
         const info = await engine.run(`container ${ref}`, () => docker.getContainer(ref).inspect());
         const tty = info.Config.Tty;

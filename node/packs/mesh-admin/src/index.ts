@@ -1,5 +1,5 @@
 import { type CallContext, definePack, defineTool, type PackInstance, type ToolDefinition } from '@brainmesh/node';
-import { confirmChange, confirmField } from '@brainmesh/node/kit';
+import { confirmChange, confirmField, READ_ONLY } from '@brainmesh/node/kit';
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
@@ -18,12 +18,6 @@ export const pack = definePack({
 
 export default pack;
 
-const READS = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: true,
-} as const satisfies ToolAnnotations;
 const changes = (destructive: boolean, idempotent: boolean) =>
   ({ readOnlyHint: false, destructiveHint: destructive, idempotentHint: idempotent, openWorldHint: true }) as const;
 const node = z.string().min(1).max(63).describe('The node, by name');
@@ -34,7 +28,7 @@ function read<S extends z.ZodObject>(name: string, hubTool: string, description:
     name,
     description,
     input,
-    annotations: READS,
+    annotations: READ_ONLY,
     adminOnly: true,
     handler: async (args, ctx) => ctx.callMesh(hubTool, args as Record<string, unknown>),
   });

@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { defineTool, jsonResult, type ToolDefinition } from '@brainmesh/node';
+import { LOCAL_READS } from '@brainmesh/node/kit';
 import { BrainmeshError } from '@brainmesh/shared';
 import { z } from 'zod';
 import type { Folders } from './folders.js';
 
-const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 /** What one read returns at most; a longer file is read a window of lines at a time. */
 const MAX_READ_BYTES = 256 * 1024;
 const MAX_LINES = 2_000;
@@ -20,14 +20,14 @@ export function fileTools(folders: Folders): ToolDefinition[] {
       name: 'workspace_folders',
       description: 'The workspace folders this node may touch, by name, with where they are.',
       input: z.object({}),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async () => jsonResult({ folders: folders.list().map((f) => ({ name: f.name, path: f.root })) }),
     }),
     defineTool({
       name: 'workspace_list',
       description: 'Lists a folder inside the workspace: names, kinds and sizes, folders first.',
       input: z.object({ folder: folderName, path: relativePath.default('.') }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ folder, path: p }) => {
         const { real, inside } = await folders.resolve(folder, p);
         const entries = await readdir(real, { withFileTypes: true }).catch(() => {
@@ -51,7 +51,7 @@ export function fileTools(folders: Folders): ToolDefinition[] {
         from: z.number().int().min(1).default(1),
         lines: z.number().int().min(1).max(MAX_LINES).default(400),
       }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ folder, path: p, from, lines }) => {
         const { real, inside } = await folders.resolve(folder, p);
         const file = await open(real, 'r').catch(() => {
@@ -102,7 +102,7 @@ export function fileTools(folders: Folders): ToolDefinition[] {
         path: relativePath.default('.').describe('Only under this path'),
         max: z.number().int().min(1).max(1_000).default(100),
       }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ folder, pattern, literal, ignoreCase, path: p, max }, ctx) => {
         const { folder: f, real } = await folders.resolve(folder, p);
         const matches = await grep(real, { pattern, literal, ignoreCase, max, signal: ctx.signal });

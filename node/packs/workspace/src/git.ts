@@ -1,4 +1,5 @@
 import { defineTool, jsonResult, type ToolDefinition } from '@brainmesh/node';
+import { LOCAL_READS } from '@brainmesh/node/kit';
 import { BrainmeshError } from '@brainmesh/shared';
 import { simpleGit } from 'simple-git';
 import { z } from 'zod';
@@ -11,7 +12,6 @@ import type { Folders } from './folders.js';
  * can: worktrees, packed refs, submodules, any object format.
  */
 
-const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 const MAX_DIFF = 200_000;
 const folderName = z.string().min(1).max(32).describe('A workspace folder, by its name');
 const repoPath = z.string().min(1).max(4_096).default('.').describe('The repository, a path inside the folder');
@@ -50,7 +50,7 @@ export function gitTools(folders: Folders): ToolDefinition[] {
       description:
         'The repository’s branch, how far it is ahead of or behind its upstream, and its changed, staged and untracked files.',
       input: z.object({ folder: folderName, repo: repoPath }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ folder, repo: p }) => {
         const s = await (await repo(folder, p)).status();
         return jsonResult({
@@ -79,7 +79,7 @@ export function gitTools(folders: Folders): ToolDefinition[] {
         path: insidePath.optional().describe('Only commits touching this path (inside the repository)'),
         max: z.number().int().min(1).max(500).default(30),
       }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ folder, repo: p, ref, path: file, max }) => {
         const git = await repo(folder, p);
         const args = [
@@ -103,7 +103,7 @@ export function gitTools(folders: Folders): ToolDefinition[] {
         from: revision.optional(),
         to: revision.optional(),
       }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ folder, repo: p, staged, from, to }) => {
         const git = await repo(folder, p);
         const args = [
@@ -120,7 +120,7 @@ export function gitTools(folders: Folders): ToolDefinition[] {
       description:
         'Local branches (and remote-tracking ones when asked), with the current one marked and each one’s last commit.',
       input: z.object({ folder: folderName, repo: repoPath, remotes: z.boolean().default(false) }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ folder, repo: p, remotes }) => {
         const b = await (await repo(folder, p)).branch(remotes ? ['-a'] : []);
         return jsonResult({
@@ -143,7 +143,7 @@ export function gitTools(folders: Folders): ToolDefinition[] {
         ref: revision.default('HEAD'),
         path: insidePath.optional(),
       }),
-      annotations: READS,
+      annotations: LOCAL_READS,
       handler: async ({ folder, repo: p, ref, path: file }) => {
         const git = await repo(folder, p);
         const shown = await git.show(file === undefined ? [ref] : [`${ref}:${file}`]);

@@ -1,4 +1,5 @@
 import { defineTool, jsonResult, type ToolDefinition } from '@brainmesh/node';
+import { LOCAL_READS } from '@brainmesh/node/kit';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ROLES, type Role } from '../board/board.js';
@@ -10,12 +11,8 @@ import { actorOf, ROLE_TITLES, type Spectrum } from './spectrum.js';
  * that role's tools and no other's, and every write is recorded as made by that role.
  */
 
-export const READS = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: false,
-} as const satisfies ToolAnnotations;
+/** Spectrum's reads touch its own tables only. */
+export const READS = LOCAL_READS;
 export const ADDS = {
   readOnlyHint: false,
   destructiveHint: false,
