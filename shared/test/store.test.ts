@@ -70,20 +70,28 @@ for (const backend of storeBackends()) {
       assert.ok((await store.ttl('a')) > 0);
     });
 
-    it('extends an expiry that is sooner, keeps one further off, and says when there is no key', async (t) => {
+    it('gives at most a limit of leases at once, says when the first ends, and renews one to end sooner or later', async (t) => {
       const { value: store, dispose } = await backend.open();
       t.after(dispose);
-      await store.incr('window', { ttlMs: 1_000 });
-      assert.equal(await store.extend('window', 60_000), true);
-      assert.ok((await store.ttl('window')) > 50_000, 'a sooner expiry moves out');
-      assert.equal(await store.extend('window', 1_000), true);
-      assert.ok((await store.ttl('window')) > 50_000, 'a later one stays');
-      assert.equal(await store.get('window'), '1', 'the value is untouched');
-      await store.set('forever', 'x');
-      await store.extend('forever', 1_000);
-      assert.equal(await store.ttl('forever'), -1, 'a key without expiry keeps none');
-      assert.equal(await store.extend('missing', 1_000), false);
-      assert.equal(await store.get('missing'), null);
+      const taken = await Promise.all(
+        Array.from({ length: 5 }, () => store.lease('budget', { limit: 3, ttlMs: 60_000 })),
+      );
+      const ids = taken.flatMap((l) => ('id' in l ? [l.id] : []));
+      assert.equal(ids.length, 3, 'three of five asked at once');
+      assert.equal(new Set(ids).size, 3, 'each its own id');
+      for (const refused of taken.filter((l) => 'waitMs' in l))
+        assert.ok(refused.waitMs > 50_000 && refused.waitMs <= 60_000, `wait ${refused.waitMs}`);
+      // The first lease made to end soon: the next is let in once it has, not a minute later.
+      assert.equal(await store.renewLease('budget', ids[0]!, 80), true);
+      const next = await store.lease('budget', { limit: 3, ttlMs: 60_000 });
+      assert.ok('waitMs' in next && next.waitMs <= 80, `told to wait ${JSON.stringify(next)}`);
+      await eventually(async () => 'id' in (await store.lease('budget', { limit: 3, ttlMs: 60_000 })));
+      assert.equal(await store.renewLease('budget', ids[0]!, 60_000), false, 'an ended lease stays ended');
+      // Renewing to end later holds the budget longer: past the others' minute.
+      assert.equal(await store.renewLease('budget', ids[1]!, 120_000), true);
+      const later = await store.lease('budget', { limit: 3, ttlMs: 60_000 });
+      assert.ok('waitMs' in later && later.waitMs > 50_000 && later.waitMs <= 60_000, JSON.stringify(later));
+      assert.equal(await store.renewLease('elsewhere', ids[1]!, 1_000), false, 'a lease belongs to its key');
     });
 
     it('publishes to subscribers until they unsubscribe', async (t) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Store, Unsubscribe } from './store.js';
 
@@ -24,6 +25,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
 class MemoryStore implements Store {
   readonly kind = 'memory' as const;
   private readonly entries = new Map<string, Entry>();
+  /** Each key's leases: id to when it ends. */
+  private readonly leases = new Map<string, Map<string, number>>();
   private readonly bus = new EventEmitter();
   private readonly sweep: NodeJS.Timeout;
 
@@ -53,6 +56,10 @@ class MemoryStore implements Store {
   private dropExpired(): void {
     const now = this.now();
     for (const [k, e] of this.entries) if (e.expiresAt !== undefined && e.expiresAt <= now) this.entries.delete(k);
+    for (const [k, held] of this.leases) {
+      for (const [id, ends] of held) if (ends <= now) held.delete(id);
+      if (held.size === 0) this.leases.delete(k);
+    }
   }
 
   async get(key: string): Promise<string | null> {
@@ -93,11 +100,28 @@ class MemoryStore implements Store {
     return entry.expiresAt === undefined ? -1 : entry.expiresAt - this.now();
   }
 
-  async extend(key: string, ttlMs: number): Promise<boolean> {
-    const entry = this.live(key);
-    if (entry === undefined) return false;
-    const until = this.now() + ttlMs;
-    if (entry.expiresAt !== undefined && entry.expiresAt < until) entry.expiresAt = until;
+  async lease(key: string, options: { limit: number; ttlMs: number }): Promise<{ id: string } | { waitMs: number }> {
+    const now = this.now();
+    const k = this.prefix + key;
+    const held = this.leases.get(k) ?? new Map<string, number>();
+    this.leases.set(k, held);
+    let first = Number.POSITIVE_INFINITY;
+    for (const [id, ends] of held) {
+      if (ends <= now) held.delete(id);
+      else first = Math.min(first, ends);
+    }
+    if (held.size >= options.limit) return { waitMs: Math.max(1, first - now) };
+    const id = randomUUID();
+    held.set(id, now + Math.max(1, Math.ceil(options.ttlMs)));
+    return { id };
+  }
+
+  async renewLease(key: string, id: string, ttlMs: number): Promise<boolean> {
+    const now = this.now();
+    const held = this.leases.get(this.prefix + key);
+    const ends = held?.get(id);
+    if (held === undefined || ends === undefined || ends <= now) return false;
+    held.set(id, now + Math.max(1, Math.ceil(ttlMs)));
     return true;
   }
 
@@ -120,5 +144,6 @@ class MemoryStore implements Store {
     clearInterval(this.sweep);
     this.bus.removeAllListeners();
     this.entries.clear();
+    this.leases.clear();
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { BrainmeshError } from '../errors.js';
 import { safeUrl } from '../safe-url.js';
@@ -28,10 +29,30 @@ for i = 1, #KEYS do
 end
 return out`;
 
-const EXTEND = `
-local t = redis.call('PTTL', KEYS[1])
-if t == -2 then return 0 end
-if t >= 0 and t < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+// Leases are a sorted set of ids scored by when each ends, in Redis's own milliseconds (TIME: a
+// script's writes are replicated as effects, so reading the clock in one is allowed). Ended ones
+// are dropped before counting. The key lives at least as long as its longest lease.
+const NOW_MS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+const LEASE = `${NOW_MS}
+local limit, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(first[2]) - now)
+end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 0`;
+
+const RENEW_LEASE = `${NOW_MS}
+local ends = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not ends or tonumber(ends) <= now then return 0 end
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`;
 
 export async function openRedisStore(options: RedisStoreOptions): Promise<Store> {
@@ -51,12 +72,15 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   }
   // No fixed key count: the first argument says how many keys follow.
   client.defineCommand('bmIncrMany', { lua: INCR_MANY_WITH_TTL });
-  client.defineCommand('bmExtend', { numberOfKeys: 1, lua: EXTEND });
+  client.defineCommand('bmLease', { numberOfKeys: 1, lua: LEASE });
+  client.defineCommand('bmRenewLease', { numberOfKeys: 1, lua: RENEW_LEASE });
   return new RedisStore(client, options.keyPrefix ?? '');
 }
 
 type WithScripts = Redis & {
-  bmExtend(key: string, ttlMs: number): Promise<number>;
+  /** 0 when the lease is taken, else the milliseconds until one ends. */
+  bmLease(key: string, limit: number, ttlMs: number, id: string): Promise<number>;
+  bmRenewLease(key: string, id: string, ttlMs: number): Promise<number>;
   /** Each key's count, or its error's text. */
   bmIncrMany(keys: number, ...keysThenArgs: Array<string | number>): Promise<Array<number | string>>;
 };
@@ -163,8 +187,16 @@ class RedisStore implements Store {
     return this.client.pttl(this.prefix + key);
   }
 
-  async extend(key: string, ttlMs: number): Promise<boolean> {
-    return (await (this.client as WithScripts).bmExtend(this.prefix + key, Math.max(1, Math.ceil(ttlMs)))) === 1;
+  async lease(key: string, options: { limit: number; ttlMs: number }): Promise<{ id: string } | { waitMs: number }> {
+    const id = randomUUID();
+    const ttlMs = Math.max(1, Math.ceil(options.ttlMs));
+    const waitMs = await (this.client as WithScripts).bmLease(this.prefix + key, options.limit, ttlMs, id);
+    return waitMs === 0 ? { id } : { waitMs };
+  }
+
+  async renewLease(key: string, id: string, ttlMs: number): Promise<boolean> {
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    return (await (this.client as WithScripts).bmRenewLease(this.prefix + key, id, ttl)) === 1;
   }
 
   async publish(channel: string, message: string): Promise<void> {

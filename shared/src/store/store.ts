@@ -23,10 +23,15 @@ export interface Store {
   /** Milliseconds left; -1 when the key has no expiry, -2 when it does not exist. */
   ttl(key: string): Promise<number>;
   /**
-   * Makes the key live at least `ttlMs` more, atomically: an expiry further off is kept, a key
-   * without one stays without. False when the key does not exist.
+   * Takes one of at most `limit` leases under `key`, to last `ttlMs`: its id, or, when `limit`
+   * are live, how many milliseconds until the first of them ends. Atomic across clients, timed
+   * by the store's clock (so the clients' clocks need not agree). A budget that must hold over
+   * every interval of a window, not only over windows counted from a start, is made of these:
+   * the kit's shared outbound limiter.
    */
-  extend(key: string, ttlMs: number): Promise<boolean>;
+  lease(key: string, options: { limit: number; ttlMs: number }): Promise<{ id: string } | { waitMs: number }>;
+  /** Makes a live lease end `ttlMs` from now, sooner or later than it would have; false when it has ended. */
+  renewLease(key: string, id: string, ttlMs: number): Promise<boolean>;
   publish(channel: string, message: string): Promise<void>;
   /** Resolves once the subscription is live, so a publish after it is seen. */
   subscribe(channel: string, onMessage: (message: string) => void): Promise<Unsubscribe>;
