@@ -10,6 +10,7 @@ import type { Mesh } from '../mesh/mesh.js';
 import type { ToolClass } from '../rate-limit.js';
 import { type Credentials, type HttpLimit, type Principal, requirePrincipal } from '../routes/auth.js';
 import { Access } from '../scopes.js';
+import { modernEndpoint } from './modern.js';
 import { createHubSession } from './session.js';
 import { StreamableHttpSession } from './streamable-http.js';
 
@@ -46,6 +47,17 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
     deferLimit: (request) => request.method === 'POST' && isToolCall(request.body),
   });
   const bounds: Bounds = { maxDepth: deps.mesh.settings.maxMessageDepth, maxBytes: deps.mesh.settings.maxMessageBytes };
+  const modern = modernEndpoint({
+    mesh: deps.mesh,
+    logger: deps.logger,
+    limiter: deps.limit.limiter,
+    toolCalls: deps.toolCalls,
+    limitWindowMs: deps.limit.windowMs,
+    db: deps.db,
+    calls: deps.calls,
+    admin: deps.admin,
+    bounds,
+  });
 
   const open = async (who: Principal, transport: Transport, sessionId: () => string | undefined) => {
     const id = randomUUID();
@@ -110,9 +122,20 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
     const refusal = refusalOf(request);
     if (refusal !== undefined) return refuse(request, reply, refusal);
     if (session === undefined) {
+      // A POST that neither opens a session nor belongs to one is of the 2026-07-28 revision,
+      // which has none (modern.ts); that endpoint answers one without its envelope with the
+      // revision's "unsupported version" error, naming the versions it speaks.
+      if (request.method === 'POST' && !opensSession(request.body)) {
+        reply.hijack();
+        await modern.serve(request.raw, reply.raw, request.body, {
+          who: request.principal!,
+          headers: request.headers,
+        });
+        return;
+      }
       // Only an initialize opens a session: anything else without one would leave a session
       // behind that no client knows, listening to the mesh until the hub stops.
-      if (request.method !== 'POST' || !opensSession(request.body)) {
+      if (request.method !== 'POST') {
         return rpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       }
       const transport: StreamableHttpSession = new StreamableHttpSession({
@@ -167,6 +190,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
   });
 
   app.addHook('preClose', async () => {
+    await modern.close();
     await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
     sessions.clear();
   });

@@ -13,12 +13,10 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   CompleteRequestSchema,
-  type CompleteResult,
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ErrorCode,
   GetPromptRequestSchema,
-  type GetPromptResult,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
@@ -26,7 +24,6 @@ import {
   LoggingMessageNotificationSchema,
   McpError,
   ReadResourceRequestSchema,
-  type ReadResourceResult,
   SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
@@ -34,15 +31,14 @@ import {
 import type { z } from 'zod';
 import type { AdminOperations } from '../admin/operations.js';
 import type { HubCallLog } from '../audit/hub-calls.js';
-import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
+import { hubResourceUri } from '../mesh/catalog.js';
 import type { NodeRequestContext } from '../mesh/link-requests.js';
 import type { Mesh } from '../mesh/mesh.js';
-import { meshToolsFor } from '../mesh/mesh-tools.js';
 import type { NodeLink, SessionPeer } from '../mesh/node-link.js';
 import type { RateLimiter, ToolClass } from '../rate-limit.js';
 import type { Access } from '../scopes.js';
 import { HUB_VERSION } from '../version.js';
-import { relay, toolCallPipeline } from './tool-call.js';
+import { hubSurface } from './surface.js';
 
 /** Resources one session may watch at once: each costs a set entry and a check per update. */
 const MAX_SUBSCRIPTIONS = 1_000;
@@ -121,21 +117,15 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
     },
   };
 
-  const { access } = deps;
-  const allowed = (name: string) => {
-    const routed = deps.mesh.catalog.resolveTool(name);
-    return routed !== undefined && access.allowsTool(name, routed.link.id, routed.item);
-  };
-
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: [
-      ...meshToolsFor(access).map((m) => m.tool),
-      ...deps.mesh.catalog.listTools().filter((t) => allowed(t.name)),
-    ],
-  }));
-
-  const callTool = toolCallPipeline({ ...deps, logger: log, peer });
-  server.setRequestHandler(CallToolRequestSchema, (request, extra) => callTool(request.params, extra));
+  const surface = hubSurface({ ...deps, logger: log }, peer);
+  server.setRequestHandler(ListToolsRequestSchema, async () => surface.listTools());
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) => surface.callTool(request.params, extra));
+  server.setRequestHandler(ListResourcesRequestSchema, async () => surface.listResources());
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => surface.listResourceTemplates());
+  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) => surface.readResource(request.params, extra));
+  server.setRequestHandler(ListPromptsRequestSchema, async () => surface.listPrompts());
+  server.setRequestHandler(GetPromptRequestSchema, (request, extra) => surface.getPrompt(request.params, extra));
+  server.setRequestHandler(CompleteRequestSchema, (request, extra) => surface.complete(request.params, extra));
 
   // A node's call of another node's tool, during a call this session made (`ctx.callMesh`): the
   // same pipeline, as this session, so with its principal's scopes and limits and nothing more.
@@ -149,65 +139,13 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
       sendRequest: async () => {
         throw new McpError(ErrorCode.MethodNotFound, 'not during a call through the hub');
       },
-    } as unknown as Parameters<typeof callTool>[1];
-    return callTool(request, extra, { chain: context.chain, traceId: context.traceId });
+    } as unknown as Parameters<typeof surface.callTool>[1];
+    return surface.callTool(request, extra, { chain: context.chain, traceId: context.traceId });
   }
 
-  // Resources and prompts change nothing; a principal sees those of the nodes it may use.
-  const nodeOf = (uri: string) => parseHubResourceUri(uri)?.nodeId ?? '';
-  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
-    resources: deps.mesh.catalog.listResources().filter((r) => access.allowsNode(nodeOf(r.uri))),
-  }));
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
-    resourceTemplates: deps.mesh.catalog
-      .listResourceTemplates()
-      .filter((t) => access.allowsNode(nodeOf(t.uriTemplate))),
-  }));
-  const relayed = { peer, bounds: deps.bounds, logger: log };
+  const { access } = deps;
   const unknown = (what: string, name: string) =>
     new RpcError(JsonRpcCode.InvalidParams, `unknown ${what} ${clip(name)}`);
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
-    const routed = deps.mesh.catalog.resolveResource(request.params.uri);
-    if (routed === undefined || !access.allowsNode(routed.link.id)) throw unknown('resource', request.params.uri);
-    const result = (await relay(relayed, routed.link, extra, 'resources/read', {
-      uri: routed.uri,
-    })) as ReadResourceResult;
-    return { ...result, contents: result.contents.map((c) => ({ ...c, uri: hubResourceUri(routed.link.id, c.uri) })) };
-  });
-
-  const promptFor = (name: string) => {
-    const routed = deps.mesh.catalog.resolvePrompt(name);
-    return routed !== undefined && access.allowsNode(routed.link.id) ? routed : undefined;
-  };
-  server.setRequestHandler(ListPromptsRequestSchema, async () => ({
-    prompts: deps.mesh.catalog.listPrompts().filter((p) => promptFor(p.name) !== undefined),
-  }));
-  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
-    const routed = promptFor(request.params.name);
-    if (routed === undefined) throw unknown('prompt', request.params.name);
-    return (await relay(relayed, routed.link, extra, 'prompts/get', {
-      name: routed.name,
-      arguments: request.params.arguments ?? {},
-    })) as GetPromptResult;
-  });
-
-  server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
-    const ref = request.params.ref;
-    if (ref.type === 'ref/prompt') {
-      const routed = promptFor(ref.name);
-      if (routed === undefined) throw unknown('prompt', ref.name);
-      return (await relay(relayed, routed.link, extra, 'completion/complete', {
-        ...request.params,
-        ref: { ...ref, name: routed.name },
-      })) as CompleteResult;
-    }
-    const routed = deps.mesh.catalog.resolveResource(ref.uri);
-    if (routed === undefined || !access.allowsNode(routed.link.id)) throw unknown('resource template', ref.uri);
-    return (await relay(relayed, routed.link, extra, 'completion/complete', {
-      ...request.params,
-      ref: { ...ref, uri: routed.uri },
-    })) as CompleteResult;
-  });
 
   // Subscriptions by hub URI, for this session's life. A URI the session may not read, or that
   // no node serves (as a resource or under a template), is refused as unknown.

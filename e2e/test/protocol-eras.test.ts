@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
+import {
+  type ConnectedClient,
+  connectClient,
+  type HubProcess,
+  type NodeProcess,
+  nodeUp,
+  startHub,
+  startNode,
+  suiteScope,
+  text,
+  until,
+} from '../support/mesh.js';
+
+/**
+ * One `/mcp` for both protocol eras: a 2025-11-25 client (the SDK's v1 line, a session) and a
+ * 2026-07-28 client (the SDK's v2 packages pinned to that revision: no session, every request
+ * carrying its own version, capabilities and client info) on the same hub and the same nodes.
+ */
+
+const MODERN = '2026-07-28';
+
+async function connectModern(t: { after(fn: () => unknown): void }, hub: HubProcess, key = hub.key) {
+  const client = new ModernClient(
+    { name: 'e2e-modern', version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: MODERN } } },
+  );
+  const transport = new ModernTransport(new URL('/mcp', hub.url), {
+    requestInit: { headers: { authorization: `Bearer ${key}` } },
+  });
+  await client.connect(transport);
+  t.after(() => client.close());
+  return { client, transport };
+}
+
+/** A raw 2026-era POST, for what a client library would never send. */
+async function post(hub: HubProcess, headers: Record<string, string>, body: unknown) {
+  const res = await fetch(new URL('/mcp', hub.url), {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${hub.key}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as { error?: { code: number; message: string } } };
+}
+
+const envelope = (version = MODERN) => ({
+  'io.modelcontextprotocol/protocolVersion': version,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+});
+
+describe('both protocol eras at one endpoint', { timeout: 180_000 }, () => {
+  let hub: HubProcess;
+  let alpha: NodeProcess;
+  let legacy: ConnectedClient;
+  let modern: Awaited<ReturnType<typeof connectModern>>;
+  const ctx = suiteScope();
+  after(() => ctx.dispose());
+
+  before(async () => {
+    hub = await startHub(ctx, { env: { BRAINMESH_LOG_LEVEL: 'debug' } });
+    alpha = await startNode(ctx, hub, { name: 'alpha', env: { BRAINMESH_LOG_LEVEL: 'debug' } });
+    await nodeUp(hub, 'alpha');
+    legacy = await connectClient(ctx, hub);
+    modern = await connectModern(ctx, hub);
+  });
+
+  it('speaks 2026-07-28 to a client that asks for it, with no session, and 2025-11-25 to one that does not', async () => {
+    assert.equal(modern.client.getProtocolEra(), 'modern');
+    assert.equal(modern.client.getNegotiatedProtocolVersion(), MODERN);
+    assert.equal(modern.transport.sessionId, undefined, 'no session was made for the 2026 client');
+    assert.ok(legacy.client.getServerVersion()?.name === 'brainmesh-hub');
+    const discovered = modern.client.getDiscoverResult();
+    assert.ok(discovered?.supportedVersions.includes(MODERN), JSON.stringify(discovered));
+    assert.ok(discovered?.capabilities.tools !== undefined);
+  });
+
+  it('lists the same tools to both and calls a node for each, as the same principal', async () => {
+    const [mine, theirs] = await Promise.all([modern.client.listTools(), legacy.client.listTools()]);
+    const names = (r: { tools: Array<{ name: string }> }) => r.tools.map((t) => t.name).sort();
+    assert.deepEqual(names(mine), names(theirs));
+    assert.ok(names(mine).includes('alpha__echo'));
+    const echoed = await modern.client.callTool({ name: 'alpha__echo', arguments: { text: 'from 2026' } });
+    assert.equal(text(echoed as Record<string, unknown>), 'from 2026');
+    const info = await modern.client.callTool({ name: 'alpha__node_info', arguments: {} });
+    const body = info.structuredContent as { principal: string; traceId: string };
+    assert.match(body.principal, /^key:[a-z0-9]{10}$/, 'the key that made the call');
+    // The hub recorded it like any other call, under the same trace id the node saw.
+    await hub.proc.waitFor<{ msg: string; traceId: string }>(
+      (l) => l.msg === 'proxied call' && l.traceId === body.traceId,
+    );
+  });
+
+  it('passes a node’s progress to a 2026 client, and stops the node’s handler when it cancels', async () => {
+    const updates: number[] = [];
+    const done = await modern.client.callTool(
+      { name: 'alpha__wait', arguments: { seconds: 0.3, steps: 3 } },
+      { onprogress: (p: { progress: number }) => updates.push(p.progress) },
+    );
+    assert.ok(!done.isError, JSON.stringify(done));
+    assert.ok(updates.length >= 2, `progress seen: ${updates.join(', ')}`);
+    assert.deepEqual(
+      updates,
+      [...updates].sort((a, b) => a - b),
+      'in order',
+    );
+
+    const abort = new AbortController();
+    let progressed: () => void = () => {};
+    const first = new Promise<void>((resolve) => {
+      progressed = resolve;
+    });
+    const call = modern.client.callTool(
+      { name: 'alpha__wait', arguments: { seconds: 60, steps: 100 } },
+      { signal: abort.signal, onprogress: () => progressed() },
+    );
+    await first;
+    abort.abort('user pressed stop');
+    await assert.rejects(call);
+    const line = await alpha.proc.waitFor<{ msg: string; tool: string; status: string; ms: number }>(
+      (l) => l.msg === 'tool call' && l.tool === 'wait' && l.status === 'cancelled',
+    );
+    assert.ok(line.ms < 30_000, `the handler ran ${line.ms} ms`);
+  });
+
+  it('tells a 2026 client listening for changes, and a 2025 session, when a node joins', async () => {
+    const heard: string[] = [];
+    modern.client.setNotificationHandler('notifications/tools/list_changed', () => {
+      heard.push('tools');
+    });
+    const subscription = await modern.client.listen({ toolsListChanged: true });
+    ctx.after(() => subscription.close());
+    assert.equal(subscription.honoredFilter.toolsListChanged, true);
+    const before = legacy.listChanged.length;
+    await startNode(ctx, hub, { name: 'beta' });
+    await nodeUp(hub, 'beta');
+    await until(async () => heard.length > 0 && legacy.listChanged.length > before, 'both heard the change');
+    const { tools } = await modern.client.listTools({}, { cacheMode: 'bypass' } as never);
+    assert.ok(tools.some((t) => t.name === 'beta__echo'));
+  });
+
+  it('refuses a request whose headers disagree with its body, and a revision it does not speak', async () => {
+    const call = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'alpha__echo', arguments: { text: 'x' }, _meta: envelope() },
+    };
+    const mismatch = await post(
+      hub,
+      { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list', 'mcp-name': 'alpha__echo' },
+      call,
+    );
+    assert.equal(mismatch.status, 400);
+    assert.equal(mismatch.body.error?.code, -32020, JSON.stringify(mismatch.body));
+
+    const future = await post(
+      hub,
+      { 'mcp-protocol-version': '2099-01-01', 'mcp-method': 'tools/call', 'mcp-name': 'alpha__echo' },
+      { ...call, params: { ...call.params, _meta: envelope('2099-01-01') } },
+    );
+    assert.equal(future.body.error?.code, -32022, JSON.stringify(future.body));
+
+    // And a request with no key at all is refused before any of it.
+    const anonymous = await fetch(new URL('/mcp', hub.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { _meta: envelope() } }),
+    });
+    assert.equal(anonymous.status, 401);
+  });
+});

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '@brainmesh/shared';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { ErrorCode, McpError, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type AuthInfo,
+  CLIENT_INFO_META_KEY,
+  createMcpHandler,
+  Server,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import { hubResourceUri } from '../mesh/catalog.js';
+import type { SessionPeer } from '../mesh/node-link.js';
+import type { Principal } from '../routes/auth.js';
+import { Access } from '../scopes.js';
+import { HUB_VERSION } from '../version.js';
+import { hubSurface, type SurfaceDeps } from './surface.js';
+
+/**
+ * MCP's 2026-07-28 revision at `/mcp`, beside the 2025-era sessions there (http.ts sends here
+ * every POST that neither opens a session nor belongs to one). No session: each request carries
+ * its protocol version, the client's capabilities and its name in `_meta`, and is answered by a
+ * server made for it and its principal alone.
+ *
+ * The SDK v2's per-request handler does the revision's own work: `server/discover`, the
+ * envelope, the `Mcp-Method`/`Mcp-Name` headers against the body (-32020), unsupported versions
+ * (-32022), `resultType` on every result, progress on a stream that starts only when something
+ * comes before the answer, cancellation by closing that stream, and `subscriptions/listen`.
+ * Everything about the mesh (what a principal sees, the call pipeline, the nodes) is the same
+ * `Surface` the sessions use.
+ *
+ * Not yet: a node's request to the client (elicitation, sampling, roots) during a call of this
+ * era. The revision has no server-to-client requests (its `input_required` results are the way),
+ * and until the hub turns one into the other, a 2026-era client is offered to nodes as a client
+ * without those capabilities: a MedTainer or containers confirmation then asks for
+ * `confirm: true` in the arguments, as it does of any client that cannot be asked.
+ */
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export type ModernDeps = Omit<SurfaceDeps, 'principal' | 'access'>;
+
+/** What http.ts hands over with each request: who asked, and the headers its rate verdict hangs on. */
+interface Asker {
+  who: Principal;
+  headers: object;
+}
+
+export interface ModernEndpoint {
+  serve(req: IncomingMessage, res: ServerResponse, body: unknown, asker: Asker): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function modernEndpoint(deps: ModernDeps): ModernEndpoint {
+  const handler = createMcpHandler(({ authInfo }) => serverFor(deps, askerOf(authInfo)), { legacy: 'reject' });
+  const serve = toNodeHandler(handler, { onerror: (err) => deps.logger.error({ err }, 'mcp 2026 request failed') });
+
+  // Subscriptions (`subscriptions/listen`) hear what the sessions hear.
+  const onChanged = () => {
+    handler.notify.toolsChanged();
+    handler.notify.resourcesChanged();
+    handler.notify.promptsChanged();
+  };
+  const onResourceUpdated = (nodeId: string, uri: string) =>
+    handler.notify.resourceUpdated(hubResourceUri(nodeId, uri));
+  deps.mesh.on('changed', onChanged);
+  deps.mesh.on('resourceUpdated', onResourceUpdated);
+
+  return {
+    async serve(req, res, body, asker) {
+      // The handler passes `req.auth` through to the factory untouched (toNodeHandler).
+      const auth: AuthInfo = {
+        token: '',
+        clientId: asker.who.principal,
+        scopes: asker.who.scopes,
+        extra: { asker },
+      };
+      (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
+      await serve(req as Parameters<typeof serve>[0], res, body);
+    },
+    async close() {
+      deps.mesh.off('changed', onChanged);
+      deps.mesh.off('resourceUpdated', onResourceUpdated);
+      await handler.close();
+    },
+  };
+}
+
+function askerOf(auth: AuthInfo | undefined): Asker {
+  const asker = auth?.extra?.asker as Asker | undefined;
+  // Only http.ts calls the handler, always with an asker: anything else is a fault of ours.
+  if (asker === undefined) throw new Error('a 2026-era request reached the hub without its principal');
+  return asker;
+}
+
+/** The server for one request: the hub's surface, as this principal sees it. */
+function serverFor(deps: ModernDeps, asker: Asker): Server {
+  const { who, headers } = asker;
+  const server = new Server(
+    { name: 'brainmesh-hub', version: HUB_VERSION },
+    {
+      // As the sessions' (SERVER_CAPABILITIES), but logging, which this revision deprecates.
+      capabilities: {
+        tools: { listChanged: true },
+        resources: { listChanged: true, subscribe: true },
+        prompts: { listChanged: true },
+        completions: {},
+      },
+      instructions:
+        'brainmesh hub: tools are named <node>__<tool>. Use mesh__search_tools to find tools across nodes and mesh__list_nodes to see which nodes are up.',
+    },
+  );
+  // One channel on each node's link for this request, ended with it.
+  const id = randomUUID();
+  let clientInfo: { name: string; version: string } | undefined;
+  const peer: SessionPeer = {
+    id,
+    principal: who.principal,
+    clientMeta: () => ({ capabilities: {}, info: clientInfo }),
+    request: (method) =>
+      Promise.reject(
+        new McpError(ErrorCode.MethodNotFound, `a 2026-07-28 client is not asked for ${method} through the hub yet`),
+      ),
+    notify: () => {},
+  };
+  const log: Logger = deps.logger.child({ principal: who.principal, era: '2026-07-28' });
+  const surface = hubSurface({ ...deps, principal: who.principal, access: new Access(who.scopes), logger: log }, peer);
+
+  const extraOf = (ctx: ServerContext): Extra => {
+    const info = ctx.mcpReq._meta?.[CLIENT_INFO_META_KEY] as { name: string; version: string } | undefined;
+    if (info !== undefined) clientInfo = info;
+    return {
+      signal: ctx.mcpReq.signal,
+      requestId: ctx.mcpReq.id,
+      _meta: ctx.mcpReq._meta,
+      // The rate verdict of this HTTP request hangs on its headers (routes/auth.ts).
+      requestInfo: { headers },
+      sendNotification: (n: ServerNotification) => ctx.mcpReq.notify(n as never),
+      sendRequest: () => Promise.reject(new McpError(ErrorCode.MethodNotFound, 'no requests to a 2026-07-28 client')),
+    } as unknown as Extra;
+  };
+  const ended = <T>(work: Promise<T>): Promise<T> => work.finally(() => void deps.mesh.endSession(id));
+
+  server.setRequestHandler('tools/list', () => surface.listTools() as never);
+  server.setRequestHandler(
+    'tools/call',
+    (request, ctx) => ended(surface.callTool(request.params as never, extraOf(ctx))) as never,
+  );
+  server.setRequestHandler('resources/list', () => surface.listResources() as never);
+  server.setRequestHandler('resources/templates/list', () => surface.listResourceTemplates() as never);
+  server.setRequestHandler(
+    'resources/read',
+    (request, ctx) => ended(surface.readResource(request.params as never, extraOf(ctx))) as never,
+  );
+  server.setRequestHandler('prompts/list', () => surface.listPrompts() as never);
+  server.setRequestHandler(
+    'prompts/get',
+    (request, ctx) => ended(surface.getPrompt(request.params as never, extraOf(ctx))) as never,
+  );
+  server.setRequestHandler(
+    'completion/complete',
+    (request, ctx) => ended(surface.complete(request.params as never, extraOf(ctx))) as never,
+  );
+  return server;
+}

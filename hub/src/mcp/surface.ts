@@ -1,0 +1,119 @@
+import { clip, JsonRpcCode, RpcError } from '@brainmesh/shared';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type {
+  CallToolRequest,
+  CallToolResult,
+  CompleteRequest,
+  CompleteResult,
+  GetPromptRequest,
+  GetPromptResult,
+  ListPromptsResult,
+  ListResourcesResult,
+  ListResourceTemplatesResult,
+  ListToolsResult,
+  ReadResourceRequest,
+  ReadResourceResult,
+  ServerNotification,
+  ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
+import { meshToolsFor } from '../mesh/mesh-tools.js';
+import type { SessionPeer } from '../mesh/node-link.js';
+import { type InnerCall, relay, type ToolCallDeps, toolCallPipeline } from './tool-call.js';
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export type SurfaceDeps = Omit<ToolCallDeps, 'peer'>;
+
+/**
+ * What the hub answers a client, whichever protocol era it speaks: the lists a principal may
+ * see and the requests it may make, routed to the nodes as `peer` (a 2025-era session, or one
+ * 2026-era request). The session (session.ts) and the per-request server (modern.ts) register
+ * these as their handlers; neither decides anything of its own about access.
+ */
+export interface Surface {
+  listTools(): ListToolsResult;
+  callTool(params: CallToolRequest['params'], extra: Extra, inner?: InnerCall): Promise<CallToolResult>;
+  listResources(): ListResourcesResult;
+  listResourceTemplates(): ListResourceTemplatesResult;
+  readResource(params: ReadResourceRequest['params'], extra: Extra): Promise<ReadResourceResult>;
+  listPrompts(): ListPromptsResult;
+  getPrompt(params: GetPromptRequest['params'], extra: Extra): Promise<GetPromptResult>;
+  complete(params: CompleteRequest['params'], extra: Extra): Promise<CompleteResult>;
+}
+
+export function hubSurface(deps: SurfaceDeps, peer: SessionPeer): Surface {
+  const { access } = deps;
+  const allowed = (name: string) => {
+    const routed = deps.mesh.catalog.resolveTool(name);
+    return routed !== undefined && access.allowsTool(name, routed.link.id, routed.item);
+  };
+  const callTool = toolCallPipeline({ ...deps, peer });
+
+  // Resources and prompts change nothing; a principal sees those of the nodes it may use.
+  const nodeOf = (uri: string) => parseHubResourceUri(uri)?.nodeId ?? '';
+  const relayed = { peer, bounds: deps.bounds, logger: deps.logger };
+  const unknown = (what: string, name: string) =>
+    new RpcError(JsonRpcCode.InvalidParams, `unknown ${what} ${clip(name)}`);
+  const promptFor = (name: string) => {
+    const routed = deps.mesh.catalog.resolvePrompt(name);
+    return routed !== undefined && access.allowsNode(routed.link.id) ? routed : undefined;
+  };
+
+  return {
+    listTools: () => ({
+      tools: [
+        ...meshToolsFor(access).map((m) => m.tool),
+        ...deps.mesh.catalog.listTools().filter((t) => allowed(t.name)),
+      ],
+    }),
+    callTool,
+    listResources: () => ({
+      resources: deps.mesh.catalog.listResources().filter((r) => access.allowsNode(nodeOf(r.uri))),
+    }),
+    listResourceTemplates: () => ({
+      resourceTemplates: deps.mesh.catalog
+        .listResourceTemplates()
+        .filter((t) => access.allowsNode(nodeOf(t.uriTemplate))),
+    }),
+    async readResource(params, extra) {
+      const routed = deps.mesh.catalog.resolveResource(params.uri);
+      if (routed === undefined || !access.allowsNode(routed.link.id)) throw unknown('resource', params.uri);
+      const result = (await relay(relayed, routed.link, extra, 'resources/read', {
+        uri: routed.uri,
+      })) as ReadResourceResult;
+      return {
+        ...result,
+        contents: result.contents.map((c) => ({ ...c, uri: hubResourceUri(routed.link.id, c.uri) })),
+      };
+    },
+    listPrompts: () => ({
+      prompts: deps.mesh.catalog.listPrompts().filter((p) => promptFor(p.name) !== undefined),
+    }),
+    async getPrompt(params, extra) {
+      const routed = promptFor(params.name);
+      if (routed === undefined) throw unknown('prompt', params.name);
+      return (await relay(relayed, routed.link, extra, 'prompts/get', {
+        name: routed.name,
+        arguments: params.arguments ?? {},
+      })) as GetPromptResult;
+    },
+    async complete(params, extra) {
+      const ref = params.ref;
+      if (ref.type === 'ref/prompt') {
+        const routed = promptFor(ref.name);
+        if (routed === undefined) throw unknown('prompt', ref.name);
+        return (await relay(relayed, routed.link, extra, 'completion/complete', {
+          ...params,
+          ref: { ...ref, name: routed.name },
+        })) as CompleteResult;
+      }
+      const routed = deps.mesh.catalog.resolveResource(ref.uri);
+      if (routed === undefined || !access.allowsNode(routed.link.id)) throw unknown('resource template', ref.uri);
+      return (await relay(relayed, routed.link, extra, 'completion/complete', {
+        ...params,
+        ref: { ...ref, uri: routed.uri },
+      })) as CompleteResult;
+    },
+  };
+}
