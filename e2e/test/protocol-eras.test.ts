@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import {
+  admin,
   type ConnectedClient,
   connectClient,
   type HubProcess,
@@ -128,6 +129,34 @@ describe('both protocol eras at one endpoint', { timeout: 180_000 }, () => {
       (l) => l.msg === 'tool call' && l.tool === 'wait' && l.status === 'cancelled',
     );
     assert.ok(line.ms < 30_000, `the handler ran ${line.ms} ms`);
+  });
+
+  it('serves resources and prompts to a 2026 client under the same names', async () => {
+    const { resources } = await modern.client.listResources();
+    const about = resources.find((r) => r.uri === 'brainmesh://alpha/devtools://about');
+    assert.ok(about, `resources: ${resources.map((r) => r.uri).join(', ')}`);
+    const read = await modern.client.readResource({ uri: about.uri });
+    assert.equal((read.contents[0] as { text: string }).text, 'brainmesh node alpha');
+    assert.equal(read.contents[0]?.uri, about.uri, 'the hub name, not the node one');
+    const prompt = await modern.client.getPrompt({
+      name: 'alpha__review_change',
+      arguments: { summary: 'adds retries' },
+    });
+    assert.match(JSON.stringify(prompt.messages), /adds retries/);
+  });
+
+  it('gives a 2026 client what its key allows and no more, and revokes it at once', async () => {
+    const res = await admin(hub, 'POST', '/admin/keys', { name: 'modern-reader', scopes: ['read:*'] });
+    const { id, key } = (await res.json()) as { id: string; key: string };
+    const reader = await connectModern(ctx, hub, key);
+    const names = (await reader.client.listTools()).tools.map((t) => t.name);
+    assert.ok(names.includes('alpha__echo'), 'a read-only tool is listed');
+    assert.ok(!names.includes('alpha__remember'), 'a tool that writes is not');
+    const refused = await reader.client.callTool({ name: 'alpha__remember', arguments: { key: 'k', text: 'v' } });
+    assert.equal(refused.isError, true);
+    assert.match(text(refused as Record<string, unknown>), /^not allowed: calling alpha__remember needs the scope/);
+    assert.equal((await admin(hub, 'DELETE', `/admin/keys/${id}`)).status, 204);
+    await assert.rejects(reader.client.callTool({ name: 'alpha__echo', arguments: { text: 'after' } }));
   });
 
   it('tells a 2026 client listening for changes, and a 2025 session, when a node joins', async () => {
