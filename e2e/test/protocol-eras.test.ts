@@ -23,11 +23,18 @@ import {
 
 const MODERN = '2026-07-28';
 
-async function connectModern(t: { after(fn: () => unknown): void }, hub: HubProcess, key = hub.key) {
+async function connectModern(
+  t: { after(fn: () => unknown): void },
+  hub: HubProcess,
+  key = hub.key,
+  capabilities: Record<string, object> = {},
+  answer?: (client: ModernClient) => void,
+) {
   const client = new ModernClient(
     { name: 'e2e-modern', version: '1.0.0' },
-    { versionNegotiation: { mode: { pin: MODERN } } },
+    { capabilities, versionNegotiation: { mode: { pin: MODERN } } },
   );
+  answer?.(client);
   const transport = new ModernTransport(new URL('/mcp', hub.url), {
     requestInit: { headers: { authorization: `Bearer ${key}` } },
   });
@@ -157,6 +164,56 @@ describe('both protocol eras at one endpoint', { timeout: 180_000 }, () => {
     assert.match(text(refused as Record<string, unknown>), /^not allowed: calling alpha__remember needs the scope/);
     assert.equal((await admin(hub, 'DELETE', `/admin/keys/${id}`)).status, 204);
     await assert.rejects(reader.client.callTool({ name: 'alpha__echo', arguments: { text: 'after' } }));
+  });
+
+  it('asks a 2026 client what a node asks (elicitation, sampling) through input_required, and takes its answers back to the node', async () => {
+    const asked: string[] = [];
+    const { client } = await connectModern(ctx, hub, hub.key, { elicitation: { form: {} }, sampling: {} }, (c) => {
+      c.setRequestHandler('elicitation/create', async (request) => {
+        asked.push(request.params.message);
+        return { action: request.params.message.includes('deploy') ? 'accept' : 'decline', content: { ok: true } };
+      });
+      c.setRequestHandler('sampling/createMessage', async () => ({
+        role: 'assistant',
+        content: { type: 'text', text: 'forty-two' },
+        model: 'e2e',
+      }));
+    });
+    const yes = await client.callTool({ name: 'alpha__confirm', arguments: { question: 'deploy to prod?' } });
+    assert.deepEqual(JSON.parse(text(yes as Record<string, unknown>)), { action: 'accept', ok: true });
+    const no = await client.callTool({ name: 'alpha__confirm', arguments: { question: 'drop the table?' } });
+    assert.deepEqual(JSON.parse(text(no as Record<string, unknown>)), { action: 'decline', ok: false });
+    assert.deepEqual(asked, ['deploy to prod?', 'drop the table?'], 'the node’s own words reached the client');
+    const sampled = await client.callTool({ name: 'alpha__ask_model', arguments: { question: 'six times seven?' } });
+    assert.equal(text(sampled as Record<string, unknown>), 'forty-two');
+    // One call each in the hub's record, however many requests it took.
+    const records = (tool: string) =>
+      hub.proc.stdout.filter((line) => line.includes('"proxied call"') && line.includes(`"tool":"${tool}"`)).length;
+    await until(async () => records('confirm') >= 2 && records('ask_model') >= 1, 'the calls recorded');
+    assert.equal(records('confirm'), 2);
+    assert.equal(records('ask_model'), 1);
+  });
+
+  it('offers a node nothing a 2026 client did not declare, and refuses a requestState it did not make', async () => {
+    const plain = await modern.client.callTool({ name: 'alpha__confirm', arguments: { question: 'deploy?' } });
+    assert.equal(text(plain as Record<string, unknown>), 'the connected client does not support elicitation');
+    const forged = await post(
+      hub,
+      { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'alpha__confirm' },
+      {
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'tools/call',
+        params: {
+          name: 'alpha__confirm',
+          arguments: { question: 'deploy?' },
+          inputResponses: { q1: { action: 'accept', content: { ok: true } } },
+          requestState: 'v1.eyJjYWxsIjoieCJ9.forged',
+          _meta: envelope(),
+        },
+      },
+    );
+    assert.equal(forged.body.error?.code, -32602, JSON.stringify(forged.body));
   });
 
   it('tells a 2026 client listening for changes, and a 2025 session, when a node joins', async () => {

@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '@brainmesh/shared';
+import { clip, type Logger, toolError } from '@brainmesh/shared';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { ErrorCode, McpError, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolRequest,
+  ErrorCode,
+  McpError,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
 import {
   type AuthInfo,
+  CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
   createMcpHandler,
   Server,
@@ -13,9 +20,10 @@ import {
 } from '@modelcontextprotocol/server';
 import { hubResourceUri } from '../mesh/catalog.js';
 import type { SessionPeer } from '../mesh/node-link.js';
-import type { Principal } from '../routes/auth.js';
+import { type Principal, requestLimitOf } from '../routes/auth.js';
 import { Access } from '../scopes.js';
 import { HUB_VERSION } from '../version.js';
+import { InputRequiredBridge, type Sink } from './input-required.js';
 import { hubSurface, type SurfaceDeps } from './surface.js';
 
 /**
@@ -31,11 +39,10 @@ import { hubSurface, type SurfaceDeps } from './surface.js';
  * Everything about the mesh (what a principal sees, the call pipeline, the nodes) is the same
  * `Surface` the sessions use.
  *
- * Not yet: a node's request to the client (elicitation, sampling, roots) during a call of this
- * era. The revision has no server-to-client requests (its `input_required` results are the way),
- * and until the hub turns one into the other, a 2026-era client is offered to nodes as a client
- * without those capabilities: a MedTainer or containers confirmation then asks for
- * `confirm: true` in the arguments, as it does of any client that cannot be asked.
+ * A node's request to the client during a call (elicitation, sampling, roots: the 2025 way)
+ * becomes an `input_required` result, and the client's answer goes back to the node when it
+ * calls again (input-required.ts); only what the client declared in its capabilities is offered
+ * to the node, as for sessions.
  */
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -54,7 +61,10 @@ export interface ModernEndpoint {
 }
 
 export function modernEndpoint(deps: ModernDeps): ModernEndpoint {
-  const handler = createMcpHandler(({ authInfo }) => serverFor(deps, askerOf(authInfo)), { legacy: 'reject' });
+  const bridge = new InputRequiredBridge();
+  const handler = createMcpHandler(({ authInfo }) => serverFor(deps, bridge, askerOf(authInfo)), {
+    legacy: 'reject',
+  });
   const serve = toNodeHandler(handler, { onerror: (err) => deps.logger.error({ err }, 'mcp 2026 request failed') });
 
   // Subscriptions (`subscriptions/listen`) hear what the sessions hear.
@@ -83,6 +93,7 @@ export function modernEndpoint(deps: ModernDeps): ModernEndpoint {
     async close() {
       deps.mesh.off('changed', onChanged);
       deps.mesh.off('resourceUpdated', onResourceUpdated);
+      bridge.close();
       await handler.close();
     },
   };
@@ -96,7 +107,7 @@ function askerOf(auth: AuthInfo | undefined): Asker {
 }
 
 /** The server for one request: the hub's surface, as this principal sees it. */
-function serverFor(deps: ModernDeps, asker: Asker): Server {
+function serverFor(deps: ModernDeps, bridge: InputRequiredBridge, asker: Asker): Server {
   const { who, headers } = asker;
   const server = new Server(
     { name: 'brainmesh-hub', version: HUB_VERSION },
@@ -110,44 +121,86 @@ function serverFor(deps: ModernDeps, asker: Asker): Server {
       },
       instructions:
         'brainmesh hub: tools are named <node>__<tool>. Use mesh__search_tools to find tools across nodes and mesh__list_nodes to see which nodes are up.',
+      requestState: { verify: bridge.verify },
     },
   );
-  // One channel on each node's link for this request, ended with it.
+  // One channel on each node's link for this request (for a call, until the call ends, however
+  // many requests continue it), ended with it.
   const id = randomUUID();
-  let clientInfo: { name: string; version: string } | undefined;
+  let client: { info?: { name: string; version: string } | undefined; capabilities: Record<string, unknown> } = {
+    capabilities: {},
+  };
+  /** The call this request started, which a node's questions belong to. */
+  let asking: ((method: string, params: unknown) => Promise<unknown>) | undefined;
   const peer: SessionPeer = {
     id,
     principal: who.principal,
-    clientMeta: () => ({ capabilities: {}, info: clientInfo }),
-    request: (method) =>
-      Promise.reject(
-        new McpError(ErrorCode.MethodNotFound, `a 2026-07-28 client is not asked for ${method} through the hub yet`),
-      ),
+    clientMeta: () => {
+      const caps = client.capabilities;
+      // The node may ask for what this client offers, and nothing more.
+      return {
+        capabilities: {
+          ...(caps.sampling === undefined ? {} : { sampling: caps.sampling }),
+          ...(caps.elicitation === undefined ? {} : { elicitation: caps.elicitation }),
+          ...(caps.roots === undefined ? {} : { roots: {} }),
+        },
+        info: client.info,
+      };
+    },
+    request: (method, params, options) => {
+      if (method === 'tools/call') return surface.callInner(params, options);
+      const offered = ASKABLE[method];
+      if (offered !== undefined && client.capabilities[offered] !== undefined && asking !== undefined)
+        return asking(method, params);
+      return Promise.reject(new McpError(ErrorCode.MethodNotFound, `the client does not offer ${clip(method, 60)}`));
+    },
     notify: () => {},
   };
   const log: Logger = deps.logger.child({ principal: who.principal, era: '2026-07-28' });
   const surface = hubSurface({ ...deps, principal: who.principal, access: new Access(who.scopes), logger: log }, peer);
 
   const extraOf = (ctx: ServerContext): Extra => {
-    const info = ctx.mcpReq._meta?.[CLIENT_INFO_META_KEY] as { name: string; version: string } | undefined;
-    if (info !== undefined) clientInfo = info;
+    // The SDK lifts the revision's own `_meta` keys out of the request into `envelope`.
+    const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
+    client = {
+      info: envelope[CLIENT_INFO_META_KEY] as { name: string; version: string } | undefined,
+      capabilities: (envelope[CLIENT_CAPABILITIES_META_KEY] ?? {}) as Record<string, unknown>,
+    };
     return {
       signal: ctx.mcpReq.signal,
       requestId: ctx.mcpReq.id,
       _meta: ctx.mcpReq._meta,
       // The rate verdict of this HTTP request hangs on its headers (routes/auth.ts).
       requestInfo: { headers },
-      sendNotification: (n: ServerNotification) => ctx.mcpReq.notify(n as never),
+      sendNotification: sinkOf(ctx),
       sendRequest: () => Promise.reject(new McpError(ErrorCode.MethodNotFound, 'no requests to a 2026-07-28 client')),
     } as unknown as Extra;
   };
   const ended = <T>(work: Promise<T>): Promise<T> => work.finally(() => void deps.mesh.endSession(id));
 
   server.setRequestHandler('tools/list', () => surface.listTools() as never);
-  server.setRequestHandler(
-    'tools/call',
-    (request, ctx) => ended(surface.callTool(request.params as never, extraOf(ctx))) as never,
-  );
+  server.setRequestHandler('tools/call', async (request, ctx) => {
+    const params = request.params as CallToolRequest['params'];
+    const extra = extraOf(ctx);
+    const state = ctx.mcpReq.requestState();
+    if (state !== undefined) {
+      // A call continued: no new call, so the request's own rate verdict is waited for here.
+      const overRate = await requestLimitOf(headers);
+      if (overRate !== undefined) return toolError(overRate) as never;
+      return (await bridge.resume(
+        state,
+        who.principal,
+        params.name,
+        ctx.mcpReq.inputResponses,
+        sinkOf(ctx),
+        ctx.mcpReq.signal,
+      )) as never;
+    }
+    return (await bridge.start(who.principal, params.name, sinkOf(ctx), ctx.mcpReq.signal, (call) => {
+      asking = call.ask;
+      return ended(surface.callTool(params, { ...extra, signal: call.signal, sendNotification: call.notify }));
+    })) as never;
+  });
   server.setRequestHandler('resources/list', () => surface.listResources() as never);
   server.setRequestHandler('resources/templates/list', () => surface.listResourceTemplates() as never);
   server.setRequestHandler(
@@ -164,4 +217,27 @@ function serverFor(deps: ModernDeps, asker: Asker): Server {
     (request, ctx) => ended(surface.complete(request.params as never, extraOf(ctx))) as never,
   );
   return server;
+}
+
+/** What a node may ask a client during a call, by the capability the client must have declared. */
+const ASKABLE: Readonly<Record<string, string>> = {
+  'elicitation/create': 'elicitation',
+  'sampling/createMessage': 'sampling',
+  'roots/list': 'roots',
+};
+
+/**
+ * Where a request's notifications go: its own stream. Progress carries the token of the request
+ * now waiting, which for a call continued after `input_required` is not the one it began with.
+ */
+function sinkOf(ctx: ServerContext): Sink {
+  const token = ctx.mcpReq._meta?.progressToken;
+  return async (n) => {
+    if (n.method === 'notifications/progress') {
+      if (token === undefined) return;
+      await ctx.mcpReq.notify({ ...n, params: { ...n.params, progressToken: token } } as never);
+      return;
+    }
+    await ctx.mcpReq.notify(n as never);
+  };
 }

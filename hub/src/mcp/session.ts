@@ -11,7 +11,6 @@ import {
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
-  type CallToolResult,
   CompleteRequestSchema,
   CreateMessageRequestSchema,
   ElicitRequestSchema,
@@ -32,7 +31,6 @@ import type { z } from 'zod';
 import type { AdminOperations } from '../admin/operations.js';
 import type { HubCallLog } from '../audit/hub-calls.js';
 import { hubResourceUri } from '../mesh/catalog.js';
-import type { NodeRequestContext } from '../mesh/link-requests.js';
 import type { Mesh } from '../mesh/mesh.js';
 import type { NodeLink, SessionPeer } from '../mesh/node-link.js';
 import type { RateLimiter, ToolClass } from '../rate-limit.js';
@@ -93,7 +91,7 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
       };
     },
     request: (method, params, options) => {
-      if (method === 'tools/call') return innerCall(params, options);
+      if (method === 'tools/call') return surface.callInner(params, options);
       const caps = server.getClientCapabilities() ?? {};
       const sent = { signal: options.signal, relatedRequestId: options.relatedRequestId };
       // Checked here as the SDK checks what a client declares: a node asks only for what it may,
@@ -126,22 +124,6 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
   server.setRequestHandler(ListPromptsRequestSchema, async () => surface.listPrompts());
   server.setRequestHandler(GetPromptRequestSchema, (request, extra) => surface.getPrompt(request.params, extra));
   server.setRequestHandler(CompleteRequestSchema, (request, extra) => surface.complete(request.params, extra));
-
-  // A node's call of another node's tool, during a call this session made (`ctx.callMesh`): the
-  // same pipeline, as this session, so with its principal's scopes and limits and nothing more.
-  // Its progress is not relayed (the outer call's own is what the client follows).
-  async function innerCall(params: unknown, context: NodeRequestContext): Promise<CallToolResult> {
-    const request = checked(CallToolRequestSchema, 'tools/call', params);
-    const extra = {
-      signal: context.signal,
-      requestId: context.relatedRequestId,
-      sendNotification: async () => {},
-      sendRequest: async () => {
-        throw new McpError(ErrorCode.MethodNotFound, 'not during a call through the hub');
-      },
-    } as unknown as Parameters<typeof surface.callTool>[1];
-    return surface.callTool(request, extra, { chain: context.chain, traceId: context.traceId });
-  }
 
   const { access } = deps;
   const unknown = (what: string, name: string) =>

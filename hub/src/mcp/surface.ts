@@ -1,22 +1,26 @@
 import { clip, JsonRpcCode, RpcError } from '@brainmesh/shared';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type {
-  CallToolRequest,
-  CallToolResult,
-  CompleteRequest,
-  CompleteResult,
-  GetPromptRequest,
-  GetPromptResult,
-  ListPromptsResult,
-  ListResourcesResult,
-  ListResourceTemplatesResult,
-  ListToolsResult,
-  ReadResourceRequest,
-  ReadResourceResult,
-  ServerNotification,
-  ServerRequest,
+import {
+  type CallToolRequest,
+  CallToolRequestSchema,
+  type CallToolResult,
+  type CompleteRequest,
+  type CompleteResult,
+  ErrorCode,
+  type GetPromptRequest,
+  type GetPromptResult,
+  type ListPromptsResult,
+  type ListResourcesResult,
+  type ListResourceTemplatesResult,
+  type ListToolsResult,
+  McpError,
+  type ReadResourceRequest,
+  type ReadResourceResult,
+  type ServerNotification,
+  type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
+import type { NodeRequestContext } from '../mesh/link-requests.js';
 import { meshToolsFor } from '../mesh/mesh-tools.js';
 import type { SessionPeer } from '../mesh/node-link.js';
 import { type InnerCall, relay, type ToolCallDeps, toolCallPipeline } from './tool-call.js';
@@ -40,6 +44,12 @@ export interface Surface {
   listPrompts(): ListPromptsResult;
   getPrompt(params: GetPromptRequest['params'], extra: Extra): Promise<GetPromptResult>;
   complete(params: CompleteRequest['params'], extra: Extra): Promise<CompleteResult>;
+  /**
+   * A node's call of another node's tool, during a call this client made (`ctx.callMesh`): the
+   * same pipeline, as this client, so with its principal's scopes and limits and nothing more.
+   * Its progress is not relayed (the outer call's own is what the client follows).
+   */
+  callInner(params: unknown, context: NodeRequestContext): Promise<CallToolResult>;
 }
 
 export function hubSurface(deps: SurfaceDeps, peer: SessionPeer): Surface {
@@ -61,6 +71,19 @@ export function hubSurface(deps: SurfaceDeps, peer: SessionPeer): Surface {
   };
 
   return {
+    async callInner(params, context) {
+      const parsed = CallToolRequestSchema.safeParse({ method: 'tools/call', params });
+      if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, 'invalid tools/call params from the node');
+      const extra = {
+        signal: context.signal,
+        requestId: context.relatedRequestId,
+        sendNotification: async () => {},
+        sendRequest: async () => {
+          throw new McpError(ErrorCode.MethodNotFound, 'not during a call through the hub');
+        },
+      } as unknown as Extra;
+      return callTool(parsed.data.params, extra, { chain: context.chain, traceId: context.traceId });
+    },
     listTools: () => ({
       tools: [
         ...meshToolsFor(access).map((m) => m.tool),
