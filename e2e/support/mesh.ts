@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Db, openEmbeddedDb, openPostgresDb } from '@brainmesh/shared';
 import { type Spawned, spawnTs, tempDir, uniqueName } from '@brainmesh/shared/testing';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
@@ -254,6 +255,33 @@ export async function connectClient(
   await client.connect(transport);
   t.after(() => client.close());
   return { client, listChanged };
+}
+
+/** The revision of MCP without sessions, spoken by the SDK's v2 client when pinned to it. */
+export const MODERN_PROTOCOL = '2026-07-28';
+
+/**
+ * A client of the 2026-07-28 revision (the SDK's v2 client, pinned: no session, each request
+ * carrying its own version, capabilities and client info). `answer` sets its handlers for what a
+ * server may ask (elicitation, sampling), which the SDK runs for an `input_required` result
+ * before it calls again.
+ */
+export async function connectModernClient(
+  t: TestContext,
+  hub: { url: string; key: string },
+  options: { capabilities?: Record<string, object>; answer?: (client: ModernClient) => void } = {},
+): Promise<{ client: ModernClient; transport: ModernTransport }> {
+  const client = new ModernClient(
+    { name: 'e2e-modern', version: '1.0.0' },
+    { capabilities: options.capabilities ?? {}, versionNegotiation: { mode: { pin: MODERN_PROTOCOL } } },
+  );
+  options.answer?.(client);
+  const transport = new ModernTransport(new URL('/mcp', hub.url), {
+    requestInit: { headers: { authorization: `Bearer ${hub.key}` } },
+  });
+  await client.connect(transport);
+  t.after(() => client.close());
+  return { client, transport };
 }
 
 export interface CliRun {

@@ -6,6 +6,7 @@ import {
   admin,
   type ConnectedClient,
   connectClient,
+  connectModernClient,
   type HubProcess,
   nodeUp,
   startHub,
@@ -134,5 +135,36 @@ describe('MedTainer behind the hub, on the sample business', { timeout: 120_000 
       arguments: { droplet_id: target.id, type: 'power_on', confirm: true },
     });
     assert.equal(on.isError, undefined, text(on));
+  });
+
+  it('asks a 2026-07-28 client to confirm too, through input_required, and acts only on its yes', async () => {
+    const droplets = json(await plain.client.callTool({ name: 'medtainer__digitalocean_list_droplets', arguments: {} }))
+      .droplets as { id: number; name: string; status: string }[];
+    const target = droplets.filter((d) => d.status === 'active').at(-1);
+    assert.ok(target, 'an active droplet');
+    let answer: 'accept' | 'decline' = 'decline';
+    const asked: string[] = [];
+    const { client } = await connectModernClient(ctx, hub, {
+      capabilities: { elicitation: { form: {} } },
+      answer: (c) =>
+        c.setRequestHandler('elicitation/create', async (request) => {
+          asked.push(request.params.message);
+          return answer === 'accept' ? { action: 'accept', content: { confirm: true } } : { action: 'decline' };
+        }),
+    });
+    const reboot = {
+      name: 'medtainer__digitalocean_droplet_action',
+      arguments: { droplet_id: target.id, type: 'reboot' },
+    };
+
+    const declined = await client.callTool(reboot);
+    assert.equal(declined.isError, true, text(declined as Record<string, unknown>));
+    assert.match(asked[0] ?? '', new RegExp(target.name), 'the node’s question, naming the droplet');
+
+    answer = 'accept';
+    const done = await client.callTool(reboot);
+    assert.equal(done.isError, undefined, text(done as Record<string, unknown>));
+    assert.equal((json(done as Record<string, unknown>).action as { type: string }).type, 'reboot');
+    assert.equal(asked.length, 2, 'asked once a call');
   });
 });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import {
   admin,
   type ConnectedClient,
   connectClient,
+  connectModernClient,
   type HubProcess,
+  MODERN_PROTOCOL,
   type NodeProcess,
   nodeUp,
   startHub,
@@ -21,27 +22,14 @@ import {
  * carrying its own version, capabilities and client info) on the same hub and the same nodes.
  */
 
-const MODERN = '2026-07-28';
-
-async function connectModern(
-  t: { after(fn: () => unknown): void },
+const MODERN = MODERN_PROTOCOL;
+const connectModern = (
+  t: Parameters<typeof connectModernClient>[0],
   hub: HubProcess,
   key = hub.key,
   capabilities: Record<string, object> = {},
-  answer?: (client: ModernClient) => void,
-) {
-  const client = new ModernClient(
-    { name: 'e2e-modern', version: '1.0.0' },
-    { capabilities, versionNegotiation: { mode: { pin: MODERN } } },
-  );
-  answer?.(client);
-  const transport = new ModernTransport(new URL('/mcp', hub.url), {
-    requestInit: { headers: { authorization: `Bearer ${key}` } },
-  });
-  await client.connect(transport);
-  t.after(() => client.close());
-  return { client, transport };
-}
+  answer?: NonNullable<Parameters<typeof connectModernClient>[2]>['answer'],
+) => connectModernClient(t, { url: hub.url, key }, { capabilities, ...(answer === undefined ? {} : { answer }) });
 
 /** A raw 2026-era POST, for what a client library would never send. */
 async function post(hub: HubProcess, headers: Record<string, string>, body: unknown) {
