@@ -34,6 +34,7 @@ import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import type { MountConfig } from '../config.js';
 import type { CallContext, Source } from '../source.js';
 import { HttpClientTransport } from './http-transport.js';
+import { ModernMount } from './modern-mount.js';
 
 /** Stands for the mount's own data folder in its env values (written as is in the YAML). */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text a config holds
@@ -63,6 +64,8 @@ const PROJECT_BIN = path.resolve(
 export class MountSource implements Source {
   readonly name: string;
   private client: Client | undefined;
+  /** Instead of `client`: an HTTP mount that speaks the 2026-07-28 revision (modern-mount.ts). */
+  private modern: ModernMount | undefined;
   /** A connection being made (a process starting), not yet `client`. */
   private pending: { client: Client; transport: Transport } | undefined;
   /** The process of each connected client, until it has exited: what `kill()` ends. */
@@ -120,7 +123,7 @@ export class MountSource implements Source {
 
   get state(): 'up' | 'restarting' | 'closed' {
     if (this.closing) return 'closed';
-    return this.client === undefined ? 'restarting' : 'up';
+    return this.client === undefined && this.modern === undefined ? 'restarting' : 'up';
   }
 
   onListChanged(listener: () => void): void {
@@ -148,6 +151,9 @@ export class MountSource implements Source {
   }
 
   private async connect(): Promise<void> {
+    // An HTTP server is asked first whether it speaks 2026-07-28 (`server/discover`); one that
+    // does not is connected to the 2025 way below.
+    if (this.config.transport === 'http' && (await this.connectModern(this.config))) return;
     const client = new Client(
       { name: 'brainmesh-node', version: '0.1.0' },
       { capabilities: { sampling: {}, elicitation: { form: {} } } },
@@ -181,6 +187,25 @@ export class MountSource implements Source {
     this.lists = await this.fetchLists(client);
     this.logger.info({ mount: this.name, pid, tools: this.lists.tools.length }, 'mount started');
     this.emitChanged();
+  }
+
+  private async connectModern(c: { url: string; headers: Record<string, string> }): Promise<boolean> {
+    const modern = await ModernMount.connect(new URL(c.url), c.headers, () => this.forward());
+    if (modern === undefined) return false;
+    if (this.closing) {
+      await modern.close().catch(() => {});
+      return true;
+    }
+    this.modern = modern;
+    this.lists = this.prefixed(await modern.lists());
+    await modern
+      .onListChanged(() => void this.refresh())
+      .catch((err: unknown) => {
+        this.logger.warn({ mount: this.name, err }, 'mount offers list changes but would not send them');
+      });
+    this.logger.info({ mount: this.name, era: '2026-07-28', tools: this.lists.tools.length }, 'mount started');
+    this.emitChanged();
+    return true;
   }
 
   private transport(): Transport {
@@ -236,9 +261,10 @@ export class MountSource implements Source {
 
   private async refresh(): Promise<void> {
     const client = this.client;
-    if (client === undefined) return;
+    const modern = this.modern;
+    if (client === undefined && modern === undefined) return;
     try {
-      this.lists = await this.fetchLists(client);
+      this.lists = modern !== undefined ? this.prefixed(await modern.lists()) : await this.fetchLists(client as Client);
       this.emitChanged();
     } catch (err) {
       this.logger.warn({ mount: this.name, err }, 'mount list refresh failed');
@@ -246,7 +272,10 @@ export class MountSource implements Source {
   }
 
   private async fetchLists(client: Client): Promise<McpLists> {
-    const lists = await listEverything(client);
+    return this.prefixed(await listEverything(client));
+  }
+
+  private prefixed(lists: McpLists): McpLists {
     return {
       ...lists,
       tools: lists.tools.map((t) => ({ ...t, name: this.prefix + t.name })),
@@ -287,27 +316,27 @@ export class MountSource implements Source {
   }
 
   callTool(name: string, args: Record<string, unknown>, ctx: CallContext): Promise<CallToolResult> {
-    const client = this.live();
+    const modern = this.modern;
+    const client = modern === undefined ? this.live() : undefined;
     return this.track(ctx, async () => {
       // Relayed in order and flushed before the result, so no update trails the answer.
       let relayed = Promise.resolve();
-      const result = await client.request(
-        { method: 'tools/call', params: { name: this.unprefixed(name), arguments: args } },
-        CallToolResultSchema,
-        {
-          signal: ctx.signal,
-          onprogress: (p) => {
-            const update = {
-              progress: p.progress,
-              ...(p.total === undefined ? {} : { total: p.total }),
-              ...(p.message === undefined ? {} : { message: p.message }),
-            };
-            relayed = relayed.then(() => ctx.progress(update)).catch(() => {});
-          },
-          resetTimeoutOnProgress: true,
-          timeout: 10 * 60_000,
-        },
-      );
+      const onprogress = (p: { progress: number; total?: number | undefined; message?: string | undefined }) => {
+        const update = {
+          progress: p.progress,
+          ...(p.total === undefined ? {} : { total: p.total }),
+          ...(p.message === undefined ? {} : { message: p.message }),
+        };
+        relayed = relayed.then(() => ctx.progress(update)).catch(() => {});
+      };
+      const result =
+        modern !== undefined
+          ? await modern.callTool(this.unprefixed(name), args, { signal: ctx.signal, onprogress })
+          : await (client as Client).request(
+              { method: 'tools/call', params: { name: this.unprefixed(name), arguments: args } },
+              CallToolResultSchema,
+              { signal: ctx.signal, onprogress, resetTimeoutOnProgress: true, timeout: 10 * 60_000 },
+            );
       await relayed;
       return result as CallToolResult;
     });
@@ -322,6 +351,8 @@ export class MountSource implements Source {
   }
 
   readResource(uri: string, ctx: CallContext): Promise<ReadResourceResult> {
+    const modern = this.modern;
+    if (modern !== undefined) return this.track(ctx, () => modern.readResource(uri, ctx.signal));
     const client = this.live();
     return this.track(ctx, () => client.readResource({ uri }, { signal: ctx.signal }));
   }
@@ -331,6 +362,8 @@ export class MountSource implements Source {
   }
 
   getPrompt(name: string, args: Record<string, string>, ctx: CallContext): Promise<GetPromptResult> {
+    const modern = this.modern;
+    if (modern !== undefined) return this.track(ctx, () => modern.getPrompt(this.unprefixed(name), args, ctx.signal));
     const client = this.live();
     return this.track(ctx, () =>
       client.getPrompt({ name: this.unprefixed(name), arguments: args }, { signal: ctx.signal }),
@@ -338,9 +371,11 @@ export class MountSource implements Source {
   }
 
   complete(params: CompleteRequest['params'], ctx: CallContext): Promise<CompleteResult> {
-    const client = this.live();
     const ref =
       params.ref.type === 'ref/prompt' ? { ...params.ref, name: this.unprefixed(params.ref.name) } : params.ref;
+    const modern = this.modern;
+    if (modern !== undefined) return this.track(ctx, () => modern.complete({ ...params, ref }, ctx.signal));
+    const client = this.live();
     return this.track(ctx, () => client.complete({ ...params, ref }, { signal: ctx.signal }));
   }
 
@@ -352,8 +387,10 @@ export class MountSource implements Source {
     this.stopRestarts();
     const client = this.client;
     const pending = this.pending?.client;
+    const modern = this.modern;
     this.client = undefined;
-    await Promise.all([client?.close(), pending?.close().catch(() => {})]);
+    this.modern = undefined;
+    await Promise.all([client?.close(), pending?.close().catch(() => {}), modern?.close().catch(() => {})]);
   }
 
   /**
