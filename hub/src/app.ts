@@ -135,6 +135,7 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
   });
   await app.register(mcpRoutes, {
     mesh: deps.mesh,
+    store: deps.store,
     credentials,
     logger: deps.logger,
     limit,

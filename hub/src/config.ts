@@ -17,6 +17,12 @@ export const hubConfigSchema = baseConfigSchema
          * resource tokens are for). By default, the address it listens on.
          */
         publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+        /**
+         * The hub's signing keys (link tokens, audit batches): `<home>/keys.json` unless set.
+         * Replicas behind one load balancer name one file (a secret each of them mounts), so a
+         * node, which pins the hub's keys at enrolment, links to any of them.
+         */
+        keysFile: z.string().min(1).optional(),
       })
       .strict()
       .default({ id: 'hub' }),
@@ -139,6 +145,7 @@ export const hubEnvOverrides: Readonly<Record<string, EnvOverride>> = {
   ...baseEnvOverrides,
   BRAINMESH_HUB_HOST: { path: ['server', 'host'], type: 'string' },
   BRAINMESH_HUB_PORT: { path: ['server', 'port'], type: 'port' },
+  BRAINMESH_HUB_KEYS_FILE: { path: ['hub', 'keysFile'], type: 'string' },
 };
 
 export function loadHubConfig(options: {

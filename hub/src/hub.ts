@@ -37,7 +37,7 @@ export async function startHub(config: Readonly<HubConfig>, logger: Logger): Pro
   const home = resolveHome(config);
   const closer = new Closer(logger);
   try {
-    const ring = await KeyRing.open(home);
+    const ring = await KeyRing.open(home, config.hub.keysFile);
     const db = await openDb({ databaseUrl: config.storage.databaseUrl, home, name: 'hub-db' });
     closer.add(() => db.close());
     const store = await openStore({ redisUrl: config.storage.redisUrl, keyPrefix: `brainmesh:${config.hub.id}:` });

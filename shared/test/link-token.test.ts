@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { base64url, SignJWT } from 'jose';
@@ -237,6 +237,28 @@ describe('key ring', () => {
     assert.equal(again.activeKid, first.activeKid);
     assert.deepEqual(again.jwks(), first.jwks());
     assert.equal(JSON.stringify(first.jwks()).includes('"d"'), false, 'no private part in the JWKS');
+  });
+
+  it('is one ring for processes that share its file and open it at once (hub replicas)', async (t) => {
+    const shared = tempDir('keys');
+    t.after(shared.remove);
+    const file = path.join(shared.dir, 'secrets', 'hub-keys.json');
+    const homes = [tempDir('replica'), tempDir('replica'), tempDir('replica')];
+    for (const h of homes) t.after(h.remove);
+    const rings = await Promise.all(homes.map((h) => KeyRing.open(h.dir, file)));
+    assert.equal(new Set(rings.map((r) => r.activeKid)).size, 1, 'every replica signs with the same key');
+    assert.deepEqual(readdirSync(path.dirname(file)), ['hub-keys.json'], 'no temporary file left behind');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    // What one signs, a verifier pinned to another's JWKS accepts.
+    const store = createMemoryStore();
+    t.after(() => store.close());
+    const verify = createLinkVerifier({
+      issuer: 'hub',
+      audience: 'medtainer',
+      keys: () => rings[2]!.jwks(),
+      replay: store,
+    });
+    assert.equal((await verify(await signLinkToken(rings[0]!, claims))).sub, 'operator');
   });
 
   it('rotates without downtime: the old kid verifies until it is retired', async (t) => {

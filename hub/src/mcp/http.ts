@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type Bounds, type Db, inspectBody, type Logger, type Refusal, unsupportedVersion } from '@brainmesh/shared';
+import {
+  type Bounds,
+  type Db,
+  inspectBody,
+  type Logger,
+  type Refusal,
+  type Store,
+  unsupportedVersion,
+} from '@brainmesh/shared';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
@@ -12,10 +20,13 @@ import { type Credentials, type HttpLimit, type Principal, requirePrincipal } fr
 import { Access } from '../scopes.js';
 import { modernEndpoint } from './modern.js';
 import { createHubSession } from './session.js';
+import { SessionRecords } from './session-records.js';
 import { StreamableHttpSession } from './streamable-http.js';
 
 export interface McpRouteDeps {
   mesh: Mesh;
+  /** Where 2025-era sessions are kept for every replica (session-records.ts). */
+  store: Store;
   credentials: Credentials;
   logger: Logger;
   limit: HttpLimit;
@@ -42,6 +53,7 @@ interface LiveSession {
  */
 export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => {
   const sessions = new Map<string, LiveSession>();
+  const records = new SessionRecords(deps.store);
   // A tool call's request waits for its rate verdict together with the call's own (auth.ts).
   const auth = requirePrincipal(deps.credentials, deps.limit, {
     deferLimit: (request) => request.method === 'POST' && isToolCall(request.body),
@@ -111,11 +123,19 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
     let session: LiveSession | undefined;
     if (typeof sessionId === 'string') {
       session = sessions.get(sessionId);
+      // A session opened on another replica (or on this one before it restarted) is made here.
+      if (session === undefined) {
+        const adopted = await adopt(sessionId, request.principal!);
+        if (adopted === 'not-yours') return rpcError(reply, 403, -32600, 'this session belongs to another principal');
+        session = adopted;
+      }
       if (session === undefined || !(session.transport instanceof StreamableHttpSession)) {
         return rpcError(reply, 404, -32001, 'Session not found');
       }
       if (session.principal !== principal)
         return rpcError(reply, 403, -32600, 'this session belongs to another principal');
+      // Ended on every replica, not only on this one (the others hear it from the store).
+      if (request.method === 'DELETE') await records.end(sessionId);
       const badVersion = unsupportedVersion(request.headers['mcp-protocol-version']);
       if (badVersion !== undefined) return rpcError(reply, 400, -32000, badVersion);
     }
@@ -138,9 +158,15 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
       if (request.method !== 'POST') {
         return rpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       }
+      // The session's record is in the store before the client hears its id, so the client's
+      // next request finds it on whichever replica it reaches.
+      const sid = randomUUID();
+      const initialize = initializeOf(request.body);
+      if (initialize !== undefined) await records.save(sid, { principal, initialize });
       const transport: StreamableHttpSession = new StreamableHttpSession({
-        onSessionInitialized: (sid) => {
-          sessions.set(sid, live);
+        newSessionId: () => sid,
+        onSessionInitialized: (id) => {
+          sessions.set(id, live);
         },
       });
       const live = await open(request.principal!, transport, () => transport.sessionId);
@@ -153,6 +179,37 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
     reply.hijack();
     (session.transport as StreamableHttpSession).handle(request.raw, reply.raw, request.body);
   };
+
+  /** Sessions being made from their records, so two requests at once make one. */
+  const adopting = new Map<string, Promise<LiveSession | 'not-yours' | undefined>>();
+  const adopt = (id: string, who: Principal): Promise<LiveSession | 'not-yours' | undefined> => {
+    // Ours are UUIDs: anything else is no session, and is not looked up.
+    if (!SESSION_ID.test(id)) return Promise.resolve(undefined);
+    const making = adopting.get(id);
+    if (making !== undefined)
+      return making.then((s) =>
+        s !== undefined && s !== 'not-yours' && s.principal !== who.principal ? 'not-yours' : s,
+      );
+    const made = (async () => {
+      const record = await records.find(id);
+      if (record === undefined) return undefined;
+      if (record.principal !== who.principal) return 'not-yours' as const;
+      const transport = new StreamableHttpSession({ onSessionInitialized: () => {} });
+      const live = await open(who, transport, () => transport.sessionId);
+      await transport.adopt(id, record.initialize);
+      sessions.set(id, live);
+      deps.logger.debug({ session: id }, 'session taken up from the store');
+      return live;
+    })().finally(() => adopting.delete(id));
+    adopting.set(id, made);
+    return made;
+  };
+  const unsubscribe = await records.onEnded((id) => {
+    void sessions
+      .get(id)
+      ?.transport.close()
+      .catch(() => {});
+  });
 
   app.route({ method: ['POST', 'GET', 'DELETE'], url: '/mcp', preHandler: auth, handler: streamable });
 
@@ -190,6 +247,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
   });
 
   app.addHook('preClose', async () => {
+    await unsubscribe();
     await modern.close();
     await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
     sessions.clear();
@@ -205,6 +263,17 @@ function isToolCall(body: unknown): boolean {
     (body as { method?: unknown }).method === 'tools/call' &&
     (body as { id?: unknown }).id !== undefined
   );
+}
+
+/** The ids this hub gives sessions. */
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The params of the initialize request in a message (or batch), as the session's record keeps them. */
+function initializeOf(body: unknown): Record<string, unknown> | undefined {
+  const found = (Array.isArray(body) ? body : [body]).find((m) => isInitializeRequest(m)) as
+    | { params: Record<string, unknown> }
+    | undefined;
+  return found?.params;
 }
 
 /** A message (or batch) that starts a session: an initialize request. */

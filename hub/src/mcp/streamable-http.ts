@@ -55,6 +55,8 @@ interface Stream {
 }
 
 export interface StreamableHttpSessionOptions {
+  /** The id an initialize gives the session (http.ts keeps its record under it first). */
+  newSessionId?: () => string;
   /** Told the session id when an initialize opens the session. */
   onSessionInitialized(sessionId: string): void;
 }
@@ -70,10 +72,34 @@ export class StreamableHttpSession implements Transport {
   private readonly exchanges = new Map<RequestId, Exchange>();
   /** The GET stream, for what the server sends outside any request. */
   private standalone: Stream | undefined;
+  /** Requests given to the server on this side's own account (`adopt`), by id. */
+  private readonly replays = new Map<RequestId, { done(): void; failed(err: Error): void }>();
 
   constructor(private readonly options: StreamableHttpSessionOptions) {}
 
   async start(): Promise<void> {}
+
+  /**
+   * Makes this the session `id`, opened on another replica: the server is given the initialize
+   * it opened with (session-records.ts), and its answer, which the client had long ago, is kept
+   * here; then the client's `notifications/initialized`, as it sent it then.
+   */
+  async adopt(id: string, initializeParams: Record<string, unknown>): Promise<void> {
+    this.sessionId = id;
+    const replayId = `adopt-${randomUUID()}`;
+    await new Promise<void>((done, failed) => {
+      this.replays.set(replayId, { done, failed });
+      this.onmessage?.(
+        { jsonrpc: '2.0', id: replayId, method: 'initialize', params: initializeParams } as JSONRPCMessage,
+        {
+          requestInfo: { headers: {} },
+        },
+      );
+    });
+    this.onmessage?.({ jsonrpc: '2.0', method: 'notifications/initialized' } as JSONRPCMessage, {
+      requestInfo: { headers: {} },
+    });
+  }
 
   /** Serves one HTTP request of this session; `body` is the POST body, already parsed. */
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): undefined {
@@ -115,7 +141,7 @@ export class StreamableHttpSession implements Transport {
       if (messages.length > 1) {
         return fail(res, 400, -32600, 'Invalid Request: Only one initialization request is allowed');
       }
-      this.sessionId = randomUUID();
+      this.sessionId = this.options.newSessionId?.() ?? randomUUID();
       this.options.onSessionInitialized(this.sessionId);
     } else if (this.sessionId === undefined) {
       return fail(res, 400, -32000, 'Bad Request: Server not initialized');
@@ -164,6 +190,13 @@ export class StreamableHttpSession implements Transport {
     if (id === undefined) {
       // Outside any request: on the GET stream if the client keeps one open, else nowhere.
       if (this.standalone !== undefined) writeEvent(this.standalone.res, message);
+      return;
+    }
+    const replay = isAnswer ? this.replays.get(id) : undefined;
+    if (replay !== undefined) {
+      this.replays.delete(id);
+      if (isJSONRPCErrorResponse(message)) replay.failed(new Error(message.error.message));
+      else replay.done();
       return;
     }
     const exchange = this.exchanges.get(id);

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK } from 'jose';
 import { z } from 'zod';
@@ -35,14 +44,16 @@ export class KeyRing {
     private signing: SigningKey,
   ) {}
 
-  /** Loads the ring from `<home>/keys.json`, creating it with one fresh key on first start. */
-  static async open(home: string): Promise<KeyRing> {
-    const file = path.join(home, 'keys.json');
+  /**
+   * Loads the ring from `file` (`<home>/keys.json` unless given), creating it with one fresh key
+   * on first start. Processes that share one file (hub replicas) and start together make one
+   * ring: the first to create the file wins, and the others read it.
+   */
+  static async open(home: string, file: string = path.join(home, 'keys.json')): Promise<KeyRing> {
     if (!existsSync(file)) {
-      mkdirSync(home, { recursive: true, mode: 0o700 });
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       const ring = new KeyRing(file, [], undefined as unknown as SigningKey);
-      await ring.rotate();
-      return ring;
+      if (await ring.create()) return ring;
     }
     let parsed: z.infer<typeof keyFileSchema>;
     try {
@@ -79,22 +90,28 @@ export class KeyRing {
     return { keys: this.keys.map((k) => ({ ...k.publicJwk }) as JWK) };
   }
 
+  /** The ring's first key, written only if no file is there yet; false when one was. */
+  private async create(): Promise<boolean> {
+    const stored = await newKey();
+    try {
+      this.persist([stored], { exclusive: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+    this.keys = [stored];
+    this.signing = await importSigning(stored);
+    return true;
+  }
+
   /** Makes a new active key; the old one keeps verifying (status `retiring`) until retired. */
   async rotate(): Promise<string> {
-    const { privateKey, publicKey } = await generateKeyPair(LINK_ALG, { crv: 'Ed25519', extractable: true });
-    const kid = `${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(6).toString('hex')}`;
-    const stored: StoredKey = {
-      kid,
-      status: 'active',
-      createdAt: new Date().toISOString(),
-      privateJwk: { ...(await exportJWK(privateKey)), kid, alg: LINK_ALG },
-      publicJwk: { ...(await exportJWK(publicKey)), kid, alg: LINK_ALG, use: 'sig' },
-    };
+    const stored = await newKey();
     const next = [...this.keys.map((k) => ({ ...k, status: 'retiring' as const })), stored];
     this.persist(next);
     this.keys = next;
     this.signing = await importSigning(stored);
-    return kid;
+    return stored.kid;
   }
 
   /** Drops a retiring key: tokens signed with it stop verifying at once. */
@@ -107,14 +124,35 @@ export class KeyRing {
     this.keys = next;
   }
 
-  private persist(keys: StoredKey[]): void {
+  private persist(keys: StoredKey[], options: { exclusive?: boolean } = {}): void {
     if (this.file === undefined) return;
-    // Written whole to a temporary file and renamed, so a crash never leaves half a key file.
+    // Written whole to a temporary file and moved into place, so a crash never leaves half a key
+    // file; a first ring is linked rather than renamed, which fails if another process's is there.
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify({ keys }, null, 2)}\n`, { mode: 0o600 });
     chmodSync(tmp, 0o600);
-    renameSync(tmp, this.file);
+    if (options.exclusive !== true) {
+      renameSync(tmp, this.file);
+      return;
+    }
+    try {
+      linkSync(tmp, this.file);
+    } finally {
+      unlinkSync(tmp);
+    }
   }
+}
+
+async function newKey(): Promise<StoredKey> {
+  const { privateKey, publicKey } = await generateKeyPair(LINK_ALG, { crv: 'Ed25519', extractable: true });
+  const kid = `${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(6).toString('hex')}`;
+  return {
+    kid,
+    status: 'active',
+    createdAt: new Date().toISOString(),
+    privateJwk: { ...(await exportJWK(privateKey)), kid, alg: LINK_ALG },
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: LINK_ALG, use: 'sig' },
+  };
 }
 
 async function importSigning(stored: StoredKey): Promise<SigningKey> {

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { realServers } from '@brainmesh/shared/testing';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  admin,
+  connectModernClient,
+  type HubProcess,
+  nodeUp,
+  realStorage,
+  startHub,
+  startNode,
+  suiteScope,
+  text,
+} from '../support/mesh.js';
+
+/**
+ * Two hub replicas on one Postgres and one Redis, sharing nothing else but their key file: a
+ * 2025-era session opened on one is served by the other (its record is in the store), and a
+ * 2026-era client needs nothing of either. Only with real Postgres and Redis: two processes on
+ * embedded storage share nothing, by design.
+ */
+
+const { databaseUrl, redisUrl } = realServers();
+
+if (databaseUrl !== undefined && redisUrl !== undefined) {
+  describe('a 2025-era session across hub replicas', { timeout: 180_000 }, () => {
+    const ctx = suiteScope();
+    after(() => ctx.dispose());
+    let a: HubProcess;
+    let b: HubProcess;
+
+    /** A v1 client on `hub`, continuing `sessionId` if given (no initialize), else opening one. */
+    async function sessionOn(hub: HubProcess, sessionId?: string, key = a.key) {
+      const client = new Client({ name: 'e2e', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+      client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { ok: true } }));
+      const transport = new StreamableHTTPClientTransport(new URL('/mcp', hub.url), {
+        requestInit: { headers: { authorization: `Bearer ${key}` } },
+        ...(sessionId === undefined ? {} : { sessionId }),
+      });
+      await client.connect(transport);
+      ctx.after(() => client.close());
+      return { client, transport };
+    }
+
+    before(async () => {
+      const real = await realStorage(ctx, { databaseUrl, redisUrl });
+      a = await startHub(ctx, { real });
+      // The second replica: the same storage, and the first one's home for its key file.
+      b = await startHub(ctx, { real, home: a.home });
+      await startNode(ctx, a, { name: 'alpha' });
+      await Promise.all([nodeUp(a, 'alpha'), nodeUp(b, 'alpha')]);
+    });
+
+    it('serves a session opened on one replica from the other, with the client it declared', async () => {
+      const opened = await sessionOn(a);
+      const sessionId = opened.transport.sessionId;
+      assert.ok(sessionId);
+      assert.equal(text(await opened.client.callTool({ name: 'alpha__echo', arguments: { text: 'on a' } })), 'on a');
+
+      const elsewhere = await sessionOn(b, sessionId);
+      const { tools } = await elsewhere.client.listTools();
+      assert.ok(tools.some((t) => t.name === 'alpha__echo'));
+      assert.equal(text(await elsewhere.client.callTool({ name: 'alpha__echo', arguments: { text: 'on b' } })), 'on b');
+      // The session's client said at initialize (on a) that it can be asked: b asks it.
+      const confirmed = await elsewhere.client.callTool({ name: 'alpha__confirm', arguments: { question: 'ok?' } });
+      assert.deepEqual(JSON.parse(text(confirmed)), { action: 'accept', ok: true });
+      // And b took it up from the store; it did not open another.
+      await b.proc.waitFor<{ msg: string; session: string }>(
+        (l) => l.msg === 'session taken up from the store' && l.session === sessionId,
+      );
+    });
+
+    it('goes on from the other replica when the one that opened it is killed', async () => {
+      const opened = await sessionOn(a);
+      const sessionId = opened.transport.sessionId!;
+      await opened.client.callTool({ name: 'alpha__echo', arguments: { text: 'before' } });
+      await a.proc.stop('SIGKILL');
+      const after = await sessionOn(b, sessionId);
+      assert.equal(text(await after.client.callTool({ name: 'alpha__echo', arguments: { text: 'after' } })), 'after');
+      a = await a.restart();
+      await nodeUp(a, 'alpha');
+    });
+
+    it('ends a session on every replica, and keeps it its principal’s', async () => {
+      const opened = await sessionOn(a);
+      const sessionId = opened.transport.sessionId!;
+      const res = await admin(a, 'POST', '/admin/keys', { name: 'other', scopes: ['read:*'] });
+      const { key: otherKey } = (await res.json()) as { key: string };
+      const post = (hub: HubProcess, key: string) =>
+        fetch(new URL('/mcp', hub.url), {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${key}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-session-id': sessionId,
+            'mcp-protocol-version': '2025-11-25',
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+        });
+      assert.equal((await post(b, otherKey)).status, 403, 'another principal, on a replica that never saw it');
+      assert.equal((await post(b, a.key)).status, 200);
+      await opened.transport.terminateSession();
+      for (const hub of [a, b]) assert.equal((await post(hub, a.key)).status, 404, `ended on ${hub.url}`);
+    });
+
+    it('serves 2026-era clients from either replica', async () => {
+      for (const hub of [a, b]) {
+        const { client } = await connectModernClient(ctx, hub);
+        const echoed = await client.callTool({ name: 'alpha__echo', arguments: { text: hub.url } });
+        assert.equal(text(echoed as Record<string, unknown>), hub.url);
+      }
+    });
+  });
+}
