@@ -93,12 +93,13 @@ for (const backend of dbBackends()) {
         { principal: 'key:ana', role: 'strategist' },
       );
       const fact = await knowledge.recall('Harbour Physio');
-      assert.equal(fact?.entity, 'Harbor Physio');
+      // Named as whichever of the twenty wrote it first: at once, on Postgres, any of them.
+      assert.ok(['Harbor Physio', 'harbor physio'].includes(fact?.entity ?? ''), `named ${fact?.entity}`);
       assert.equal(fact?.kind, 'lead');
       assert.equal(fact?.observations.length, 20);
       assert.deepEqual(
         fact?.relations.map((r) => [r.from, r.type, r.to, r.by, r.role]),
-        [['Tom Reyes', 'works_at', 'Harbor Physio', 'key:ana', 'strategist']],
+        [['Tom Reyes', 'works_at', fact?.entity, 'key:ana', 'strategist']],
       );
       const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM entities');
       assert.equal(rows[0]!.n, 2);
