@@ -22,6 +22,8 @@ export interface HaproxyBackend {
 export interface HaproxyOptions {
   /** What the health check asks for (default `/healthz`); a 2xx or 3xx answer is healthy. */
   checkPath?: string;
+  /** The Host header of the health check (default 127.0.0.1): one the hubs answer to. */
+  checkHost?: string;
 }
 
 export interface HaproxyProcess {
@@ -80,6 +82,9 @@ export function haproxyConfig(
     '  timeout client 120s',
     '  timeout server 120s',
     '  timeout tunnel 1h',
+    ...TRY_AGAIN.map(
+      (status) => `  http-error status ${status} content-type application/json string "${tryAgainBody(status)}"`,
+    ),
     '',
     'frontend hubs_in',
     `  bind ${bind}`,
@@ -87,11 +92,27 @@ export function haproxyConfig(
     '',
     'backend hubs',
     '  balance roundrobin',
-    `  option httpchk GET ${checkPath}`,
+    // HTTP/1.1 with a Host the hubs answer to: they refuse a request naming a host they do not know.
+    '  option httpchk',
+    `  http-check send meth GET uri ${checkPath} ver HTTP/1.1 hdr Host ${options.checkHost ?? '127.0.0.1'}`,
     '  default-server check inter 500ms fall 2 rise 1',
     ...backends.map((b) => `  server ${b.name} ${b.address}`),
     '',
   ].join('\n');
+}
+
+/**
+ * What a client hears when the hub that had its request died under it (502), or no hub could take
+ * it (503, 504): a JSON-RPC error saying to try again, which an MCP client shows as the error's
+ * text, rather than HAProxy's HTML page. docker/haproxy.cfg says the same.
+ */
+const TRY_AGAIN = [502, 503, 504] as const;
+function tryAgainBody(status: number): string {
+  const message =
+    status === 502
+      ? 'the hub replica that had this request stopped before it answered; the call may or may not have run; try again'
+      : 'no hub replica could take this request now; try again';
+  return JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message }, id: null }).replaceAll('"', '\\"');
 }
 
 /** `http://host:port` as HAProxy's `host:port` (IPv6 as `ipv6@addr:port`). */

@@ -53,6 +53,8 @@ export interface HubOptions {
   port?: number;
   /** Where it listens (default 127.0.0.1): a test host's address, for nodes inside it to reach. */
   host?: string;
+  /** `server.allowedHosts`: names it answers to besides its own (a load balancer's). */
+  allowedHosts?: string[];
   links?: object;
   limits?: object;
   /** More environment for the hub process. */
@@ -89,7 +91,11 @@ export async function startHub(t: TestContext, options: HubOptions = {}): Promis
   writeFileSync(
     configFile,
     stringify({
-      server: { port: options.port ?? 0, ...(options.host === undefined ? {} : { host: options.host }) },
+      server: {
+        port: options.port ?? 0,
+        ...(options.host === undefined ? {} : { host: options.host }),
+        ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+      },
       links: { ...FAST_LINKS, ...options.links },
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(options.real === undefined ? {} : { hub: { id: options.real.hubId } }),

@@ -47,9 +47,11 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
 
     before(async () => {
       const real = await realStorage(ctx, { databaseUrl, redisUrl });
-      a = await startHub(ctx, { real });
+      // Six writes an hour per principal, counted across replicas.
+      const limits = { windowSeconds: 3_600, toolCalls: { read: 100_000, write: 6, destructive: 30 } };
+      a = await startHub(ctx, { real, limits });
       // The second replica: the same storage, and the first one's home for its key file.
-      b = await startHub(ctx, { real, home: a.home });
+      b = await startHub(ctx, { real, limits, home: a.home });
       await startNode(ctx, a, { name: 'alpha' });
       await Promise.all([nodeUp(a, 'alpha'), nodeUp(b, 'alpha')]);
     });
@@ -105,6 +107,29 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
       assert.equal((await post(b, a.key)).status, 200);
       await opened.transport.terminateSession();
       for (const hub of [a, b]) assert.equal((await post(hub, a.key)).status, 404, `ended on ${hub.url}`);
+    });
+
+    it('counts a principal’s calls once across replicas', async () => {
+      const res = await admin(a, 'POST', '/admin/keys', { name: 'writer', scopes: ['node:alpha'] });
+      const { key } = (await res.json()) as { key: string };
+      const clients = [
+        await connectModernClient(ctx, { url: a.url, key }),
+        await connectModernClient(ctx, { url: b.url, key }),
+      ];
+      const answers: string[] = [];
+      for (let n = 0; n < 10; n++) {
+        const { client } = clients[n % 2]!;
+        const result = await client.callTool({
+          name: 'alpha__remember',
+          arguments: { key: `k${n}`, text: `note ${n}` },
+        });
+        answers.push(result.isError === true ? text(result as Record<string, unknown>) : 'ok');
+      }
+      assert.deepEqual(
+        answers.map((a) => (a === 'ok' ? 'ok' : a.startsWith('rate limited') ? 'limited' : a)),
+        ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'limited', 'limited', 'limited', 'limited'],
+        answers.join('\n'),
+      );
     });
 
     it('serves 2026-era clients from either replica', async () => {

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { openPostgresDb } from '@brainmesh/shared';
+import { realServers } from '@brainmesh/shared/testing';
+import { startHaproxy } from '../support/haproxy.js';
+import {
+  type ConnectedClient,
+  connectClient,
+  connectModernClient,
+  type HubProcess,
+  nodeUp,
+  realStorage,
+  startHub,
+  startNode,
+  suiteScope,
+  text,
+  until,
+} from '../support/mesh.js';
+
+/**
+ * Three hub replicas on one Postgres and one Redis behind an ordinary HAProxy (round robin, no
+ * affinity), sixteen clients of both protocol eras calling for a minute, one replica SIGKILLed
+ * and restarted on the way. A client may be answered by any replica at any request: a 2025-era
+ * session is kept in the store and taken up wherever its next request lands; a 2026-era client
+ * has no session. What must hold: no call is answered wrongly; every failure is the proxy's
+ * "try again" for a call that was in flight on the killed replica; each call the node ran is in
+ * the central audit once.
+ */
+
+const { databaseUrl, redisUrl } = realServers();
+const SECONDS = 60;
+const CLIENTS = 16;
+
+interface Outcome {
+  ok: number;
+  wrong: string[];
+  failed: string[];
+  succeeded: string[];
+}
+
+if (databaseUrl !== undefined && redisUrl !== undefined) {
+  describe('hub replicas behind HAProxy', { timeout: 300_000 }, () => {
+    const ctx = suiteScope();
+    after(() => ctx.dispose());
+    let replicas: HubProcess[];
+    let lb: { url: string };
+    let real: Awaited<ReturnType<typeof realStorage>>;
+
+    before(async () => {
+      real = await realStorage(ctx, { databaseUrl, redisUrl });
+      // Nothing here is about rate limits: a minute of sixteen clients at full speed is many
+      // thousands of calls from one principal.
+      const limits = {
+        windowSeconds: 60,
+        requests: 10_000_000,
+        toolCalls: { read: 10_000_000, write: 1_000, destructive: 100 },
+      };
+      // Behind the proxy, requests name it (127.0.0.1 on its own port), not the replica.
+      const options = { real, limits, allowedHosts: ['127.0.0.1'] };
+      const first = await startHub(ctx, options);
+      // The others share the first's home: its key file (hub.keysFile in a deployment) and
+      // operator key; nothing else of a hub's is on disk with real storage.
+      replicas = [
+        first,
+        await startHub(ctx, { ...options, home: first.home }),
+        await startHub(ctx, { ...options, home: first.home }),
+      ];
+      lb = await startHaproxy(
+        ctx,
+        replicas.map((r, i) => ({ name: `hub-${i + 1}`, url: r.url })),
+      );
+      // The node enrols, announces and ships its audit through the proxy, as it would in a
+      // deployment; every replica dials it.
+      await startNode(ctx, { ...first, url: lb.url }, { name: 'alpha' });
+      await Promise.all(replicas.map((r) => nodeUp(r, 'alpha')));
+    });
+
+    it('answers every call rightly while a replica is killed and comes back; failures say try again', async () => {
+      const key = replicas[0]!.key;
+      const legacy: ConnectedClient[] = [];
+      const modern: Awaited<ReturnType<typeof connectModernClient>>[] = [];
+      for (let i = 0; i < CLIENTS / 2; i++) {
+        legacy.push(await connectClient(ctx, { url: lb.url, key }));
+        modern.push(await connectModernClient(ctx, { url: lb.url, key }));
+      }
+      const callers: Array<(text: string) => Promise<Record<string, unknown>>> = [
+        ...legacy.map((c) => (t: string) => c.client.callTool({ name: 'alpha__echo', arguments: { text: t } })),
+        ...modern.map(
+          (c) => (t: string) =>
+            c.client.callTool({ name: 'alpha__echo', arguments: { text: t } }) as Promise<Record<string, unknown>>,
+        ),
+      ];
+      const outcome: Outcome = { ok: 0, wrong: [], failed: [], succeeded: [] };
+      const deadline = Date.now() + SECONDS * 1000;
+      const run = Promise.all(
+        callers.map(async (call, c) => {
+          for (let n = 0; Date.now() < deadline; n++) {
+            const marker = `${real.schema}-c${c}-n${n}`;
+            try {
+              const said = text(await call(marker));
+              if (said === marker) {
+                outcome.ok++;
+                outcome.succeeded.push(marker);
+              } else outcome.wrong.push(`${marker} answered ${said.slice(0, 200)}`);
+            } catch (err) {
+              const cause = (err as { cause?: Error }).cause?.message;
+              outcome.failed.push(
+                `${marker}: ${(err as Error).message.slice(0, 300)}${cause === undefined ? '' : ` (${cause})`}`,
+              );
+            }
+          }
+        }),
+      );
+
+      // A third of the way in, one replica dies; two thirds in, it is back, on its port.
+      const victim = 1;
+      await new Promise((resolve) => setTimeout(resolve, (SECONDS * 1000) / 3));
+      await replicas[victim]!.proc.stop('SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, (SECONDS * 1000) / 3));
+      replicas[victim] = await replicas[victim]!.restart();
+      await run;
+
+      assert.deepEqual(outcome.wrong, [], 'no call answered with another call’s answer');
+      assert.ok(outcome.ok > 1_000, `calls answered: ${outcome.ok}`);
+      // The proxy's own "try again" (a 502 with a JSON-RPC error), or, for a request that was not
+      // the first on its keep-alive connection, the connection closed under it: HAProxy closes a
+      // reused client connection without an answer when its server dies, as HTTP lets a client
+      // retry on one (docs/architecture.md, "Replicas").
+      assert.deepEqual(
+        outcome.failed.filter((f) => !/try again|other side closed/.test(f)),
+        [],
+        `every failure is a "try again" or a cut connection; all failures:\n${outcome.failed.join('\n')}`,
+      );
+      // Only calls in flight on the killed replica fail: at most one a client.
+      assert.ok(outcome.failed.length <= CLIENTS, `failures: ${outcome.failed.length}\n${outcome.failed.join('\n')}`);
+
+      // Every call the clients saw succeed is in the central audit, and no call is there twice.
+      const central = await openPostgresDb({ url: databaseUrl, schema: real.schema });
+      ctx.after(() => central.close());
+      const landed = async () =>
+        (
+          await central.query<{ text: string; n: number }>(
+            "SELECT params->>'text' AS text, count(*)::int AS n FROM audit_events WHERE node_id = 'alpha' GROUP BY 1",
+          )
+        ).rows;
+      await until(
+        async () => {
+          const seen = new Set((await landed()).map((r) => r.text));
+          return outcome.succeeded.every((m) => seen.has(m));
+        },
+        'every answered call in the central audit',
+        60_000,
+      );
+      const twice = (await landed()).filter((r) => r.n > 1);
+      assert.deepEqual(twice, [], 'no call recorded twice');
+    });
+  });
+}
