@@ -127,7 +127,7 @@ function serverAddress(backend: HaproxyBackend): string {
 }
 
 /** Debian installs it in /usr/sbin, which a user's PATH may lack. */
-function findHaproxy(): string {
+export function findHaproxy(): string {
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
   for (const dir of dirs) {
     if (!dir) continue;

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { openPostgresDb } from '@brainmesh/shared';
 import { realServers } from '@brainmesh/shared/testing';
-import { startHaproxy } from '../support/haproxy.js';
+import { parse } from 'yaml';
+import { findHaproxy, startHaproxy } from '../support/haproxy.js';
 import {
   type ConnectedClient,
   connectClient,
@@ -156,3 +161,34 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
     });
   });
 }
+
+describe('the compose deployment of replicas', () => {
+  const docker = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docker');
+
+  it('runs two hubs behind HAProxy, which alone is published, with a configuration HAProxy accepts', async () => {
+    const compose = parse(readFileSync(path.join(docker, 'compose.yaml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { ports?: string[]; volumes?: string[]; environment?: Record<string, unknown> }>;
+    };
+    const published = Object.entries(compose.services).filter(([, s]) => (s.ports ?? []).length > 0);
+    assert.deepEqual(
+      published.map(([name, s]) => [name, s.ports]),
+      [['haproxy', ['127.0.0.1:8080:8080']]],
+    );
+    for (const hub of ['hub-1', 'hub-2']) {
+      assert.deepEqual(compose.services[hub]?.volumes, ['hubdata:/data'], `${hub} shares the key file's volume`);
+      assert.match(String(compose.services[hub]?.environment?.REDIS_URL), /^redis:\/\/redis:/);
+    }
+    for (const node of ['medtainer', 'spectrum', 'devmcp'])
+      assert.equal(
+        compose.services[node]?.environment?.BRAINMESH_HUB_URL,
+        'http://haproxy:8080',
+        `${node} goes through the proxy`,
+      );
+    // The same balancing as the tests' proxy, and a configuration HAProxy takes as it is.
+    const cfg = readFileSync(path.join(docker, 'haproxy.cfg'), 'utf8');
+    assert.match(cfg, /balance roundrobin/);
+    assert.doesNotMatch(cfg, /^\s*(cookie|stick|hash-type|balance source)/m, 'no affinity of any kind');
+    const checked = spawnSync(findHaproxy(), ['-c', '-f', path.join(docker, 'haproxy.cfg')], { encoding: 'utf8' });
+    assert.equal(checked.status, 0, checked.stderr);
+  });
+});

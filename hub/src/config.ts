@@ -146,6 +146,7 @@ export const hubEnvOverrides: Readonly<Record<string, EnvOverride>> = {
   BRAINMESH_HUB_HOST: { path: ['server', 'host'], type: 'string' },
   BRAINMESH_HUB_PORT: { path: ['server', 'port'], type: 'port' },
   BRAINMESH_HUB_KEYS_FILE: { path: ['hub', 'keysFile'], type: 'string' },
+  BRAINMESH_HUB_PUBLIC_URL: { path: ['hub', 'publicUrl'], type: 'string' },
 };
 
 export function loadHubConfig(options: {
