@@ -15,8 +15,10 @@
  *   BENCH_ROUNDS=2           interleaved rounds per concurrency level
  *   BENCH_CLIENTS=1,16,64    concurrency levels: independent MCP sessions calling in a loop
  *   BENCH_STORAGE=both       embedded | real | both (real: Postgres and Redis, below)
- *   BENCH_PATHS=…            a comma-separated subset of: direct, mcp-hub, brainmesh, hub-echo, node-echo
- *                            (and baseline, when BENCH_BASELINE is set)
+ *   BENCH_PATHS=…            a comma-separated subset of: direct, mcp-hub, brainmesh, hub-echo, node-echo,
+ *                            replicas (real storage only: the same mesh's hub and a second replica
+ *                            of it behind HAProxy, e2e/support/haproxy.ts), and baseline, when
+ *                            BENCH_BASELINE is set
  *   BENCH_BASELINE=<rev>     also measures brainmesh as built at that revision of this repository
  *                            (a worktree with its own npm ci, support/baseline.ts), side by side
  *   BENCH_CPU_PROF=<folder>  the hub and node processes write V8 CPU profiles there (.cpuprofile)
@@ -26,6 +28,7 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { startHaproxy } from '../e2e/support/haproxy.js';
 import { suiteScope } from '../e2e/support/mesh.js';
 import { type Baseline, prepareBaseline } from './support/baseline.js';
 import { type Brainmesh, type RealServers, startBrainmesh } from './support/brainmesh.js';
@@ -49,10 +52,19 @@ const REAL: RealServers = {
 };
 
 /** Each process whose CPU is charged to calls, in table order. */
-const PROCESSES = ['server-everything', 'mcp-hub', 'hub', 'node', 'baseline hub', 'baseline node'] as const;
+const PROCESSES = [
+  'server-everything',
+  'mcp-hub',
+  'hub',
+  'hub 2',
+  'haproxy',
+  'node',
+  'baseline hub',
+  'baseline node',
+] as const;
 type ProcessName = (typeof PROCESSES)[number];
 /** Those that keep audit rows and counters: where Postgres and Redis work is charged from. */
-const STORAGE_USERS: readonly ProcessName[] = ['hub', 'node', 'baseline hub', 'baseline node'];
+const STORAGE_USERS: readonly ProcessName[] = ['hub', 'hub 2', 'node', 'baseline hub', 'baseline node'];
 /** Machine-wide, whoever else uses them: shown for real storage, not added to the total. */
 const SHARED_SERVERS = [
   { label: 'postgres*', command: 'postgres' },
@@ -78,11 +90,21 @@ interface Running {
   mesh?: Brainmesh;
   /** The same mesh as built at BENCH_BASELINE. */
   baseline?: Brainmesh;
+  /** The mesh's hub and a second replica behind HAProxy (real storage). */
+  replicas?: { connect: Connect; hub2: number; haproxy: number };
 }
 
 const BASELINE: Baseline | undefined =
   process.env.BENCH_BASELINE === undefined ? undefined : prepareBaseline(process.env.BENCH_BASELINE);
-const ALL_PATHS = ['direct', 'mcp-hub', 'brainmesh', 'hub-echo', 'node-echo', ...(BASELINE ? ['baseline'] : [])];
+const ALL_PATHS = [
+  'direct',
+  'mcp-hub',
+  'brainmesh',
+  'hub-echo',
+  'node-echo',
+  'replicas',
+  ...(BASELINE ? ['baseline'] : []),
+];
 const chosen = process.env.BENCH_PATHS?.split(',').map((p) => p.trim()) ?? ALL_PATHS;
 const unknown = chosen.filter((p) => !ALL_PATHS.includes(p));
 if (unknown.length > 0) {
@@ -152,6 +174,17 @@ function pathsOf(running: Running): PathSpec[] {
       },
     );
   }
+  const { replicas } = running;
+  if (mesh !== undefined && replicas !== undefined)
+    specs.push({
+      id: 'replicas',
+      label: 'brainmesh, 2 hub replicas behind HAProxy → node → server-everything',
+      through: ['haproxy', 'hub', 'hub 2', 'node', 'server-everything'],
+      connect: replicas.connect,
+      tool: (n) => n.startsWith(`${mesh.nodeName}__`) && n.endsWith('everything_echo'),
+      args: ping,
+      answer: 'Echo: ping',
+    });
   const { baseline } = running;
   if (baseline !== undefined && BASELINE !== undefined)
     specs.push({
@@ -191,7 +224,7 @@ interface Measured {
 
 /** Every path at every level, the paths taken in turn within a level, in reverse order on odd rounds. */
 async function measure(storage: string, running: Running): Promise<Measured> {
-  const { everything, mcpHub, mesh, baseline } = running;
+  const { everything, mcpHub, mesh, baseline, replicas } = running;
   const cpu: CpuSource[] = [
     { label: 'server-everything', pid: everything.pid },
     ...(mcpHub === undefined ? [] : [{ label: 'mcp-hub', pid: mcpHub.pid }]),
@@ -200,6 +233,12 @@ async function measure(storage: string, running: Running): Promise<Measured> {
       : [
           { label: 'hub', pid: mesh.hub.proc.child.pid! },
           { label: 'node', pid: mesh.node.proc.child.pid! },
+        ]),
+    ...(replicas === undefined
+      ? []
+      : [
+          { label: 'hub 2', pid: replicas.hub2 },
+          { label: 'haproxy', pid: replicas.haproxy },
         ]),
     ...(baseline === undefined
       ? []
@@ -326,6 +365,8 @@ function report(storage: string, { paths, at, notes }: Measured): void {
   const pairs = (
     [
       ['brainmesh', 'mcp-hub'],
+      ['replicas', 'brainmesh'],
+      ['replicas', 'mcp-hub'],
       ['brainmesh', 'baseline'],
       ['baseline', 'mcp-hub'],
       ['mcp-hub', 'direct'],
@@ -390,11 +431,24 @@ for (const storage of storages) {
       running.mcpHub = await startMcpHub(everything.url);
       scope.after(running.mcpHub.stop);
     }
-    if (chosen.some((p) => p === 'brainmesh' || p === 'hub-echo' || p === 'node-echo')) {
+    if (chosen.some((p) => p === 'brainmesh' || p === 'hub-echo' || p === 'node-echo' || p === 'replicas')) {
       running.mesh = await startBrainmesh(scope, {
         mountUrl: everything.url,
         ...(storage === 'real' ? { real: REAL } : {}),
       });
+    }
+    // Replicas share storage; on embedded storage each process has its own, so there are none.
+    if (chosen.includes('replicas') && storage === 'real' && running.mesh !== undefined) {
+      const hub2 = await running.mesh.replica();
+      const lb = await startHaproxy(scope, [
+        { name: 'hub-1', url: running.mesh.hub.url },
+        { name: 'hub-2', url: hub2.url },
+      ]);
+      running.replicas = {
+        connect: streamableHttp(new URL('/mcp', lb.url).href, running.mesh.hub.key),
+        hub2: hub2.proc.child.pid!,
+        haproxy: lb.proc.pid!,
+      };
     }
     if (BASELINE !== undefined && chosen.includes('baseline')) {
       running.baseline = await startBrainmesh(scope, {

@@ -35,6 +35,11 @@ export interface Brainmesh {
   direct: Connect;
   /** Forgets the stdout lines kept so far: the node logs every call at info, and the run is long. */
   dropLogs(): void;
+  /**
+   * Another hub replica of this mesh (real storage only): the same storage, settings and key
+   * file, linked to the same node; up once the node is linked to it too.
+   */
+  replica(): Promise<HubProcess>;
 }
 
 /** The settings a hub ships with (e2e's are faster, to notice a dead node within a test). */
@@ -75,14 +80,16 @@ export async function startBrainmesh(
 ): Promise<Brainmesh> {
   const label = `${options.label ?? 'brainmesh'}-${options.real === undefined ? 'embedded' : 'real'}`;
   const real = options.real === undefined ? undefined : await realStorage(scope, options.real);
-  const hub = await startHub(scope, {
+  const hubOptions = {
     links: PRODUCTION_LINKS,
     limits: LIMITS,
     env: LOG,
-    ...profiled(label, 'hub'),
+    // A load balancer in front (replicas) passes on the Host its clients name: 127.0.0.1.
+    allowedHosts: ['127.0.0.1'],
     ...(real === undefined ? {} : { real }),
     ...(options.entry === undefined ? {} : { entry: options.entry }),
-  });
+  };
+  const hub = await startHub(scope, { ...hubOptions, ...profiled(label, 'hub') });
   // On a shared Postgres a node keeps to node_<name> (and its packs to node_<name>__pack_<pack>),
   // so a name of its own keeps this run apart from any other.
   const nodeName = real === undefined ? 'bench' : `gw-${randomBytes(4).toString('hex')}`;
@@ -124,6 +131,12 @@ export async function startBrainmesh(
     dropLogs: () => {
       hub.proc.stdout.length = 0;
       node.proc.stdout.length = 0;
+    },
+    replica: async () => {
+      if (real === undefined) throw new Error('hub replicas need real storage');
+      const another = await startHub(scope, { ...hubOptions, home: hub.home, ...profiled(`${label}-2`, 'hub') });
+      await nodeUp(another, nodeName, 30_000);
+      return another;
     },
   };
 }

@@ -80,6 +80,17 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
       await Promise.all(replicas.map((r) => nodeUp(r, 'alpha')));
     });
 
+    it('links a node that dials out, through the proxy, to every replica', async () => {
+      // Behind NAT: no port, it dials the proxy's address; each replica must have it.
+      await startNode(ctx, { ...replicas[0]!, url: lb.url }, { name: 'laptop', dial: true });
+      await Promise.all(replicas.map((r) => nodeUp(r, 'laptop', 30_000)));
+      for (const replica of replicas) {
+        const { client } = await connectModernClient(ctx, replica);
+        const echoed = await client.callTool({ name: 'laptop__echo', arguments: { text: replica.url } });
+        assert.equal(text(echoed as Record<string, unknown>), replica.url, `served by the replica at ${replica.url}`);
+      }
+    });
+
     it('answers every call rightly while a replica is killed and comes back; failures say try again', async () => {
       const key = replicas[0]!.key;
       const legacy: ConnectedClient[] = [];

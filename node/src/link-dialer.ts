@@ -3,6 +3,7 @@ import {
   LINK_PATH,
   LINK_SUBPROTOCOL,
   type LinkIdentity,
+  LinkRefused,
   type LinkSocket,
   type LinkSocketOptions,
   type Logger,
@@ -15,10 +16,20 @@ import { WebSocket } from 'ws';
  * For a node the hub cannot reach (a laptop behind NAT): the node dials the hub and keeps the
  * link up, dialling again with backoff (cockatiel's, with jitter, so nodes cut off together do
  * not return together) whenever it drops. The link is the same as when the hub dials.
+ *
+ * Behind the hub's address there may be several hub processes (replicas behind a load balancer,
+ * each serving clients of its own), so the node keeps a link to each: having linked, it dials
+ * again at once, and a hub process it already has a link to refuses the new one
+ * (`already-linked`); two such refusals in a row and it has found them all, for now. It looks
+ * again every `SEARCH_EVERY_MS` (a replica added, or back), and at once when a link drops.
  */
+const SEARCH_EVERY_MS = 10_000;
+
 export class LinkDialer {
   private readonly stopping = new AbortController();
-  private current: LinkSocket | undefined;
+  private readonly links = new Set<LinkSocket>();
+  /** Ends the current pause early: a link dropped. */
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly deps: {
@@ -31,35 +42,60 @@ export class LinkDialer {
     },
   ) {}
 
-  /** Runs until `stop`: dial, serve until the link drops, wait, dial again. */
+  /** Runs until `stop`: dial, and again, until every hub process has a link; then wait and look again. */
   async run(): Promise<void> {
     const fresh = () => new ExponentialBackoff({ initialDelay: 250, maxDelay: 15_000 }).next();
     let state: IBackoff<unknown> = fresh();
+    let alreadyInARow = 0;
     const url = new URL(LINK_PATH, this.deps.hubUrl);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     while (!this.stopping.signal.aborted) {
       const identity = this.deps.identity();
-      const started = Date.now();
-      if (identity !== undefined) {
+      let waitMs: number;
+      if (identity === undefined) {
+        waitMs = state.duration;
+        state = state.next(undefined);
+      } else {
         try {
-          const socket = await this.dial(url, identity);
-          this.current = socket;
-          this.deps.onLink(socket);
-          const [code, reason] = await new Promise<[number, string]>((resolve) =>
-            socket.once('close', (c, r) => resolve([c, r])),
-          );
-          this.current = undefined;
-          this.deps.logger.warn({ code, reason }, 'link to the hub dropped; dialling again');
+          this.keep(await this.dial(url, identity));
+          alreadyInARow = 0;
+          state = fresh();
+          waitMs = 0;
         } catch (err) {
-          this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'dialling the hub failed');
+          if (err instanceof LinkRefused && err.reason === 'already-linked') {
+            alreadyInARow += 1;
+            waitMs = alreadyInARow >= 2 ? SEARCH_EVERY_MS : 0;
+          } else {
+            this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'dialling the hub failed');
+            // With a link up, the hub is there: look again later rather than back off hard.
+            waitMs = this.links.size > 0 ? SEARCH_EVERY_MS : state.duration;
+            if (this.links.size === 0) state = state.next(undefined);
+          }
         }
       }
-      // A link that held a while starts the backoff over.
-      if (Date.now() - started > 30_000) state = fresh();
-      const wait = state.duration;
-      state = state.next(undefined);
-      await delay(wait, undefined, { signal: this.stopping.signal }).catch(() => {});
+      await this.pause(waitMs);
     }
+  }
+
+  private keep(socket: LinkSocket): void {
+    this.links.add(socket);
+    this.deps.onLink(socket);
+    this.deps.logger.info({ hubInstance: socket.peer.instance, links: this.links.size }, 'linked to the hub');
+    socket.once('close', (code, reason) => {
+      this.links.delete(socket);
+      if (this.stopping.signal.aborted) return;
+      this.deps.logger.warn({ code, reason, links: this.links.size }, 'link to the hub dropped; dialling again');
+      this.wake?.();
+    });
+  }
+
+  private async pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.stopping.signal.aborted) return;
+    const woken = new AbortController();
+    this.wake = () => woken.abort();
+    const signal = AbortSignal.any([this.stopping.signal, woken.signal]);
+    await delay(ms, undefined, { signal }).catch(() => {});
+    this.wake = undefined;
   }
 
   private dial(url: URL, identity: LinkIdentity): Promise<LinkSocket> {
@@ -83,6 +119,6 @@ export class LinkDialer {
 
   stop(): void {
     this.stopping.abort();
-    this.current?.close(1001, 'node stopping');
+    for (const socket of this.links) socket.close(1001, 'node stopping');
   }
 }

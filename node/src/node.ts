@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +111,8 @@ export async function startNode(
     let verify = hubVerifier(link.enrolled?.hubId ?? 'hub', link.enrolled?.nodeId ?? config.node.name);
     // Who this node is on the persistent link: it signs with its own key, and accepts only the
     // hub it enrolled with, whose token must carry this connection's nonce.
+    // This process, told to hubs in the hello: a dialling node keeps one link to each hub process.
+    const instance = randomUUID();
     const linkIdentity = (): LinkIdentity | undefined => {
       const state = link.enrolled;
       if (state === undefined) return undefined;
@@ -118,6 +120,7 @@ export async function startNode(
       return {
         role: 'node',
         id: state.nodeId,
+        instance,
         sign: (aud, nonce) => signLinkToken(ring, { iss: state.nodeId, aud, sub: `node:${state.nodeId}`, nonce }),
         verify: async (peer, token, nonce) => {
           if (peer.role !== 'hub' || peer.id !== state.hubId) throw new LinkTokenError('wrong-issuer');

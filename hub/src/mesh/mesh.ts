@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { KeyRing, Logger, Store } from '@brainmesh/shared';
 import type { Registry } from '../registry.js';
@@ -37,6 +38,9 @@ export class Mesh extends EventEmitter<{
     return this.deps.hubId;
   }
 
+  /** This hub process, of the replicas that share the hub's id: a dialling node links to each. */
+  readonly instance = randomUUID();
+
   /** How the hub reaches nodes, and the bounds of what it passes on to them. */
   get settings(): Readonly<LinkSettings> {
     return this.deps.settings;
@@ -56,6 +60,7 @@ export class Mesh extends EventEmitter<{
   private add(record: Parameters<NodeLink['update']>[0]): void {
     const link = new NodeLink(record, {
       hubId: this.deps.hubId,
+      instance: this.instance,
       ring: this.deps.ring,
       store: this.deps.store,
       logger: this.deps.logger,

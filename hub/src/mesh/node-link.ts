@@ -53,6 +53,8 @@ export type SessionPeer = ChannelPeer;
 
 export interface NodeLinkDeps {
   hubId: string;
+  /** This hub process (`Mesh.instance`), told to nodes in the hello. */
+  instance?: string;
   ring: KeyRing;
   /** Where link tokens' ids are remembered, so none is accepted twice. */
   store: Store;
@@ -166,6 +168,7 @@ export class NodeLink extends EventEmitter<{
     return {
       role: 'hub',
       id: hubId,
+      ...(this.deps.instance === undefined ? {} : { instance: this.deps.instance }),
       sign: (aud, nonce) => signLinkToken(ring, { iss: hubId, aud, sub: `hub:${hubId}`, nonce }),
       verify: async (peer, token, nonce) => {
         if (peer.role !== 'node' || peer.id !== this.id) throw new LinkTokenError('wrong-issuer');
@@ -180,6 +183,16 @@ export class NodeLink extends EventEmitter<{
         return claims;
       },
     };
+  }
+
+  /**
+   * The node process on the other end of this hub's link, when the node dialled and said which
+   * (`Hello.instance`): the same process dialling again is refused (`already-linked`), where
+   * another (the node restarted) replaces the link.
+   */
+  dialledBy(): string | undefined {
+    if (this.socket === undefined || this.socket.closed || this.direction !== 'dial-out') return undefined;
+    return this.socket.peer.instance;
   }
 
   /** The hub dials a node that has a URL; one that has none dials the hub (`attach`). */

@@ -30,6 +30,7 @@ export const linkSocketRoutes: FastifyPluginAsync<{ mesh: Mesh; maxMessageBytes:
     openLink(socket, {
       role: 'hub',
       id: deps.mesh.hubId,
+      instance: deps.mesh.instance,
       sign: (aud, nonce) => {
         const link = deps.mesh.links.get(aud);
         if (link === undefined) return Promise.reject(new LinkTokenError('wrong-audience'));
@@ -39,7 +40,12 @@ export const linkSocketRoutes: FastifyPluginAsync<{ mesh: Mesh; maxMessageBytes:
         claimed = peer.id;
         const link = deps.mesh.links.get(peer.id);
         if (link === undefined) throw new LinkTokenError('wrong-issuer');
-        return link.identity().verify(peer, token, nonce);
+        const proven = await link.identity().verify(peer, token, nonce);
+        // A node keeps one link to each hub process behind its hub's address (replicas), and
+        // finds them by dialling until it reaches only processes it has one to: this one.
+        if (peer.instance !== undefined && link.dialledBy() === peer.instance)
+          throw new LinkTokenError('already-linked');
+        return proven;
       },
     }).then(
       (linked) => {
@@ -50,11 +56,12 @@ export const linkSocketRoutes: FastifyPluginAsync<{ mesh: Mesh; maxMessageBytes:
         }
         void link.attach(linked, 'dial-out');
       },
-      (err: unknown) =>
-        request.log.warn(
-          { node: claimed, reason: err instanceof Error ? err.message : String(err) },
-          'link handshake refused',
-        ),
+      (err: unknown) => {
+        const reason = err instanceof Error ? err.message : String(err);
+        // The node searching for replicas it has no link to yet, not a fault.
+        if (reason.endsWith('already-linked')) request.log.debug({ node: claimed }, 'link refused: already linked');
+        else request.log.warn({ node: claimed, reason }, 'link handshake refused');
+      },
     );
   });
 };

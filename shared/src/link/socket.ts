@@ -62,6 +62,11 @@ const helloFrame = z
     role: z.enum(['hub', 'node']),
     id: z.string().min(1).max(200),
     nonce: z.string().min(16).max(200),
+    /**
+     * This process, of the several that may share the id: a hub replica, or a node that
+     * restarted. A node that dials keeps one link to each hub process (link-dialer.ts).
+     */
+    instance: z.string().min(1).max(100).optional(),
   })
   .strict();
 const authFrame = z.object({ link: z.literal('auth'), token: z.string().min(1).max(8_000) }).strict();
@@ -83,6 +88,8 @@ export interface Envelope {
 export interface LinkIdentity {
   role: 'hub' | 'node';
   id: string;
+  /** This process, told in the hello (`Hello.instance`). */
+  instance?: string;
   /** A link token for `aud`, carrying `nonce`. */
   sign(aud: string, nonce: string): Promise<string>;
   /**
@@ -147,7 +154,14 @@ export function openLink(ws: WebSocket, me: LinkIdentity, options: LinkSocketOpt
       () => finish(new LinkRefused(CLOSE.unauthenticated, 'not authenticated in time')),
       options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
     );
-    const onClose = () => finish(new LinkRefused(CLOSE.going, 'closed during the handshake'));
+    // The peer's own code and reason, when it closed the socket: a refusal says why (its log
+    // says more), and a dialling node acts on `already-linked`.
+    const onClose = (code?: unknown, reason?: unknown) =>
+      finish(
+        typeof code === 'number' && Buffer.isBuffer(reason) && reason.length > 0
+          ? new LinkRefused(code, reason.toString('utf8'))
+          : new LinkRefused(CLOSE.going, 'closed during the handshake'),
+      );
     // One frame at a time: a frame may come while the one before is still being verified.
     let queue = Promise.resolve();
     const onMessage = (data: Buffer, isBinary: boolean) => {
@@ -189,7 +203,15 @@ export function openLink(ws: WebSocket, me: LinkIdentity, options: LinkSocketOpt
     ws.on('message', onMessage);
     ws.on('close', onClose);
     ws.on('error', onClose);
-    ws.send(JSON.stringify({ link: 'hello', role: me.role, id: me.id, nonce }));
+    ws.send(
+      JSON.stringify({
+        link: 'hello',
+        role: me.role,
+        id: me.id,
+        nonce,
+        ...(me.instance === undefined ? {} : { instance: me.instance }),
+      }),
+    );
   });
 }
 

@@ -70,7 +70,9 @@ export type LinkRefusal =
   | 'lifetime-too-long'
   | 'replayed'
   | 'wrong-nonce'
-  | 'no-peer-keys';
+  | 'no-peer-keys'
+  /** A node that proved itself, dialling a hub process it already has a link to (link-dialer.ts). */
+  | 'already-linked';
 
 export class LinkTokenError extends BrainmeshError {
   constructor(readonly reason: LinkRefusal) {
