@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { realServers } from '@brainmesh/shared/testing';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -8,12 +9,14 @@ import {
   admin,
   connectModernClient,
   type HubProcess,
+  type NodeProcess,
   nodeUp,
   realStorage,
   startHub,
   startNode,
   suiteScope,
   text,
+  until,
 } from '../support/mesh.js';
 
 /**
@@ -31,6 +34,7 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
     after(() => ctx.dispose());
     let a: HubProcess;
     let b: HubProcess;
+    let alpha: NodeProcess;
 
     /** A v1 client on `hub`, continuing `sessionId` if given (no initialize), else opening one. */
     async function sessionOn(hub: HubProcess, sessionId?: string, key = a.key) {
@@ -52,7 +56,7 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
       a = await startHub(ctx, { real, limits });
       // The second replica: the same storage, and the first one's home for its key file.
       b = await startHub(ctx, { real, limits, home: a.home });
-      await startNode(ctx, a, { name: 'alpha' });
+      alpha = await startNode(ctx, a, { name: 'alpha' });
       await Promise.all([nodeUp(a, 'alpha'), nodeUp(b, 'alpha')]);
     });
 
@@ -130,6 +134,40 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
         ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'limited', 'limited', 'limited', 'limited'],
         answers.join('\n'),
       );
+    });
+
+    it('continues a 2026-era call on the other replica when the client’s answer lands there', async () => {
+      // The client's requests alternate between the replicas, as a load balancer may send them:
+      // the call (asking for confirmation) on one, the answer on the other.
+      let turn = 0;
+      const replicas = [a, b];
+      const client = new ModernClient(
+        { name: 'e2e-modern', version: '1.0.0' },
+        { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+      );
+      client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { ok: true } }));
+      const transport = new ModernTransport(new URL('/mcp', a.url), {
+        requestInit: { headers: { authorization: `Bearer ${a.key}` } },
+        fetch: (url: string | URL, init?: RequestInit) => {
+          const hub = replicas[turn++ % 2]!;
+          return fetch(new URL(new URL(url).pathname, hub.url), init);
+        },
+      });
+      await client.connect(transport);
+      ctx.after(() => client.close());
+      const marker = `across-${Date.now()}`;
+      const from = alpha.proc.stdout.length;
+      const confirmed = await client.callTool({ name: 'alpha__confirm', arguments: { question: marker } });
+      assert.deepEqual(JSON.parse(text(confirmed as Record<string, unknown>)), { action: 'accept', ok: true });
+      // The replica that parked the call let it go when the other took it over: the node's first
+      // run of it ended cancelled, its second answered.
+      const runs = await until(async () => {
+        const lines = alpha.proc.stdout
+          .slice(from)
+          .filter((l) => l.includes('"tool":"confirm"') && l.includes('"msg":"tool call"'));
+        return lines.length >= 2 ? lines : undefined;
+      }, 'both runs of the call on the node');
+      assert.deepEqual(runs.map((l) => (JSON.parse(l) as { status: string }).status).sort(), ['cancelled', 'ok']);
     });
 
     it('serves 2026-era clients from either replica', async () => {

@@ -136,6 +136,7 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
   await app.register(mcpRoutes, {
     mesh: deps.mesh,
     store: deps.store,
+    requestStateSecret: deps.ring.derivedSecret('mcp request state'),
     credentials,
     logger: deps.logger,
     limit,

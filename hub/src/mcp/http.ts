@@ -27,6 +27,8 @@ export interface McpRouteDeps {
   mesh: Mesh;
   /** Where 2025-era sessions are kept for every replica (session-records.ts). */
   store: Store;
+  /** The HMAC key of 2026-era `requestState`s, the same in every replica. */
+  requestStateSecret: Uint8Array;
   credentials: Credentials;
   logger: Logger;
   limit: HttpLimit;
@@ -59,8 +61,10 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
     deferLimit: (request) => request.method === 'POST' && isToolCall(request.body),
   });
   const bounds: Bounds = { maxDepth: deps.mesh.settings.maxMessageDepth, maxBytes: deps.mesh.settings.maxMessageBytes };
-  const modern = modernEndpoint({
+  const modern = await modernEndpoint({
     mesh: deps.mesh,
+    store: deps.store,
+    requestStateSecret: deps.requestStateSecret,
     logger: deps.logger,
     limiter: deps.limit.limiter,
     toolCalls: deps.toolCalls,

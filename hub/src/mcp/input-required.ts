@@ -1,5 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { JsonRpcCode, RpcError } from '@brainmesh/shared';
+import { createHash, randomUUID } from 'node:crypto';
+import { JsonRpcCode, RpcError, type Store } from '@brainmesh/shared';
 import type { CallToolResult, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import { createRequestStateCodec, type InputRequiredResult, inputRequired } from '@modelcontextprotocol/server';
 import { z } from 'zod';
@@ -20,15 +20,37 @@ import { z } from 'zod';
  * one; the SDK refuses a state that does not verify, or has expired, before a handler sees it.
  * A parked call nobody continues within `idleMs` is cancelled, and the node told.
  *
- * The parked call lives in this hub process: the state's key is this process's own, and a
- * retry must reach the process that holds the call (replicas, issue 17's second part, need the
- * key shared and the call found across them).
+ * Behind a load balancer the retry may reach another replica. The state's key is derived from the
+ * hub's key ring, which replicas share, so any of them verifies it; one that does not hold the
+ * parked call runs the call again from the start, answering from the client's answers each
+ * question the state says was asked (by a digest of what was asked), and tells the replica that
+ * parked it (the store's pub/sub) to cancel its copy. So a node's tool asks before it acts, as
+ * confirmations do: what it did before asking, it does again.
  */
 
 /** How long a parked call waits for the client to come back with its answers. */
 const IDLE_MS = 10 * 60_000;
 
-const stateSchema = z.object({ call: z.string(), principal: z.string(), tool: z.string() });
+const stateSchema = z.object({
+  call: z.string(),
+  principal: z.string(),
+  tool: z.string(),
+  /** The hub process holding the call. */
+  instance: z.string(),
+  /** Each question asked: its key in `inputRequests`, and a digest of what was asked. */
+  asked: z.array(z.object({ key: z.string(), digest: z.string() })).max(100),
+});
+type State = z.infer<typeof stateSchema>;
+
+/** Where a replica that takes over a parked call tells the one holding it to let it go. */
+const TAKEN_CHANNEL = 'mcp-input-required-taken';
+
+const digestOf = (method: string, params: unknown) =>
+  createHash('sha256')
+    .update(method)
+    .update('\n')
+    .update(JSON.stringify(params ?? null))
+    .digest('base64url');
 
 /** Where the current round's progress goes (the stream of the request now waiting), or nowhere. */
 export type Sink = (notification: ServerNotification) => Promise<void>;
@@ -36,9 +58,17 @@ export type Sink = (notification: ServerNotification) => Promise<void>;
 interface Question {
   method: string;
   params: unknown;
+  digest: string;
   answer(result: unknown): void;
   fail(err: unknown): void;
 }
+
+/** What the node is given to run a call that may ask its client something. */
+export type RunCall = (call: {
+  signal: AbortSignal;
+  notify: Sink;
+  ask(method: string, params: unknown): Promise<unknown>;
+}) => Promise<CallToolResult>;
 
 class Parked {
   readonly id = randomUUID();
@@ -51,16 +81,29 @@ class Parked {
   timer: NodeJS.Timeout | undefined;
   private asked = 0;
 
+  /** Every question asked so far, answered or not, as the state lists them. */
+  readonly history: Array<{ key: string; digest: string }> = [];
+
   constructor(
     readonly principal: string,
     readonly tool: string,
     public sink: Sink | undefined,
+    /** Answers the client gave on another replica, by the digest of what was asked. */
+    private readonly answered: Map<string, unknown> = new Map(),
   ) {}
 
   ask(method: string, params: unknown): Promise<unknown> {
+    const digest = digestOf(method, params);
+    if (this.answered.has(digest)) {
+      const answer = this.answered.get(digest);
+      this.answered.delete(digest);
+      return Promise.resolve(answer);
+    }
     return new Promise((answer, fail) => {
       this.asked += 1;
-      this.questions.set(`q${this.asked}`, { method, params, answer, fail });
+      const key = `q${this.asked}`;
+      this.questions.set(key, { method, params, digest, answer, fail });
+      this.history.push({ key, digest });
       this.wake?.();
     });
   }
@@ -69,9 +112,31 @@ class Parked {
 export class InputRequiredBridge {
   private readonly codec;
   private readonly parked = new Map<string, Parked>();
+  private unsubscribe: (() => Promise<void>) | undefined;
 
-  constructor(private readonly idleMs = IDLE_MS) {
-    this.codec = createRequestStateCodec({ key: randomBytes(32), ttlSeconds: Math.ceil(idleMs / 1000) });
+  constructor(
+    private readonly options: {
+      /** The state's HMAC key: the same in every replica (`KeyRing.derivedSecret`). */
+      secret: Uint8Array;
+      /** This hub process (`Mesh.instance`). */
+      instance: string;
+      /** Where replicas tell each other of a call taken over. */
+      store?: Store;
+      idleMs?: number;
+    },
+  ) {
+    this.codec = createRequestStateCodec({
+      key: options.secret,
+      ttlSeconds: Math.ceil((options.idleMs ?? IDLE_MS) / 1000),
+    });
+  }
+
+  /** Listens for calls of this process's that another replica has taken over. */
+  async start(): Promise<void> {
+    this.unsubscribe = await this.options.store?.subscribe(TAKEN_CHANNEL, (id) => {
+      const p = this.parked.get(id);
+      if (p !== undefined && !p.running) this.expire(p, 'the call was continued on another hub replica');
+    });
   }
 
   /** For the SDK server's `requestState.verify`: a state is checked before any handler runs. */
@@ -80,22 +145,34 @@ export class InputRequiredBridge {
   }
 
   /**
-   * Starts a call that may ask its client something: `run` gets the call's signal, how to send
-   * progress, and how to ask (elicitation, sampling, roots). Resolves with the result, or with
-   * `input_required` when the node asks first.
+   * A call that may ask its client something: new (`state` undefined), or continued with the
+   * client's answers (`inputResponses`, by question) and the state it was given. Resolves with
+   * the result, or with `input_required` when the node asks first.
    */
-  start(
-    principal: string,
-    tool: string,
+  async call(
+    request: { principal: string; tool: string; state?: unknown; responses?: Record<string, unknown> | undefined },
     sink: Sink | undefined,
     signal: AbortSignal,
-    run: (call: {
-      signal: AbortSignal;
-      notify: Sink;
-      ask(method: string, params: unknown): Promise<unknown>;
-    }) => Promise<CallToolResult>,
+    run: RunCall,
   ): Promise<CallToolResult | InputRequiredResult> {
-    const p = new Parked(principal, tool, sink);
+    if (request.state === undefined) return this.begin(new Parked(request.principal, request.tool, sink), signal, run);
+    const parsed = stateSchema.safeParse(request.state);
+    if (!parsed.success || parsed.data.principal !== request.principal || parsed.data.tool !== request.tool)
+      throw new RpcError(JsonRpcCode.InvalidParams, 'this requestState is not of this call');
+    const state = parsed.data;
+    const p = this.parked.get(state.call);
+    if (p === undefined) return this.takeOver(state, request, sink, signal, run);
+    if (p.running) throw new RpcError(JsonRpcCode.InvalidRequest, 'this call is already being continued');
+    p.sink = sink;
+    for (const [key, question] of p.questions) {
+      if (request.responses === undefined || !(key in request.responses)) continue;
+      p.questions.delete(key);
+      question.answer(request.responses[key]);
+    }
+    return this.round(p, signal);
+  }
+
+  private begin(p: Parked, signal: AbortSignal, run: RunCall): Promise<CallToolResult | InputRequiredResult> {
     p.result = run({
       signal: p.controller.signal,
       notify: (n) => p.sink?.(n) ?? Promise.resolve(),
@@ -104,32 +181,23 @@ export class InputRequiredBridge {
     return this.round(p, signal);
   }
 
-  /** Continues a parked call with the client's answers (`inputResponses`, by question). */
-  async resume(
-    state: unknown,
-    principal: string,
-    tool: string,
-    responses: Record<string, unknown> | undefined,
+  /**
+   * A call parked by another replica (or by this process before it restarted): run again from
+   * the start, each question the client has answered answered at once.
+   */
+  private async takeOver(
+    state: State,
+    request: { principal: string; tool: string; responses?: Record<string, unknown> | undefined },
     sink: Sink | undefined,
     signal: AbortSignal,
+    run: RunCall,
   ): Promise<CallToolResult | InputRequiredResult> {
-    const parsed = stateSchema.safeParse(state);
-    if (!parsed.success || parsed.data.principal !== principal || parsed.data.tool !== tool)
-      throw new RpcError(JsonRpcCode.InvalidParams, 'this requestState is not of this call');
-    const p = this.parked.get(parsed.data.call);
-    if (p === undefined)
-      throw new RpcError(
-        JsonRpcCode.InvalidParams,
-        'the call this requestState continues has ended (answered, not continued in time, or the hub restarted); call the tool again',
-      );
-    if (p.running) throw new RpcError(JsonRpcCode.InvalidRequest, 'this call is already being continued');
-    p.sink = sink;
-    for (const [key, question] of p.questions) {
-      if (responses === undefined || !(key in responses)) continue;
-      p.questions.delete(key);
-      question.answer(responses[key]);
-    }
-    return this.round(p, signal);
+    const answered = new Map<string, unknown>();
+    for (const { key, digest } of state.asked)
+      if (request.responses !== undefined && key in request.responses) answered.set(digest, request.responses[key]);
+    if (state.instance !== this.options.instance)
+      await this.options.store?.publish(TAKEN_CHANNEL, state.call).catch(() => {});
+    return this.begin(new Parked(request.principal, request.tool, sink, answered), signal, run);
   }
 
   /** Waits for the call's result, or for a question to hand to the client. */
@@ -151,13 +219,19 @@ export class InputRequiredBridge {
         return outcome;
       }
       this.parked.set(p.id, p);
-      p.timer = setTimeout(() => this.expire(p), this.idleMs);
+      p.timer = setTimeout(() => this.expire(p), this.options.idleMs ?? IDLE_MS);
       p.timer.unref();
       return inputRequired({
         inputRequests: Object.fromEntries(
           [...p.questions].map(([key, q]) => [key, { method: q.method, params: q.params }]),
         ) as never,
-        requestState: await this.codec.mint({ call: p.id, principal: p.principal, tool: p.tool }),
+        requestState: await this.codec.mint({
+          call: p.id,
+          principal: p.principal,
+          tool: p.tool,
+          instance: this.options.instance,
+          asked: p.history,
+        } satisfies State),
       });
     } catch (err) {
       this.parked.delete(p.id);
@@ -170,9 +244,9 @@ export class InputRequiredBridge {
     }
   }
 
-  private expire(p: Parked): void {
+  private expire(p: Parked, reason = 'the client did not answer in time'): void {
     this.parked.delete(p.id);
-    const why = new RpcError(JsonRpcCode.InvalidRequest, 'the client did not answer in time');
+    const why = new RpcError(JsonRpcCode.InvalidRequest, reason);
     for (const q of p.questions.values()) q.fail(why);
     p.questions.clear();
     p.controller.abort(why);
@@ -180,7 +254,8 @@ export class InputRequiredBridge {
   }
 
   /** Every parked call ends (the hub is stopping). */
-  close(): void {
-    for (const p of this.parked.values()) this.expire(p);
+  async close(): Promise<void> {
+    await this.unsubscribe?.();
+    for (const p of this.parked.values()) this.expire(p, 'the hub is stopping');
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { clip, type Logger, toolError } from '@brainmesh/shared';
+import { clip, type Logger, type Store, toolError } from '@brainmesh/shared';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
@@ -47,7 +47,12 @@ import { hubSurface, type SurfaceDeps } from './surface.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-export type ModernDeps = Omit<SurfaceDeps, 'principal' | 'access'>;
+export type ModernDeps = Omit<SurfaceDeps, 'principal' | 'access'> & {
+  /** Where replicas tell each other of a parked call taken over (input-required.ts). */
+  store: Store;
+  /** The HMAC key of `requestState`: the same in every replica (`KeyRing.derivedSecret`). */
+  requestStateSecret: Uint8Array;
+};
 
 /** What http.ts hands over with each request: who asked, and the headers its rate verdict hangs on. */
 interface Asker {
@@ -60,8 +65,13 @@ export interface ModernEndpoint {
   close(): Promise<void>;
 }
 
-export function modernEndpoint(deps: ModernDeps): ModernEndpoint {
-  const bridge = new InputRequiredBridge();
+export async function modernEndpoint(deps: ModernDeps): Promise<ModernEndpoint> {
+  const bridge = new InputRequiredBridge({
+    secret: deps.requestStateSecret,
+    instance: deps.mesh.instance,
+    store: deps.store,
+  });
+  await bridge.start();
   const handler = createMcpHandler(({ authInfo }) => serverFor(deps, bridge, askerOf(authInfo)), {
     legacy: 'reject',
   });
@@ -93,7 +103,7 @@ export function modernEndpoint(deps: ModernDeps): ModernEndpoint {
     async close() {
       deps.mesh.off('changed', onChanged);
       deps.mesh.off('resourceUpdated', onResourceUpdated);
-      bridge.close();
+      await bridge.close();
       await handler.close();
     },
   };
@@ -183,20 +193,14 @@ function serverFor(deps: ModernDeps, bridge: InputRequiredBridge, asker: Asker):
     const params = request.params as CallToolRequest['params'];
     const extra = extraOf(ctx);
     const state = ctx.mcpReq.requestState();
+    // A call continued is not a new call (unless another replica had it): the request's own
+    // rate verdict is waited for here, once.
     if (state !== undefined) {
-      // A call continued: no new call, so the request's own rate verdict is waited for here.
       const overRate = await requestLimitOf(headers);
       if (overRate !== undefined) return toolError(overRate) as never;
-      return (await bridge.resume(
-        state,
-        who.principal,
-        params.name,
-        ctx.mcpReq.inputResponses,
-        sinkOf(ctx),
-        ctx.mcpReq.signal,
-      )) as never;
     }
-    return (await bridge.start(who.principal, params.name, sinkOf(ctx), ctx.mcpReq.signal, (call) => {
+    const asked = { principal: who.principal, tool: params.name, state, responses: ctx.mcpReq.inputResponses };
+    return (await bridge.call(asked, sinkOf(ctx), ctx.mcpReq.signal, (call) => {
       asking = call.ask;
       return ended(surface.callTool(params, { ...extra, signal: call.signal, sendNotification: call.notify }));
     })) as never;

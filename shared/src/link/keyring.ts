@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -78,6 +78,19 @@ export class KeyRing {
 
   signingKey(): SigningKey {
     return this.signing;
+  }
+
+  /**
+   * A secret for `purpose`, derived (HKDF-SHA256) from the active key's private part: the same in
+   * every process that shares this ring (hub replicas), never the key itself, and a different one
+   * for each purpose. It changes when the ring rotates.
+   */
+  derivedSecret(purpose: string): Uint8Array {
+    const active = this.keys.find((k) => k.kid === this.signing.kid);
+    const d = active?.privateJwk.d;
+    if (typeof d !== 'string')
+      throw new BrainmeshError('CONFIG_INVALID', 'the key ring has no private key to derive from');
+    return new Uint8Array(hkdfSync('sha256', Buffer.from(d, 'base64url'), Buffer.alloc(0), `brainmesh ${purpose}`, 32));
   }
 
   /** Every key not yet retired, the active one among them. */
