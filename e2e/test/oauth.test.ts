@@ -104,6 +104,27 @@ describe('OAuth 2.1 for MCP clients', { timeout: 180_000 }, () => {
     assert.equal(as.issuer, hub.url);
     assert.deepEqual(as.code_challenge_methods_supported, ['S256']);
     assert.equal(as.registration_endpoint, `${hub.url}/oauth/register`);
+    assert.equal(as.authorization_response_iss_parameter_supported, true, 'RFC 9207');
+    assert.equal(as.client_id_metadata_document_supported, true);
+  });
+
+  it('registers a client as what it says it is: native by default, and a web one only with https redirects', async () => {
+    const register = (body: object) =>
+      fetch(`${hub.url}/oauth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const native = await register({ redirect_uris: ['http://127.0.0.1:9999/callback'] });
+    assert.equal(native.status, 201);
+    assert.equal(((await native.json()) as { application_type: string }).application_type, 'native');
+    const web = await register({ redirect_uris: ['https://app.example/callback'], application_type: 'web' });
+    assert.equal(((await web.json()) as { application_type: string }).application_type, 'web');
+    const loopbackWeb = await register({ redirect_uris: ['http://127.0.0.1:9999/cb'], application_type: 'web' });
+    assert.equal(loopbackWeb.status, 400);
+    assert.equal(((await loopbackWeb.json()) as { error: string }).error, 'invalid_redirect_uri');
+    const unknown = await register({ redirect_uris: ['https://app.example/cb'], application_type: 'robot' });
+    assert.equal(((await unknown.json()) as { error: string }).error, 'invalid_client_metadata');
   });
 
   it('runs the whole flow: consent, code, token, MCP calls as the user, refresh that rotates, revocation', async (t) => {

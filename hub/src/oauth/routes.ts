@@ -38,8 +38,18 @@ const registration = z
     token_endpoint_auth_method: z.enum(['none']).optional(),
     grant_types: z.array(z.enum(['authorization_code', 'refresh_token'])).optional(),
     response_types: z.array(z.literal('code')).optional(),
+    /**
+     * What the client is (2026-07-28: clients say so): `native` (a desktop app, mcp-remote: a
+     * loopback redirect) or `web` (a redirect on the web, https only). `native` when not said,
+     * as MCP clients mostly are.
+     */
+    application_type: z.enum(['native', 'web']).optional(),
   })
-  .passthrough();
+  .passthrough()
+  .refine((r) => r.application_type !== 'web' || r.redirect_uris.every((u) => new URL(u).protocol === 'https:'), {
+    path: ['redirect_uris'],
+    message: 'a web application redirects to https addresses only',
+  });
 
 const authorizeQuery = z.object({
   response_type: z.literal('code'),
@@ -87,7 +97,12 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps)
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['none'],
     revocation_endpoint_auth_methods_supported: ['none'],
+    // Clients that can should name themselves by their metadata document's URL; registration is
+    // kept for those that cannot.
     client_id_metadata_document_supported: true,
+    // RFC 9207: every authorization response names its issuer (`iss`), so a client talking to
+    // several servers can tell a mixed-up answer.
+    authorization_response_iss_parameter_supported: true,
     scopes_supported: SCOPES_SUPPORTED,
   }));
 
@@ -121,6 +136,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps)
         token_endpoint_auth_method: 'none',
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
+        application_type: parsed.data.application_type ?? 'native',
       });
   });
 
