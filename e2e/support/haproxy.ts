@@ -6,11 +6,11 @@
  * must be shared through storage, not kept in one process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { tempDir } from '@brainmesh/shared/testing';
+import { freePort } from './everything-http.js';
 
 export interface HaproxyBackend {
   /** The server's name in HAProxy's configuration and messages (letters, digits, `-`, `_`, `.`). */
@@ -138,15 +138,6 @@ export function findHaproxy(): string {
     } catch {}
   }
   throw new Error('haproxy is not installed: install Debian\u2019s haproxy (apt-get install -y haproxy)');
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 function connects(port: number): Promise<boolean> {

@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import net from 'node:net';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { startEverythingHttp } from '../support/everything-http.js';
 import {
   type ConnectedClient,
   connectClient,
@@ -29,20 +24,6 @@ import { startModernMcpServer } from '../support/modern-mcp-server.js';
  * elicitation request to the 2025 session, an `input_required` of the hub's own to the 2026 one.
  */
 
-const everything = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../node_modules/@modelcontextprotocol/server-everything/dist/index.js',
-);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 describe('a node mounting a 2025-era and a 2026-era server', { timeout: 120_000 }, () => {
   const ctx = suiteScope();
   after(() => ctx.dispose());
@@ -56,13 +37,7 @@ describe('a node mounting a 2025-era and a 2026-era server', { timeout: 120_000 
   before(async () => {
     const newServer = await startModernMcpServer();
     ctx.after(() => newServer.close());
-    const port = await freePort();
-    const old = spawn(process.execPath, [everything, 'streamableHttp'], {
-      env: { PATH: process.env.PATH, PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    ctx.after(() => old.kill('SIGKILL'));
-    for await (const line of createInterface({ input: old.stderr! })) if (line.includes('listening on port')) break;
+    const old = await startEverythingHttp(ctx);
 
     hub = await startHub(ctx);
     node = await startNode(ctx, hub, {
@@ -70,7 +45,7 @@ describe('a node mounting a 2025-era and a 2026-era server', { timeout: 120_000 
       packs: [],
       mounts: [
         { transport: 'http', name: 'new', url: newServer.url, prefix: 'new' },
-        { transport: 'http', name: 'old', url: `http://127.0.0.1:${port}/mcp`, prefix: 'old' },
+        { transport: 'http', name: 'old', url: old.url, prefix: 'old' },
       ],
     });
     await nodeUp(hub, 'mixed');
