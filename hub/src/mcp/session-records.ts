@@ -35,7 +35,13 @@ export class SessionRecords {
   async find(id: string): Promise<SessionRecord | undefined> {
     const text = await this.store.get(key(id));
     if (text === null) return undefined;
-    const parsed = recordSchema.safeParse(JSON.parse(text));
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    const parsed = recordSchema.safeParse(value);
     return parsed.success ? parsed.data : undefined;
   }
 
