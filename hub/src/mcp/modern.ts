@@ -24,7 +24,7 @@ import { type Principal, requestLimitOf } from '../routes/auth.js';
 import { Access } from '../scopes.js';
 import { HUB_VERSION } from '../version.js';
 import { InputRequiredBridge, type Sink } from './input-required.js';
-import { hubSurface, type SurfaceDeps } from './surface.js';
+import { HUB_INSTRUCTIONS, hubSurface, offeredToNodes, type SurfaceDeps } from './surface.js';
 
 /**
  * MCP's 2026-07-28 revision at `/mcp`, beside the 2025-era sessions there (http.ts sends here
@@ -129,8 +129,7 @@ function serverFor(deps: ModernDeps, bridge: InputRequiredBridge, asker: Asker):
         prompts: { listChanged: true },
         completions: {},
       },
-      instructions:
-        'brainmesh hub: tools are named <node>__<tool>. Use mesh__search_tools to find tools across nodes and mesh__list_nodes to see which nodes are up.',
+      instructions: HUB_INSTRUCTIONS,
       requestState: { verify: bridge.verify },
     },
   );
@@ -145,18 +144,7 @@ function serverFor(deps: ModernDeps, bridge: InputRequiredBridge, asker: Asker):
   const peer: SessionPeer = {
     id,
     principal: who.principal,
-    clientMeta: () => {
-      const caps = client.capabilities;
-      // The node may ask for what this client offers, and nothing more.
-      return {
-        capabilities: {
-          ...(caps.sampling === undefined ? {} : { sampling: caps.sampling }),
-          ...(caps.elicitation === undefined ? {} : { elicitation: caps.elicitation }),
-          ...(caps.roots === undefined ? {} : { roots: {} }),
-        },
-        info: client.info,
-      };
-    },
+    clientMeta: () => ({ capabilities: offeredToNodes(client.capabilities), info: client.info }),
     request: (method, params, options) => {
       if (method === 'tools/call') return surface.callInner(params, options);
       const offered = ASKABLE[method];

@@ -36,7 +36,7 @@ import type { NodeLink, SessionPeer } from '../mesh/node-link.js';
 import type { RateLimiter, ToolClass } from '../rate-limit.js';
 import type { Access } from '../scopes.js';
 import { HUB_VERSION } from '../version.js';
-import { hubSurface } from './surface.js';
+import { HUB_INSTRUCTIONS, hubSurface, offeredToNodes } from './surface.js';
 
 /** Resources one session may watch at once: each costs a set entry and a check per update. */
 const MAX_SUBSCRIPTIONS = 1_000;
@@ -69,8 +69,7 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
       // The hub keeps resource subscriptions itself (nodes keep none): a node says a resource
       // changed, and the hub tells the sessions that subscribed to it.
       capabilities: { ...SERVER_CAPABILITIES, resources: { ...SERVER_CAPABILITIES.resources, subscribe: true } },
-      instructions:
-        'brainmesh hub: tools are named <node>__<tool>. Use mesh__search_tools to find tools across nodes and mesh__list_nodes to see which nodes are up.',
+      instructions: HUB_INSTRUCTIONS,
     },
   );
   const log = deps.logger.child({ session: deps.id, principal: deps.principal });
@@ -78,18 +77,10 @@ export function createHubSession(deps: HubSessionDeps): { server: Server; close(
   const peer: SessionPeer = {
     id: deps.id,
     principal: deps.principal,
-    clientMeta: () => {
-      const caps = server.getClientCapabilities() ?? {};
-      // The node may ask for what this session's client offers, and nothing more.
-      return {
-        capabilities: {
-          ...(caps.sampling === undefined ? {} : { sampling: caps.sampling }),
-          ...(caps.elicitation === undefined ? {} : { elicitation: caps.elicitation }),
-          ...(caps.roots === undefined ? {} : { roots: {} }),
-        },
-        info: server.getClientVersion(),
-      };
-    },
+    clientMeta: () => ({
+      capabilities: offeredToNodes(server.getClientCapabilities() ?? {}),
+      info: server.getClientVersion(),
+    }),
     request: (method, params, options) => {
       if (method === 'tools/call') return surface.callInner(params, options);
       const caps = server.getClientCapabilities() ?? {};
@@ -182,9 +173,11 @@ function serves(link: NodeLink, uri: string): boolean {
 }
 
 /** A node's request to a client, its params as MCP shapes them; anything else is refused. */
-function checked<
-  S extends typeof CreateMessageRequestSchema | typeof ElicitRequestSchema | typeof CallToolRequestSchema,
->(schema: S, method: string, params: unknown): z.output<S>['params'] {
+function checked<S extends typeof CreateMessageRequestSchema | typeof ElicitRequestSchema>(
+  schema: S,
+  method: string,
+  params: unknown,
+): z.output<S>['params'] {
   const parsed = schema.safeParse({ method, params });
   if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `invalid ${method} params from the node`);
   return parsed.data.params;

@@ -52,6 +52,26 @@ export interface Surface {
   callInner(params: unknown, context: NodeRequestContext): Promise<CallToolResult>;
 }
 
+/** What the hub tells every client, of either era, about itself. */
+export const HUB_INSTRUCTIONS =
+  'brainmesh hub: tools are named <node>__<tool>. Use mesh__search_tools to find tools across nodes and mesh__list_nodes to see which nodes are up.';
+
+/**
+ * What a node may ask of a client: the sampling, elicitation and roots it declared, and nothing
+ * more (whatever else a client declares is between it and the hub).
+ */
+export function offeredToNodes(caps: {
+  sampling?: unknown;
+  elicitation?: unknown;
+  roots?: unknown;
+}): Record<string, object> {
+  return {
+    ...(caps.sampling === undefined ? {} : { sampling: caps.sampling as object }),
+    ...(caps.elicitation === undefined ? {} : { elicitation: caps.elicitation as object }),
+    ...(caps.roots === undefined ? {} : { roots: {} }),
+  };
+}
+
 export function hubSurface(deps: SurfaceDeps, peer: SessionPeer): Surface {
   const { access } = deps;
   const allowed = (name: string) => {

@@ -1,5 +1,5 @@
 import { listEverything, type McpLists } from '@brainmesh/shared';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, SdkError, SdkErrorCode, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type {
   CallToolResult,
   CompleteRequest,
@@ -25,10 +25,12 @@ export interface Asker {
  * hub's client, in whichever era it speaks) and calling again, as the SDK does on its own with
  * the handlers set here; list changes come over a `subscriptions/listen` stream.
  *
- * `connectModern` asks `server/discover` first and says `undefined` when the server does not
+ * `connect` asks `server/discover` first and says `undefined` when the server does not
  * speak the revision (a 2025-era server answers the probe with an error), so the mount falls back
  * to the v1 client and `initialize`, on the transport tuned for it.
  */
+const MODERN = '2026-07-28';
+
 export class ModernMount {
   private subscription: { close(): Promise<void> } | undefined;
 
@@ -99,15 +101,23 @@ export class ModernMount {
   ): Promise<ModernMount | undefined> {
     const client = new Client({ name: 'brainmesh-node', version: '0.1.0' }, {
       capabilities: { sampling: {}, elicitation: { form: {} } },
-      versionNegotiation: { mode: 'auto', probe: { timeoutMs: 10_000, maxRetries: 0 } },
+      // Pinned, not 'auto': a server that does not answer the probe as a 2026 one is connected
+      // to by the v1 client (mount-source.ts), and 'auto' would first open, then close, a whole
+      // 2025 session on this client (an initialize and a GET stream) for nothing.
+      versionNegotiation: { mode: { pin: MODERN }, probe: { timeoutMs: 10_000, maxRetries: 0 } },
       // A mount's lists are read fresh each time it says they changed: no cache between.
       defaultCacheTtlMs: 0,
     } as never);
     client.setRequestHandler('sampling/createMessage', (request) => asker().sample(request.params as never) as never);
     client.setRequestHandler('elicitation/create', (request) => asker().elicit(request.params as never) as never);
-    await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
-    if (client.getProtocolEra() === 'modern') return new ModernMount(client);
-    await client.close().catch(() => {});
-    return undefined;
+    try {
+      await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
+    } catch (err) {
+      await client.close().catch(() => {});
+      // Not a 2026 server (or not reachable: then the 2025 way fails too, and says why).
+      if (err instanceof SdkError && err.code === SdkErrorCode.EraNegotiationFailed) return undefined;
+      throw err;
+    }
+    return new ModernMount(client);
   }
 }
