@@ -55,6 +55,8 @@ const START_TIMEOUT_MS = 10_000;
  *   the second between a hub's death and its checks failing, when round robin still picks it and
  *   gets "connection refused". A request that did reach a server that then died is never
  *   replayed: the client sees the 502 (or its stream cut), as it would without a proxy.
+ * - Each POST to `/mcp` is the first on its client connection (`CLOSE_AFTER_POST`), so that if its
+ *   hub dies before answering, the client hears the 502 "try again" and not a silent close.
  * - Timeouts: connect 2 s; client and server 120 s, which also bound an idle SSE response (that
  *   is plain HTTP to HAProxy, not a tunnel: the hub's SSE keep-alive comments keep it open);
  *   `timeout tunnel 1h` for WebSocket upgrades.
@@ -88,6 +90,7 @@ export function haproxyConfig(
     '',
     'frontend hubs_in',
     `  bind ${bind}`,
+    ...CLOSE_AFTER_POST,
     '  default_backend hubs',
     '',
     'backend hubs',
@@ -100,6 +103,21 @@ export function haproxyConfig(
     '',
   ].join('\n');
 }
+
+/**
+ * A POST to `/mcp` has its client connection closed after the answer, so the next one opens a new
+ * connection. HAProxy answers its 502 "try again" only to the first request on a client
+ * connection: for a later one whose server dies before answering, it closes the connection with
+ * no answer at all (HTTP lets a client retry a request on a reused connection; an MCP client does
+ * not resend a `tools/call`, and must not: it may have run). A 2025-era stream that had begun is
+ * taken up again on another replica (resumable-streams.ts); this covers the moment before it
+ * begins, and every 2026-era request. The cost is a TCP connection per request between client and
+ * proxy (and with TLS there, a handshake, resumed): measured in docs/performance.md.
+ */
+const CLOSE_AFTER_POST = [
+  '  http-request set-var(txn.close) bool(true) if METH_POST { path /mcp }',
+  '  http-after-response set-header connection close if { var(txn.close) -m bool }',
+];
 
 /**
  * What a client hears when the hub that had its request died under it (502), or no hub could take

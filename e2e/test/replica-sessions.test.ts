@@ -90,6 +90,110 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
       await nodeUp(a, 'alpha');
     });
 
+    /** Opens a session on `hub` with a raw initialize (2025-11-25), as a client would. */
+    async function rawSession(hub: HubProcess): Promise<string> {
+      const res = await fetch(new URL('/mcp', hub.url), {
+        method: 'POST',
+        headers: sessionHeaders(hub.key),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 0,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+        }),
+      });
+      assert.equal(res.status, 200);
+      await res.text();
+      const sessionId = res.headers.get('mcp-session-id');
+      assert.ok(sessionId);
+      return sessionId;
+    }
+
+    it('takes up a call’s cut stream on the other replica and delivers the rest, result included', async () => {
+      const sessionId = await rawSession(a);
+      const controller = new AbortController();
+      const call = await fetch(new URL('/mcp', a.url), {
+        method: 'POST',
+        headers: { ...sessionHeaders(a.key), 'mcp-session-id': sessionId },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'tools/call',
+          params: { name: 'alpha__wait', arguments: { seconds: 2, steps: 4 }, _meta: { progressToken: 'p' } },
+        }),
+        signal: controller.signal,
+      });
+      assert.equal(call.headers.get('content-type'), 'text/event-stream');
+      const first = sseEvents(call.body!);
+      const priming = (await first.next()).value as SseEvent;
+      assert.ok(priming.id, 'the stream starts with an event id');
+      assert.equal(priming.data, '', 'and no data');
+      const progress = (await first.next()).value as SseEvent;
+      assert.equal(JSON.parse(progress.data).method, 'notifications/progress');
+      // The client's connection breaks with the call still running.
+      controller.abort();
+
+      const resumed = await fetch(new URL('/mcp', b.url), {
+        headers: {
+          ...sessionHeaders(b.key),
+          'mcp-session-id': sessionId,
+          'last-event-id': progress.id!,
+        },
+        signal: AbortSignal.timeout(20_000),
+      });
+      assert.equal(resumed.status, 200);
+      const seen: Array<{ id: string | undefined; message: Record<string, unknown> }> = [];
+      for await (const event of sseEvents(resumed.body!)) {
+        const message = JSON.parse(event.data) as Record<string, unknown>;
+        seen.push({ id: event.id, message });
+        if (message.id === 7) break;
+      }
+      const steps = seen
+        .filter((e) => e.message.method === 'notifications/progress')
+        .map((e) => (e.message.params as { progress: number }).progress);
+      assert.deepEqual(steps, [2, 3, 4], 'the progress after the last event seen, none twice');
+      const answer = seen.at(-1)!.message as { result: { content: Array<{ text: string }> } };
+      assert.equal(answer.result.content[0]!.text, 'waited 2 s in 4 steps');
+      assert.ok(new Set(seen.map((e) => e.id)).size === seen.length, 'each event its own id');
+    });
+
+    it('answers "try again" on the other replica for a call whose replica was killed under it', async () => {
+      const sessionId = await rawSession(a);
+      const call = await fetch(new URL('/mcp', a.url), {
+        method: 'POST',
+        headers: { ...sessionHeaders(a.key), 'mcp-session-id': sessionId },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 'long',
+          method: 'tools/call',
+          params: { name: 'alpha__wait', arguments: { seconds: 60, steps: 2 } },
+        }),
+      });
+      const priming = (await sseEvents(call.body!).next()).value as SseEvent;
+      await a.proc.stop('SIGKILL');
+      const controller = new AbortController();
+      const resumed = await fetch(new URL('/mcp', b.url), {
+        headers: { ...sessionHeaders(b.key), 'mcp-session-id': sessionId, 'last-event-id': priming.id! },
+        signal: controller.signal,
+      });
+      const event = (await sseEvents(resumed.body!).next()).value as SseEvent;
+      controller.abort();
+      const message = JSON.parse(event.data) as { id: unknown; error: { message: string } };
+      assert.equal(message.id, 'long', 'the answer to the request the stream carried');
+      assert.match(message.error.message, /stopped before it answered.*try again/);
+      a = await a.restart();
+      await nodeUp(a, 'alpha');
+    });
+
+    it('refuses a Last-Event-ID that names no stream', async () => {
+      const sessionId = await rawSession(b);
+      const res = await fetch(new URL('/mcp', b.url), {
+        headers: { ...sessionHeaders(b.key), 'mcp-session-id': sessionId, 'last-event-id': 'not-ours' },
+      });
+      assert.equal(res.status, 400);
+      assert.match(((await res.json()) as { error: { message: string } }).error.message, /Last-Event-ID/);
+    });
+
     it('ends a session on every replica, and keeps it its principal’s', async () => {
       const opened = await sessionOn(a);
       const sessionId = opened.transport.sessionId!;
@@ -178,4 +282,43 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
       }
     });
   });
+}
+
+function sessionHeaders(key: string): Record<string, string> {
+  return {
+    authorization: `Bearer ${key}`,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2025-11-25',
+  };
+}
+
+interface SseEvent {
+  id?: string;
+  data: string;
+}
+
+/** The events of a server-sent event stream, comments left out, as they arrive. */
+async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+  let buffer = '';
+  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let end = buffer.indexOf('\n\n');
+    while (end !== -1) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      end = buffer.indexOf('\n\n');
+      const lines = block.split('\n').filter((l) => !l.startsWith(':'));
+      if (lines.length === 0) continue;
+      const id = lines
+        .find((l) => l.startsWith('id:'))
+        ?.slice(3)
+        .trim();
+      const data = lines
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).replace(/^ /, ''))
+        .join('\n');
+      yield id === undefined ? { data } : { id, data };
+    }
+  }
 }

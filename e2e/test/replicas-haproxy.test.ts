@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { openPostgresDb } from '@brainmesh/shared';
 import { realServers } from '@brainmesh/shared/testing';
 import { parse } from 'yaml';
-import { findHaproxy, startHaproxy } from '../support/haproxy.js';
+import { findHaproxy, haproxyConfig, startHaproxy } from '../support/haproxy.js';
 import {
   type ConnectedClient,
   connectClient,
@@ -91,7 +91,7 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
       }
     });
 
-    it('answers every call rightly while a replica is killed and comes back; failures say try again', async () => {
+    it('answers every call rightly while a replica is killed and comes back; failures say try again', async (t) => {
       const key = replicas[0]!.key;
       const legacy: ConnectedClient[] = [];
       const modern: Awaited<ReturnType<typeof connectModernClient>>[] = [];
@@ -136,16 +136,18 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
       replicas[victim] = await replicas[victim]!.restart();
       await run;
 
+      t.diagnostic(`answered ${outcome.ok}; failed ${outcome.failed.length}:\n${outcome.failed.join('\n')}`);
       assert.deepEqual(outcome.wrong, [], 'no call answered with another call’s answer');
       assert.ok(outcome.ok > 1_000, `calls answered: ${outcome.ok}`);
-      // The proxy's own "try again" (a 502 with a JSON-RPC error), or, for a request that was not
-      // the first on its keep-alive connection, the connection closed under it: HAProxy closes a
-      // reused client connection without an answer when its server dies, as HTTP lets a client
-      // retry on one (docs/architecture.md, "Replicas").
+      // The proxy's own "try again" (a 502 with a JSON-RPC error: each POST is the first on its
+      // client connection), or the same words from another replica to a 2025-era client whose cut
+      // stream it took up (docs/architecture.md, "Replicas").
       assert.deepEqual(
-        outcome.failed.filter((f) => !/try again|other side closed/.test(f)),
+        outcome.failed.filter(
+          (f) => !/stopped before it answered.*try again|no hub replica could take.*try again/.test(f),
+        ),
         [],
-        `every failure is a "try again" or a cut connection; all failures:\n${outcome.failed.join('\n')}`,
+        `every failure is a "try again"; all failures:\n${outcome.failed.join('\n')}`,
       );
       // Only calls in flight on the killed replica fail: at most one a client.
       assert.ok(outcome.failed.length <= CLIENTS, `failures: ${outcome.failed.length}\n${outcome.failed.join('\n')}`);
@@ -199,6 +201,9 @@ describe('the compose deployment of replicas', () => {
     const cfg = readFileSync(path.join(docker, 'haproxy.cfg'), 'utf8');
     assert.match(cfg, /balance roundrobin/);
     assert.doesNotMatch(cfg, /^\s*(cookie|stick|hash-type|balance source)/m, 'no affinity of any kind');
+    for (const line of haproxyConfig('x:1', [{ name: 'h', address: 'h:1' }]).split('\n'))
+      if (/txn\.close|retry-on|http-error/.test(line))
+        assert.ok(cfg.includes(line.trim()), `the tests' proxy's rule is in docker/haproxy.cfg too: ${line.trim()}`);
     const checked = spawnSync(findHaproxy(), ['-c', '-f', path.join(docker, 'haproxy.cfg')], { encoding: 'utf8' });
     assert.equal(checked.status, 0, checked.stderr);
   });

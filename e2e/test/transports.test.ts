@@ -82,17 +82,79 @@ describe('the hub’s MCP endpoints', { timeout: 120_000 }, () => {
     );
   });
 
-  it('answers a call as JSON when nothing comes before the answer, on a stream when progress does, and ends a session on DELETE', async () => {
+  it('primes a 2025-11-25 session’s streams with event ids, and takes a cut one up again with Last-Event-ID', async () => {
     const opened = await post({
       jsonrpc: '2.0',
       id: 1,
       method: 'initialize',
       params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'probe', version: '1' } },
     });
+    const session = opened.headers.get('mcp-session-id')!;
+    await opened.text();
+    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
+
+    const plain = await post(
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'alpha__echo', arguments: { text: 'hi' } } },
+      headers,
+    );
+    assert.equal(plain.headers.get('content-type'), 'text/event-stream');
+    const blocks = (await plain.text()).split('\n\n').filter((b) => b !== '');
+    assert.match(blocks[0]!, /^id: \S+\ndata: $/, 'a priming event: an id, no data');
+    assert.match(blocks[1]!, /^event: message\nid: \S+\ndata: \{.*"id":2/, 'the answer, with an id of its own');
+
+    const waiting = await post(
+      {
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        params: { name: 'alpha__wait', arguments: { seconds: 1, steps: 2 }, _meta: { progressToken: 'p' } },
+      },
+      headers,
+    ).then((res) => res.body!.pipeThrough(new TextDecoderStream()).getReader());
+    const primed = (await waiting.read()).value!;
+    const lastEventId = /^id: (\S+)/.exec(primed)![1]!;
+    // The client's connection breaks with the call still running.
+    await waiting.cancel();
+
+    const resumed = await fetch(new URL('/mcp', hub.url), {
+      headers: {
+        authorization: `Bearer ${hub.key}`,
+        accept: 'text/event-stream',
+        'last-event-id': lastEventId,
+        ...headers,
+      },
+    });
+    assert.equal(resumed.status, 200);
+    const reader = resumed.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('"id":3')) text += (await reader.read()).value ?? '';
+    await reader.cancel();
+    const messages = text
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map(
+        (l) =>
+          JSON.parse(l.slice(6)) as { method?: string; id?: number; result?: { content: Array<{ text: string }> } },
+      );
+    assert.deepEqual(
+      messages.map((m) => m.method ?? `answer ${m.id}`),
+      ['notifications/progress', 'notifications/progress', 'answer 3'],
+      'everything after the priming event, though the client left before any of it',
+    );
+    assert.equal(messages.at(-1)!.result!.content[0]!.text, 'waited 1 s in 2 steps');
+  });
+
+  it('answers a call of a session before 2025-11-25 as JSON when nothing comes before the answer, on a stream when progress does, and ends a session on DELETE', async () => {
+    const opened = await post({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'probe', version: '1' } },
+    });
     const session = opened.headers.get('mcp-session-id');
     assert.ok(session !== null, 'an initialize opens a session');
     await opened.text();
-    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
+    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
     const initialized = await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
     assert.equal(initialized.status, 202, 'notifications alone are accepted with no body');
 

@@ -119,6 +119,28 @@ for (const backend of storeBackends()) {
       assert.deepEqual(got, ['node-added', 'node-removed']);
     });
   });
+
+  it('appends to a list, reads it from a position, tells subscribers each position, and expires it', async (t) => {
+    const { value: store, dispose } = await backend.open();
+    t.after(dispose);
+    const heard: string[] = [];
+    const unsubscribe = await store.subscribe('log-news', (m) => heard.push(m));
+    t.after(unsubscribe);
+    assert.deepEqual(await store.range('log', 0), [], 'no list reads as empty');
+    assert.equal(await store.append('log', 'a', { ttlMs: 60_000, channel: 'log-news' }), 0);
+    assert.equal(await store.append('log', 'b', { ttlMs: 60_000, channel: 'log-news' }), 1);
+    assert.equal(await store.append('log', 'c', { ttlMs: 60_000 }), 2);
+    assert.deepEqual(await store.range('log', 0), ['a', 'b', 'c']);
+    assert.deepEqual(await store.range('log', 2), ['c']);
+    assert.deepEqual(await store.range('log', 3), []);
+    await eventually(async () => heard.length === 2);
+    assert.deepEqual(heard, ['0', '1'], 'only appends that name the channel are told, with their positions');
+    // Each append keeps the list its own TTL from then.
+    await store.append('short', 'x', { ttlMs: 60_000 });
+    await store.append('short', 'y', { ttlMs: 80 });
+    await eventually(async () => (await store.range('short', 0)).length === 0);
+    assert.equal(await store.append('short', 'z', { ttlMs: 60_000 }), 0, 'an expired list starts again');
+  });
 }
 
 describe('setIfAbsent is atomic under concurrency', () => {

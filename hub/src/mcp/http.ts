@@ -19,6 +19,7 @@ import type { ToolClass } from '../rate-limit.js';
 import { type Credentials, type HttpLimit, type Principal, requirePrincipal } from '../routes/auth.js';
 import { Access } from '../scopes.js';
 import { modernEndpoint } from './modern.js';
+import { ResumableStreams } from './resumable-streams.js';
 import { createHubSession } from './session.js';
 import { SessionRecords } from './session-records.js';
 import { StreamableHttpSession } from './streamable-http.js';
@@ -56,6 +57,8 @@ interface LiveSession {
 export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => {
   const sessions = new Map<string, LiveSession>();
   const records = new SessionRecords(deps.store);
+  const streams = new ResumableStreams(deps.store, deps.mesh.instance, deps.logger);
+  await streams.start();
   // A tool call's request waits for its rate verdict together with the call's own (auth.ts).
   const auth = requirePrincipal(deps.credentials, deps.limit, {
     deferLimit: (request) => request.method === 'POST' && isToolCall(request.body),
@@ -168,6 +171,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
       const initialize = initializeOf(request.body);
       if (initialize !== undefined) await records.save(sid, { principal, initialize });
       const transport: StreamableHttpSession = new StreamableHttpSession({
+        streams,
         newSessionId: () => sid,
         onSessionInitialized: (id) => {
           sessions.set(id, live);
@@ -198,7 +202,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
       const record = await records.find(id);
       if (record === undefined) return undefined;
       if (record.principal !== who.principal) return 'not-yours' as const;
-      const transport = new StreamableHttpSession({ onSessionInitialized: () => {} });
+      const transport = new StreamableHttpSession({ streams, onSessionInitialized: () => {} });
       const live = await open(who, transport, () => transport.sessionId);
       await transport.adopt(id, record.initialize);
       sessions.set(id, live);
@@ -255,6 +259,9 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, deps) => 
     await modern.close();
     await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
     sessions.clear();
+    // After the sessions: a client cut off by this close that asks another replica for the rest
+    // of its stream hears at once that this one is gone.
+    await streams.close();
   });
 };
 

@@ -10,6 +10,7 @@ import {
   JSONRPCMessageSchema,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { StreamLog, StreamRecorder } from './resumable-streams.js';
 
 /**
  * One client session of MCP's Streamable HTTP transport, served on node's own `http` objects.
@@ -22,8 +23,16 @@ import {
  * `application/json` in one write; the stream (`text/event-stream`) starts only when something
  * is sent ahead of the answer. The protocol lets the server choose either for each POST.
  *
- * Not kept: resumability (no event store; a broken stream is not replayed) and the stateless
- * mode; the hub keeps sessions. What the plug-in around it checks first (the session id, the
+ * Resumable (2025-11-25): for a session that speaks that revision or later, a POST's stream
+ * starts at once with a priming event that carries an id, every event after it has one and is
+ * kept in the store (resumable-streams.ts), and a GET with `Last-Event-ID` is served from there,
+ * on whichever replica it reaches. That costs such a POST its one-write JSON answer, and is worth
+ * it: a client whose replica dies mid-call hears "try again" on reconnecting, and one whose stream
+ * was merely cut gets its answer. (Behind a proxy that keeps client connections alive, a replica
+ * that dies before writing anything leaves the client only a closed connection.) Older sessions
+ * are answered as before.
+ *
+ * Not kept: the stateless mode; the hub keeps sessions. What the plug-in around it checks first (the session id, the
  * principal, the protocol version header, the message bounds) is not checked again here.
  */
 
@@ -31,6 +40,8 @@ import {
 const MAX_BATCH = 100;
 /** A comment line on open streams this often, so proxies do not cut an idle stream. */
 const KEEP_ALIVE_MS = 15_000;
+/** The first revision whose clients are primed to resume a request's stream. */
+const RESUMABLE_FROM = '2025-11-25';
 
 const SSE_HEADERS: OutgoingHttpHeaders = {
   'content-type': 'text/event-stream',
@@ -46,12 +57,8 @@ interface Exchange {
   waiting: Set<RequestId>;
   /** Whether a single answer may still go as JSON (nothing has been written yet). */
   json: boolean;
-  keepAlive?: NodeJS.Timeout;
-}
-
-interface Stream {
-  res: ServerResponse;
-  keepAlive?: NodeJS.Timeout;
+  /** Where a resumable stream's events are kept. */
+  recorder?: StreamRecorder | undefined;
 }
 
 export interface StreamableHttpSessionOptions {
@@ -59,6 +66,8 @@ export interface StreamableHttpSessionOptions {
   newSessionId?: () => string;
   /** Told the session id when an initialize opens the session. */
   onSessionInitialized(sessionId: string): void;
+  /** Where resumable streams are kept; without it none is. */
+  streams?: StreamLog;
 }
 
 export class StreamableHttpSession implements Transport {
@@ -71,7 +80,11 @@ export class StreamableHttpSession implements Transport {
   /** The exchange each unanswered request belongs to. */
   private readonly exchanges = new Map<RequestId, Exchange>();
   /** The GET stream, for what the server sends outside any request. */
-  private standalone: Stream | undefined;
+  private standalone: ServerResponse | undefined;
+  /** GETs taking up a request's stream again, each with how to stop following it. */
+  private readonly resumed = new Map<ServerResponse, () => void>();
+  /** Whether the client's revision resumes streams (set by the initialize). */
+  private resumable = false;
   /** Requests given to the server on this side's own account (`adopt`), by id. */
   private readonly replays = new Map<RequestId, { done(): void; failed(err: Error): void }>();
 
@@ -86,6 +99,7 @@ export class StreamableHttpSession implements Transport {
    */
   async adopt(id: string, initializeParams: Record<string, unknown>): Promise<void> {
     this.sessionId = id;
+    this.resumable = resumes(initializeParams.protocolVersion);
     const replayId = `adopt-${randomUUID()}`;
     await new Promise<void>((done, failed) => {
       this.replays.set(replayId, { done, failed });
@@ -142,6 +156,7 @@ export class StreamableHttpSession implements Transport {
         return fail(res, 400, -32600, 'Invalid Request: Only one initialization request is allowed');
       }
       this.sessionId = this.options.newSessionId?.() ?? randomUUID();
+      this.resumable = resumes(initializeVersion(messages));
       this.options.onSessionInitialized(this.sessionId);
     } else if (this.sessionId === undefined) {
       return fail(res, 400, -32000, 'Bad Request: Server not initialized');
@@ -156,13 +171,23 @@ export class StreamableHttpSession implements Transport {
     // A batch answers on a stream from the start: its answers come one by one.
     const exchange: Exchange = { res, waiting: new Set(requests.map((r) => r.id)), json: requests.length === 1 };
     for (const request of requests) this.exchanges.set(request.id, exchange);
-    // A client that goes away takes its exchange with it: later messages for it are dropped.
+    const opening = messages.some(isInitializeRequest);
+    if (this.resumable && !opening) {
+      exchange.recorder = this.options.streams?.open(this.sessionId, [...exchange.waiting]);
+    }
     res.once('close', () => {
-      clearInterval(exchange.keepAlive);
+      letGo(res);
+      // A resumable exchange goes on without its client, keeping its events for a GET that
+      // takes it up; any other goes with its client, and later messages for it are dropped.
+      if (exchange.recorder !== undefined) return;
       for (const id of exchange.waiting) this.exchanges.delete(id);
       exchange.waiting.clear();
     });
-    if (!exchange.json) this.startStream(exchange);
+    if (exchange.recorder !== undefined) {
+      this.startStream(exchange);
+      // Written now, before the request is worked on, so the client holds an id to come back with.
+      res.write(`id: ${exchange.recorder.primingId}\ndata: \n\n`);
+    } else if (!exchange.json) this.startStream(exchange);
     for (const message of messages) this.onmessage?.(message, extra);
   }
 
@@ -170,17 +195,45 @@ export class StreamableHttpSession implements Transport {
     if (!(req.headers.accept ?? '').includes('text/event-stream')) {
       return fail(res, 406, -32000, 'Not Acceptable: Client must accept text/event-stream');
     }
+    const lastEventId = req.headers['last-event-id'];
+    if (typeof lastEventId === 'string' && this.options.streams !== undefined && this.sessionId !== undefined) {
+      return this.resume(res, this.options.streams, this.sessionId, lastEventId);
+    }
     if (this.standalone !== undefined) {
       return fail(res, 409, -32000, 'Conflict: Only one SSE stream is allowed per session');
     }
-    const standalone: Stream = { res };
-    this.standalone = standalone;
+    this.standalone = res;
     res.writeHead(200, this.headers(SSE_HEADERS));
     res.flushHeaders();
-    standalone.keepAlive = keepAlive(res);
+    keepOpen(res);
     res.once('close', () => {
-      clearInterval(standalone.keepAlive);
-      if (this.standalone === standalone) this.standalone = undefined;
+      letGo(res);
+      if (this.standalone === res) this.standalone = undefined;
+    });
+  }
+
+  /**
+   * A request's stream taken up again after `lastEventId`: what followed it, then what is still to
+   * come. The GET stays open once its requests are answered, as the SDK's does: a client that
+   * heard an error there rather than a result would otherwise come back for more at once.
+   */
+  private resume(res: ServerResponse, streams: StreamLog, sessionId: string, lastEventId: string): undefined {
+    let open = false;
+    const stop = streams.follow(sessionId, lastEventId, (eventId, message) => {
+      if (open) writeEvent(res, message, eventId);
+    });
+    if (stop === undefined) {
+      return fail(res, 400, -32000, 'Bad Request: Last-Event-ID names no stream of this session');
+    }
+    open = true;
+    this.resumed.set(res, stop);
+    res.writeHead(200, this.headers(SSE_HEADERS));
+    res.flushHeaders();
+    keepOpen(res);
+    res.once('close', () => {
+      letGo(res);
+      stop();
+      this.resumed.delete(res);
     });
   }
 
@@ -189,7 +242,7 @@ export class StreamableHttpSession implements Transport {
     const id = isAnswer ? message.id : options?.relatedRequestId;
     if (id === undefined) {
       // Outside any request: on the GET stream if the client keeps one open, else nowhere.
-      if (this.standalone !== undefined) writeEvent(this.standalone.res, message);
+      if (this.standalone !== undefined) writeEvent(this.standalone, message);
       return;
     }
     const replay = isAnswer ? this.replays.get(id) : undefined;
@@ -204,9 +257,10 @@ export class StreamableHttpSession implements Transport {
       if (this.closed || !isAnswer) return;
       throw new Error(`No connection established for request ID: ${String(id)}`);
     }
+    const eventId = exchange.recorder?.record(message);
     if (!isAnswer) {
       if (exchange.json) this.startStream(exchange);
-      writeEvent(exchange.res, message);
+      writeEvent(exchange.res, message, eventId);
       return;
     }
     exchange.waiting.delete(id);
@@ -221,9 +275,9 @@ export class StreamableHttpSession implements Transport {
         .end(text);
       return;
     }
-    writeEvent(exchange.res, message);
+    writeEvent(exchange.res, message, eventId);
     if (exchange.waiting.size === 0) {
-      clearInterval(exchange.keepAlive);
+      letGo(exchange.res);
       exchange.res.end();
     }
   }
@@ -234,16 +288,22 @@ export class StreamableHttpSession implements Transport {
     const open = new Set(this.exchanges.values());
     this.exchanges.clear();
     for (const exchange of open) {
-      clearInterval(exchange.keepAlive);
+      letGo(exchange.res);
       // As the SDK's: a stream the session ends under its requests ends empty.
       if (exchange.json) this.startStream(exchange);
       exchange.res.end();
     }
     if (this.standalone !== undefined) {
-      clearInterval(this.standalone.keepAlive);
-      this.standalone.res.end();
+      letGo(this.standalone);
+      this.standalone.end();
       this.standalone = undefined;
     }
+    for (const [res, stop] of this.resumed) {
+      stop();
+      letGo(res);
+      res.end();
+    }
+    this.resumed.clear();
     this.onclose?.();
   }
 
@@ -251,7 +311,7 @@ export class StreamableHttpSession implements Transport {
     exchange.json = false;
     if (exchange.res.headersSent || exchange.res.destroyed) return;
     exchange.res.writeHead(200, this.headers(SSE_HEADERS));
-    exchange.keepAlive = keepAlive(exchange.res);
+    keepOpen(exchange.res);
   }
 
   private headers(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
@@ -259,17 +319,49 @@ export class StreamableHttpSession implements Transport {
   }
 }
 
-function writeEvent(res: ServerResponse, message: JSONRPCMessage): void {
+function writeEvent(res: ServerResponse, message: JSONRPCMessage, eventId?: string): void {
   if (res.writableEnded || res.destroyed) return;
-  res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  const id = eventId === undefined ? '' : `id: ${eventId}\n`;
+  res.write(`event: message\n${id}data: ${JSON.stringify(message)}\n\n`);
 }
 
-function keepAlive(res: ServerResponse): NodeJS.Timeout {
-  const timer = setInterval(() => {
-    if (!res.writableEnded && !res.destroyed) res.write(': keepalive\n\n');
+/**
+ * Open streams, each written a comment line every `KEEP_ALIVE_MS` by one timer for all of them: a
+ * timer per stream, now that most calls' answers are streams, is a timer armed and cleared per
+ * call. A stream may go up to twice the interval without one, well within proxies' idle limits.
+ */
+const openStreams = new Set<ServerResponse>();
+let keepAliveTimer: NodeJS.Timeout | undefined;
+
+function keepOpen(res: ServerResponse): void {
+  openStreams.add(res);
+  if (keepAliveTimer !== undefined) return;
+  keepAliveTimer = setInterval(() => {
+    for (const open of openStreams) {
+      if (open.writableEnded || open.destroyed) openStreams.delete(open);
+      else open.write(': keepalive\n\n');
+    }
+    if (openStreams.size === 0) {
+      clearInterval(keepAliveTimer);
+      keepAliveTimer = undefined;
+    }
   }, KEEP_ALIVE_MS);
-  timer.unref();
-  return timer;
+  keepAliveTimer.unref();
+}
+
+function letGo(res: ServerResponse): void {
+  openStreams.delete(res);
+}
+
+function initializeVersion(messages: readonly JSONRPCMessage[]): unknown {
+  const initialize = messages.find((m) => isInitializeRequest(m)) as
+    | { params: { protocolVersion?: unknown } }
+    | undefined;
+  return initialize?.params.protocolVersion;
+}
+
+function resumes(protocolVersion: unknown): boolean {
+  return typeof protocolVersion === 'string' && protocolVersion >= RESUMABLE_FROM;
 }
 
 /** A JSON-RPC error with no id, as the SDK's transport answers what it refuses. */

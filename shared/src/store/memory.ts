@@ -27,6 +27,7 @@ class MemoryStore implements Store {
   private readonly entries = new Map<string, Entry>();
   /** Each key's leases: id to when it ends. */
   private readonly leases = new Map<string, Map<string, number>>();
+  private readonly lists = new Map<string, { values: string[]; expiresAt: number }>();
   private readonly bus = new EventEmitter();
   private readonly sweep: NodeJS.Timeout;
 
@@ -56,6 +57,7 @@ class MemoryStore implements Store {
   private dropExpired(): void {
     const now = this.now();
     for (const [k, e] of this.entries) if (e.expiresAt !== undefined && e.expiresAt <= now) this.entries.delete(k);
+    for (const [k, list] of this.lists) if (list.expiresAt <= now) this.lists.delete(k);
     for (const [k, held] of this.leases) {
       for (const [id, ends] of held) if (ends <= now) held.delete(id);
       if (held.size === 0) this.leases.delete(k);
@@ -125,6 +127,26 @@ class MemoryStore implements Store {
     return true;
   }
 
+  async append(key: string, value: string, options: { ttlMs: number; channel?: string }): Promise<number> {
+    const k = this.prefix + key;
+    const now = this.now();
+    let list = this.lists.get(k);
+    if (list === undefined || list.expiresAt <= now) {
+      list = { values: [], expiresAt: 0 };
+      this.lists.set(k, list);
+    }
+    list.expiresAt = now + Math.max(1, Math.ceil(options.ttlMs));
+    const position = list.values.push(value) - 1;
+    if (options.channel !== undefined) await this.publish(options.channel, String(position));
+    return position;
+  }
+
+  async range(key: string, from: number): Promise<string[]> {
+    const list = this.lists.get(this.prefix + key);
+    if (list === undefined || list.expiresAt <= this.now()) return [];
+    return list.values.slice(Math.max(0, from));
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     // Delivered on a later tick, as a network round trip would be, never inside publish().
     setImmediate(() => this.bus.emit(this.prefix + channel, message));
@@ -145,5 +167,6 @@ class MemoryStore implements Store {
     this.bus.removeAllListeners();
     this.entries.clear();
     this.leases.clear();
+    this.lists.clear();
   }
 }

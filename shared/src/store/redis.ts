@@ -55,6 +55,14 @@ redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[1])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`;
 
+// The list, its expiry and the news of it in one step: a reader subscribes, then reads the list,
+// and whatever is appended after its read reaches it as a message.
+const APPEND = `
+local n = redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], n - 1) end
+return n - 1`;
+
 export async function openRedisStore(options: RedisStoreOptions): Promise<Store> {
   const client = new Redis(options.url, {
     lazyConnect: true,
@@ -74,6 +82,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   client.defineCommand('bmIncrMany', { lua: INCR_MANY_WITH_TTL });
   client.defineCommand('bmLease', { numberOfKeys: 1, lua: LEASE });
   client.defineCommand('bmRenewLease', { numberOfKeys: 1, lua: RENEW_LEASE });
+  client.defineCommand('bmAppend', { numberOfKeys: 1, lua: APPEND });
   return new RedisStore(client, options.keyPrefix ?? '');
 }
 
@@ -81,6 +90,8 @@ type WithScripts = Redis & {
   /** 0 when the lease is taken, else the milliseconds until one ends. */
   bmLease(key: string, limit: number, ttlMs: number, id: string): Promise<number>;
   bmRenewLease(key: string, id: string, ttlMs: number): Promise<number>;
+  /** The appended value's position. */
+  bmAppend(key: string, value: string, ttlMs: number, channel: string): Promise<number>;
   /** Each key's count, or its error's text. */
   bmIncrMany(keys: number, ...keysThenArgs: Array<string | number>): Promise<Array<number | string>>;
 };
@@ -197,6 +208,16 @@ class RedisStore implements Store {
   async renewLease(key: string, id: string, ttlMs: number): Promise<boolean> {
     const ttl = Math.max(1, Math.ceil(ttlMs));
     return (await (this.client as WithScripts).bmRenewLease(this.prefix + key, id, ttl)) === 1;
+  }
+
+  async append(key: string, value: string, options: { ttlMs: number; channel?: string }): Promise<number> {
+    const ttl = Math.max(1, Math.ceil(options.ttlMs));
+    const channel = options.channel === undefined ? '' : this.prefix + options.channel;
+    return (this.client as WithScripts).bmAppend(this.prefix + key, value, ttl, channel);
+  }
+
+  async range(key: string, from: number): Promise<string[]> {
+    return this.client.lrange(this.prefix + key, Math.max(0, from), -1);
   }
 
   async publish(channel: string, message: string): Promise<void> {

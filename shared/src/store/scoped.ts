@@ -17,6 +17,13 @@ export function scopedStore(store: Store, prefix: string): Store {
     ttl: (key) => store.ttl(k(key)),
     lease: (key, options) => store.lease(k(key), options),
     renewLease: (key, id, ttlMs) => store.renewLease(k(key), id, ttlMs),
+    append: (key, value, options) =>
+      store.append(
+        k(key),
+        value,
+        options.channel === undefined ? options : { ...options, channel: k(options.channel) },
+      ),
+    range: (key, from) => store.range(k(key), from),
     publish: (channel, message) => store.publish(k(channel), message),
     subscribe: (channel, onMessage) => store.subscribe(k(channel), onMessage),
     ping: () => store.ping(),

@@ -32,6 +32,14 @@ export interface Store {
   lease(key: string, options: { limit: number; ttlMs: number }): Promise<{ id: string } | { waitMs: number }>;
   /** Makes a live lease end `ttlMs` from now, sooner or later than it would have; false when it has ended. */
   renewLease(key: string, id: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Adds `value` at the end of the list under `key` and keeps the list `ttlMs` from now; with
+   * `channel`, publishes there the value's position (from 0) in the same atomic step, so a reader
+   * that subscribed before reading the list misses nothing. Returns the position.
+   */
+  append(key: string, value: string, options: { ttlMs: number; channel?: string }): Promise<number>;
+  /** The list's values from position `from` on (none when there is no list). */
+  range(key: string, from: number): Promise<string[]>;
   publish(channel: string, message: string): Promise<void>;
   /** Resolves once the subscription is live, so a publish after it is seen. */
   subscribe(channel: string, onMessage: (message: string) => void): Promise<Unsubscribe>;
