@@ -50,7 +50,8 @@ async function rawSession(hub: { url: string }, key: string) {
     const data = res.headers.get('content-type')?.includes('text/event-stream')
       ? (raw
           .split('\n')
-          .find((l) => l.startsWith('data: '))
+          // The first event with data: a stream may start with a priming event, an id and no data.
+          .find((l) => l.startsWith('data: ') && l.length > 6)
           ?.slice(6) ?? '{}')
       : raw;
     return {

@@ -220,6 +220,17 @@ describe('both protocol eras at one endpoint', { timeout: 180_000 }, () => {
     assert.ok(tools.some((t) => t.name === 'beta__echo'));
   });
 
+  it('listens for updates only of resources on nodes the principal may read', async () => {
+    const res = await admin(hub, 'POST', '/admin/keys', { name: 'alpha-reader', scopes: ['node:alpha'] });
+    const { key } = (await res.json()) as { key: string };
+    const { client } = await connectModernClient(ctx, { url: hub.url, key });
+    const mine = 'brainmesh://alpha/devtools://about';
+    const theirs = 'brainmesh://beta/devtools://about';
+    const subscription = await client.listen({ resourceSubscriptions: [mine, theirs, 'file:///etc/passwd'] });
+    ctx.after(() => subscription.close());
+    assert.deepEqual(subscription.honoredFilter.resourceSubscriptions, [mine]);
+  });
+
   it('refuses a request whose headers disagree with its body, and a revision it does not speak', async () => {
     const call = {
       jsonrpc: '2.0',

@@ -18,7 +18,7 @@ import {
   Server,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { hubResourceUri } from '../mesh/catalog.js';
+import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
 import type { SessionPeer } from '../mesh/node-link.js';
 import { type Principal, requestLimitOf } from '../routes/auth.js';
 import { Access } from '../scopes.js';
@@ -98,7 +98,7 @@ export async function modernEndpoint(deps: ModernDeps): Promise<ModernEndpoint> 
         extra: { asker },
       };
       (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
-      await serve(req as Parameters<typeof serve>[0], res, body);
+      await serve(req as Parameters<typeof serve>[0], res, narrowListen(body, new Access(asker.who.scopes)));
     },
     async close() {
       deps.mesh.off('changed', onChanged);
@@ -106,6 +106,29 @@ export async function modernEndpoint(deps: ModernDeps): Promise<ModernEndpoint> 
       await bridge.close();
       await handler.close();
     },
+  };
+}
+
+/**
+ * A `subscriptions/listen` asking for updates of resources keeps only those of nodes the principal
+ * may read: the SDK's listen router, which serves the stream before any server of ours sees the
+ * request, would tell anyone that a resource they named changed. The acknowledgement then shows
+ * the client what it was granted.
+ */
+function narrowListen(body: unknown, access: Access): unknown {
+  if (typeof body !== 'object' || body === null || (body as { method?: unknown }).method !== 'subscriptions/listen') {
+    return body;
+  }
+  const params = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } }).params;
+  const wanted = params?.notifications?.resourceSubscriptions;
+  if (!Array.isArray(wanted)) return body;
+  const allowed = wanted.filter((uri) => {
+    const node = typeof uri === 'string' ? parseHubResourceUri(uri)?.nodeId : undefined;
+    return node !== undefined && access.allowsNode(node);
+  });
+  return {
+    ...body,
+    params: { ...params, notifications: { ...params!.notifications, resourceSubscriptions: allowed } },
   };
 }
 
