@@ -157,6 +157,42 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
       assert.ok(new Set(seen.map((e) => e.id)).size === seen.length, 'each event its own id');
     });
 
+    it('replays a stream that ended, from its replica’s memory, to a client that asks on the other; and says so of one it no longer has', async () => {
+      const sessionId = await rawSession(a);
+      const call = await fetch(new URL('/mcp', a.url), {
+        method: 'POST',
+        headers: { ...sessionHeaders(a.key), 'mcp-session-id': sessionId },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 9,
+          method: 'tools/call',
+          params: { name: 'alpha__echo', arguments: { text: 'kept' } },
+        }),
+      });
+      const events: SseEvent[] = [];
+      for await (const event of sseEvents(call.body!)) events.push(event);
+      assert.equal(events.length, 2, 'the priming event and the answer');
+      // As if the answer had not arrived: ask the other replica for what followed the priming event.
+      const resume = async (lastEventId: string) => {
+        const controller = new AbortController();
+        const res = await fetch(new URL('/mcp', b.url), {
+          headers: { ...sessionHeaders(b.key), 'mcp-session-id': sessionId, 'last-event-id': lastEventId },
+          signal: controller.signal,
+        });
+        const event = (await sseEvents(res.body!).next()).value as SseEvent;
+        controller.abort();
+        return { id: event.id, message: JSON.parse(event.data) as Record<string, unknown> };
+      };
+      const replayed = await resume(events[0]!.id!);
+      assert.equal(replayed.id, events[1]!.id, 'the same event, with its id');
+      assert.deepEqual(replayed.message, JSON.parse(events[1]!.data));
+      // A stream its (living) owner does not have: ended too long ago, say.
+      const [owner, , ids] = events[0]!.id!.split('.');
+      const gone = await resume(`${owner}.unknownnonce.${ids}.0`);
+      assert.equal(gone.message.id, 9);
+      assert.match((gone.message.error as { message: string }).message, /no longer keeps this stream.*try again/);
+    });
+
     it('answers "try again" on the other replica for a call whose replica was killed under it', async () => {
       const sessionId = await rawSession(a);
       const call = await fetch(new URL('/mcp', a.url), {

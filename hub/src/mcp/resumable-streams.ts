@@ -7,13 +7,22 @@ import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.
  * with an id, then `Last-Event-ID`), kept in the store so a stream cut mid-call is taken up on any
  * replica. (The 2026-07-28 revision has no resumability; its clients send the request again.)
  *
- * Each stream's events after the priming one are appended to a list in the store as they are
- * written, by the replica serving the request (its owner), and announced on a channel of the same
- * name. A client whose stream broke asks again with GET and the last id it saw; whichever replica
- * gets that GET follows the list: what is there after that id, then what the owner appends. If
- * the owner has died (its heartbeat in the store has lapsed), no answer is coming: each request
- * still unanswered is answered with a "try again" error, as HAProxy answers a request whose
- * replica died before it began to answer.
+ * The replica serving the request (the stream's owner) keeps each event after the priming one in
+ * its memory, and for half a minute after the stream ends. Only a stream somebody may come back
+ * for goes to the store: one whose client left before it was all written (the owner sees its
+ * response close), or one a follower asks for. Then its events so far, and each one after, are
+ * appended to a list in the store, announced on a channel of the same name. A client whose stream
+ * broke asks again with GET and the last id it saw; whichever replica gets that GET follows the
+ * list (what is there after that id, then what is appended) and asks the owner, on the owner's
+ * own channel, to put the stream in the store if it has not. If the owner has died (its heartbeat
+ * in the store has lapsed), no answer is coming: each request still unanswered is answered with a
+ * "try again" error, as HAProxy answers a request whose replica died before it began to answer.
+ * The same if the owner no longer has the stream (it ended too long ago).
+ *
+ * Kept in memory first, not appended as written: a store write per call was measured at a sixth
+ * more hub CPU per call and twice Redis's (docs/performance.md), for a store read that almost
+ * never comes. A replica killed outright loses what it kept, which is what a follower needs
+ * least: the answer was never coming.
  *
  * An event id is `<owner>.<nonce>.<request ids>.<n>`: the replica that owns the stream, a nonce,
  * the ids of the requests it answers (base64url JSON, so a follower knows what to answer when the
@@ -22,8 +31,11 @@ import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.
  * looked up under the session's id, which the route has already matched to the caller.
  */
 
-/** How long a stream's events are kept after its last one. */
+/** How long a stream's events are kept in the store after its last one. */
 const LOG_TTL_MS = 10 * 60_000;
+/** How long an owner keeps a stream that ended, for a client that did not get its end; and how many. */
+const KEEP_ENDED_MS = 30_000;
+const MAX_ENDED = 5_000;
 /** A replica's heartbeat lasts this long, renewed every `BEAT_MS`; so a dead one is known dead within it. */
 const ALIVE_TTL_MS = 5_000;
 const BEAT_MS = 1_500;
@@ -34,12 +46,20 @@ const MAX_EVENT_ID = 512;
 
 export const TRY_AGAIN_MESSAGE =
   'the hub replica that had this request stopped before it answered; the call may or may not have run; try again';
+const GONE_MESSAGE =
+  'the hub no longer keeps this stream (it ended too long ago); the call may or may not have run; try again';
+/** What an owner appends to a stream it does not have, for its follower. */
+const UNKNOWN_STREAM = '{"brainmesh":"unknown-stream"}';
 
 export interface StreamRecorder {
   /** The id of the stream's first event, which carries no data. */
   readonly primingId: string;
   /** Keeps `message` for a client that comes back; the id of its event. */
   record(message: JSONRPCMessage): string;
+  /** The client left before the stream was all written: keep it in the store, for any replica. */
+  detach(): void;
+  /** Everything is written: kept a while longer in memory, then let go. */
+  finish(): void;
 }
 
 /** What the session's transport needs (streamable-http.ts); this module is one. */
@@ -58,6 +78,16 @@ export interface StreamLog {
   ): (() => void) | undefined;
 }
 
+/** One stream its owner keeps. */
+interface Kept {
+  key: string;
+  /** Its events after the priming one, as JSON. */
+  events: string[];
+  /** In the store: what is recorded from now on is appended as it comes. */
+  detached: boolean;
+  endedAt?: number;
+}
+
 interface Position {
   stream: string;
   owner: string;
@@ -67,6 +97,10 @@ interface Position {
 
 export class ResumableStreams implements StreamLog {
   private beat: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  /** Streams still being written, and those ended in the last `KEEP_ENDED_MS` (oldest first), by key. */
+  private readonly open_ = new Map<string, Kept>();
+  private readonly ended = new Map<string, Kept>();
 
   constructor(
     private readonly store: Store,
@@ -75,8 +109,9 @@ export class ResumableStreams implements StreamLog {
     private readonly logger: Logger,
   ) {}
 
-  /** Starts this replica's heartbeat. */
+  /** Starts this replica's heartbeat, and hears followers asking for its streams. */
   async start(): Promise<void> {
+    this.unsubscribe = await this.store.subscribe(flushChannel(this.instance), (key) => this.flushFor(key));
     await this.store.set(aliveKey(this.instance), '1', ALIVE_TTL_MS);
     this.beat = setInterval(() => {
       this.store.set(aliveKey(this.instance), '1', ALIVE_TTL_MS).catch((err: unknown) => {
@@ -89,26 +124,65 @@ export class ResumableStreams implements StreamLog {
   /** Stops the heartbeat and says so at once: followers of this replica's streams need not wait it out. */
   async close(): Promise<void> {
     clearInterval(this.beat);
+    await this.unsubscribe?.().catch(() => {});
     await this.store.del(aliveKey(this.instance)).catch(() => {});
+    this.open_.clear();
+    this.ended.clear();
+  }
+
+  /** A follower asks for stream `key`: into the store with it, or say it is not here. */
+  private flushFor(key: string): void {
+    this.dropEnded();
+    const kept = this.open_.get(key) ?? this.ended.get(key);
+    if (kept !== undefined) this.detach(kept);
+    else if (key.startsWith('mcp-stream:')) this.append(key, UNKNOWN_STREAM);
+  }
+
+  private detach(kept: Kept): void {
+    if (kept.detached) return;
+    kept.detached = true;
+    for (const text of kept.events) this.append(kept.key, text);
+  }
+
+  private append(key: string, text: string): void {
+    // One connection, so appends land in the order made: a list position is an event's number.
+    this.store.append(key, text, { ttlMs: LOG_TTL_MS, channel: key }).catch((err: unknown) => {
+      this.logger.warn(
+        { stream: key, err: err instanceof Error ? err.message : err },
+        'stream event not stored; a client that reconnects will not see it',
+      );
+    });
+  }
+
+  private dropEnded(): void {
+    const before = Date.now() - KEEP_ENDED_MS;
+    for (const [key, kept] of this.ended) {
+      if ((kept.endedAt ?? 0) > before && this.ended.size <= MAX_ENDED) break;
+      this.ended.delete(key);
+    }
   }
 
   open(sessionId: string, requests: readonly RequestId[]): StreamRecorder | undefined {
     const ids = Buffer.from(JSON.stringify(requests)).toString('base64url');
     const stream = `${this.instance}.${randomBytes(6).toString('base64url')}.${ids}`;
     if (stream.length + 12 > MAX_EVENT_ID) return undefined;
-    const key = logKey(sessionId, stream);
-    let seq = 0;
+    const kept: Kept = { key: logKey(sessionId, stream), events: [], detached: false };
+    this.open_.set(kept.key, kept);
     return {
       primingId: `${stream}.0`,
       record: (message) => {
-        seq += 1;
-        this.store.append(key, JSON.stringify(message), { ttlMs: LOG_TTL_MS, channel: key }).catch((err: unknown) => {
-          this.logger.warn(
-            { session: sessionId, err: err instanceof Error ? err.message : err },
-            'stream event not stored; a client that reconnects will not see it',
-          );
-        });
-        return `${stream}.${seq}`;
+        const text = JSON.stringify(message);
+        kept.events.push(text);
+        if (kept.detached) this.append(kept.key, text);
+        return `${stream}.${kept.events.length}`;
+      },
+      detach: () => this.detach(kept),
+      finish: () => {
+        if (kept.endedAt !== undefined) return;
+        kept.endedAt = Date.now();
+        this.open_.delete(kept.key);
+        this.ended.set(kept.key, kept);
+        this.dropEnded();
       },
     };
   }
@@ -136,8 +210,13 @@ export class ResumableStreams implements StreamLog {
       clearInterval(ownerCheck);
       void unsubscribe?.().catch(() => {});
     };
+    let unknown = false;
     const readOnce = async () => {
       for (const text of await this.store.range(key, next)) {
+        if (text === UNKNOWN_STREAM) {
+          unknown = true;
+          continue;
+        }
         const position = next++;
         let message: JSONRPCMessage;
         try {
@@ -165,20 +244,24 @@ export class ResumableStreams implements StreamLog {
       });
       return reading.then(() => {
         if (waiting.size === 0) stop();
+        else if (unknown) answerTheRest(GONE_MESSAGE);
       });
+    };
+    const answerTheRest = (message: string) => {
+      if (stopped) return;
+      let seq = next;
+      for (const id of waiting.values()) {
+        seq += 1;
+        send(`${from.stream}.${seq}`, { jsonrpc: '2.0', id, error: { code: -32603, message } });
+      }
+      waiting.clear();
+      stop();
     };
     const checkOwner = async () => {
       if (stopped || (await this.store.get(aliveKey(from.owner))) !== null) return;
       // Gone: what it stored is all there will be.
       await read();
-      if (stopped) return;
-      let seq = next;
-      for (const id of waiting.values()) {
-        seq += 1;
-        send(`${from.stream}.${seq}`, { jsonrpc: '2.0', id, error: { code: -32603, message: TRY_AGAIN_MESSAGE } });
-      }
-      waiting.clear();
-      stop();
+      answerTheRest(TRY_AGAIN_MESSAGE);
     };
 
     void (async () => {
@@ -189,6 +272,8 @@ export class ResumableStreams implements StreamLog {
       if (stopped) return void unsubscribe().catch(() => {});
       await read();
       if (stopped) return;
+      // The owner keeps a stream in its memory until somebody asks.
+      await this.store.publish(flushChannel(from.owner), key);
       await checkOwner();
       if (stopped) return;
       ownerCheck = setInterval(() => {
@@ -222,3 +307,4 @@ function parseEventId(id: string): Position | undefined {
 
 const logKey = (sessionId: string, stream: string) => `mcp-stream:${sessionId}:${stream}`;
 const aliveKey = (instance: string) => `hub-alive:${instance}`;
+const flushChannel = (instance: string) => `mcp-stream-flush:${instance}`;

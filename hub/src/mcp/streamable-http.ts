@@ -25,8 +25,8 @@ import type { StreamLog, StreamRecorder } from './resumable-streams.js';
  *
  * Resumable (2025-11-25): for a session that speaks that revision or later, a POST's stream
  * starts at once with a priming event that carries an id, every event after it has one and is
- * kept in the store (resumable-streams.ts), and a GET with `Last-Event-ID` is served from there,
- * on whichever replica it reaches. That costs such a POST its one-write JSON answer, and is worth
+ * kept for a client that comes back (resumable-streams.ts), and a GET with `Last-Event-ID` is
+ * served on whichever replica it reaches. That costs such a POST its one-write JSON answer, and is worth
  * it: a client whose replica dies mid-call hears "try again" on reconnecting, and one whose stream
  * was merely cut gets its answer. (Behind a proxy that keeps client connections alive, a replica
  * that dies before writing anything leaves the client only a closed connection.) Older sessions
@@ -177,9 +177,13 @@ export class StreamableHttpSession implements Transport {
     }
     res.once('close', () => {
       letGo(res);
-      // A resumable exchange goes on without its client, keeping its events for a GET that
-      // takes it up; any other goes with its client, and later messages for it are dropped.
-      if (exchange.recorder !== undefined) return;
+      // A resumable exchange goes on without its client, its events in the store for a GET that
+      // takes it up (also when its end was written but may not have left); any other goes with
+      // its client, and later messages for it are dropped.
+      if (exchange.recorder !== undefined) {
+        if (exchange.waiting.size > 0 || !res.writableFinished) exchange.recorder.detach();
+        return;
+      }
       for (const id of exchange.waiting) this.exchanges.delete(id);
       exchange.waiting.clear();
     });
@@ -278,6 +282,7 @@ export class StreamableHttpSession implements Transport {
     writeEvent(exchange.res, message, eventId);
     if (exchange.waiting.size === 0) {
       letGo(exchange.res);
+      exchange.recorder?.finish();
       exchange.res.end();
     }
   }
@@ -289,6 +294,7 @@ export class StreamableHttpSession implements Transport {
     this.exchanges.clear();
     for (const exchange of open) {
       letGo(exchange.res);
+      exchange.recorder?.finish();
       // As the SDK's: a stream the session ends under its requests ends empty.
       if (exchange.json) this.startStream(exchange);
       exchange.res.end();
