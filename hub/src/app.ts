@@ -9,12 +9,14 @@ import type { HubConfig } from './config.js';
 import { mcpRoutes } from './mcp/http.js';
 import type { Mesh } from './mesh/mesh.js';
 import { MESH_TOOLS } from './mesh/mesh-tools.js';
+import type { HubMetrics } from './metrics.js';
 import { FormKeys } from './oauth/form-keys.js';
 import { oauthRoutes, SIGN_IN_LIFE_MS } from './oauth/routes.js';
 import { OAuthService } from './oauth/service.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { adminRoutes } from './routes/admin.js';
+import { requirePrincipal } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { checksHost, hostGuard } from './routes/host.js';
 import { linkSocketRoutes } from './routes/link-socket.js';
@@ -32,6 +34,8 @@ export interface HubDeps {
   mesh: Mesh;
   calls: HubCallLog;
   ingest: AuditIngest;
+  /** Served at `/metrics` to the admin scope, and told of rate-limit refusals. */
+  metrics?: HubMetrics;
 }
 
 /** Builds the hub's HTTP app from its dependencies; listening is the caller's business. */
@@ -95,6 +99,14 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     requests: limits.requests,
     windowMs: limits.windowSeconds * 1000,
   };
+  const { metrics } = deps;
+  if (metrics !== undefined) {
+    limit.limiter.onRefused = (bucket) => metrics.refused(bucket);
+    await app.register(async (scoped) => {
+      scoped.addHook('preHandler', requirePrincipal(credentials, limit, { scope: 'admin' }));
+      scoped.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+    });
+  }
   await app.register(healthRoutes, { db: deps.db, store: deps.store });
   await app.register(linkRoutes, {
     hubId: deps.config.hub.id,

@@ -4,6 +4,7 @@ import {
   Closer,
   KeyRing,
   type Logger,
+  listenForMetrics,
   listeningUrl,
   listenOrExplain,
   migrate,
@@ -18,6 +19,7 @@ import { AuditIngest } from './audit/ingest.js';
 import { scheduleRetention } from './audit/retention.js';
 import type { HubConfig } from './config.js';
 import { Mesh } from './mesh/mesh.js';
+import { HubMetrics } from './metrics.js';
 import { watchNodesUp } from './nodes-up.js';
 import { Registry } from './registry.js';
 
@@ -55,13 +57,16 @@ export async function startHub(config: Readonly<HubConfig>, logger: Logger): Pro
     closer.add(() => mesh.stop());
     logger.info({ nodes: mesh.links.size }, 'registry loaded');
 
+    const metrics = new HubMetrics(mesh);
     const calls = new HubCallLog(db, logger);
+    calls.onRecord = (call) => metrics.call(call.node, call.tool, call.outcome, call.durationMs);
     // Added after the database, so it is written out before the database closes.
     closer.add(() => calls.close());
     const ingest = new AuditIngest(db, store, config.hub.id, logger);
+    ingest.onIngested = (node, rows, lagMs) => metrics.ingested(node, rows, lagMs);
     const retention = scheduleRetention(db, logger, config.audit);
     closer.add(() => retention.stop());
-    const app = await buildHubApp({ config, db, store, logger, ring, registry, keys, mesh, calls, ingest });
+    const app = await buildHubApp({ config, db, store, logger, ring, registry, keys, mesh, calls, ingest, metrics });
     closer.add(() => app.close());
     await listenOrExplain(app, {
       host: config.server.host,
@@ -70,6 +75,15 @@ export async function startHub(config: Readonly<HubConfig>, logger: Logger): Pro
       hint: 'stop what uses it, or choose another port with --port N (or server.port in the hub config)',
     });
     const url = listeningUrl(app.server.address(), config.server.host, config.server.port);
+    if (config.metrics.port !== undefined) {
+      const listener = await listenForMetrics(metrics, {
+        host: config.metrics.host,
+        port: config.metrics.port,
+        what: 'the hub',
+        logger,
+      });
+      closer.add(() => listener.close());
+    }
     logger.info({ url, ms: Date.now() - started }, 'hub listening');
     return {
       url,

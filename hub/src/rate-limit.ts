@@ -9,6 +9,9 @@ import type { Store } from '@brainmesh/shared';
 export type Verdict = { ok: true; remaining: number } | { ok: false; retryAfterMs: number };
 
 export class RateLimiter {
+  /** Told the bucket of each refusal (the metrics). */
+  onRefused: ((bucket: string) => void) | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly now: () => number = Date.now,
@@ -19,6 +22,7 @@ export class RateLimiter {
     const windowStart = Math.floor(now / windowMs) * windowMs;
     const count = await this.store.incr(`rl:${bucket}:${windowStart}`, { ttlMs: windowMs + 1_000 });
     if (count <= limit) return { ok: true, remaining: limit - count };
+    this.onRefused?.(bucket);
     return { ok: false, retryAfterMs: windowStart + windowMs - now };
   }
 }

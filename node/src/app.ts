@@ -29,6 +29,7 @@ import type { AuditRecorder } from './audit/recorder.js';
 import { SourceDirectory } from './directory.js';
 import { LinkServer } from './link-server.js';
 import { createNodeServer } from './mcp-server.js';
+import type { NodeMetrics } from './metrics.js';
 import { NodeService } from './node-service.js';
 import type { Source } from './source.js';
 
@@ -51,6 +52,8 @@ export interface NodeAppDeps {
   hubPrincipal: () => string;
   /** Told each time a link to the hub comes up: the hub is there now. */
   onLinkUp?: () => void;
+  /** Served at `/metrics` to loopback clients, and told of each call. */
+  metrics?: NodeMetrics;
   /** Where the packs' resource updates come from, to be passed to the hub on every open link. */
   resourceUpdates?: EventEmitter<{ updated: [uri: string, message: string | undefined] }>;
 }
@@ -105,7 +108,19 @@ export async function buildNodeApp(
     logger: deps.logger,
     audit: deps.audit,
     maxAuditResponseBytes: deps.maxAuditResponseBytes,
+    onToolCall: deps.metrics === undefined ? undefined : deps.metrics.toolCall.bind(deps.metrics),
   });
+  const { metrics } = deps;
+  if (metrics !== undefined) {
+    // No credentials here (a node has no operator keys): only a scraper on this machine is
+    // answered. One elsewhere uses the metrics listener (config `metrics`), bound where it may.
+    app.get('/metrics', async (request, reply) => {
+      if (!isLoopback(request.socket.remoteAddress)) {
+        return reply.code(403).send({ code: 'FORBIDDEN', message: 'metrics are served to loopback clients only' });
+      }
+      return reply.type(metrics.contentType).send(await metrics.text());
+    });
+  }
 
   // One listener for the life of the app, fanned out to whichever sessions and links are open.
   service.onListChanged(() => {
@@ -267,4 +282,8 @@ export async function buildNodeApp(
       sessions.clear();
     },
   };
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }

@@ -57,6 +57,8 @@ export interface NodeServiceDeps {
   logger: Logger;
   audit: AuditRecorder;
   maxAuditResponseBytes: number;
+  /** Told of each call as it ends (the metrics). */
+  onToolCall?: ((tool: string, status: string, source: string, ms: number) => void) | undefined;
 }
 
 type Handler = (params: unknown, env: RequestEnv) => Promise<unknown>;
@@ -206,6 +208,7 @@ export class NodeService {
     const ms = performance.now() - started;
     // Per call at debug: the audit row is the record of it.
     ctx.logger.debug({ tool: name, source: source.name, status, ms: Math.round(ms) }, 'tool call');
+    this.deps.onToolCall?.(name, status, answeredFrom, ms);
     // The row is written before the answer leaves: a call that cannot be recorded is not
     // answered as if it had been, though what it did is done.
     const policy = source.auditPolicy(name);

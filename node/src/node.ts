@@ -10,6 +10,7 @@ import {
   LinkTokenError,
   type Logger,
   linkMaxPayload,
+  listenForMetrics,
   listeningUrl,
   listenOrExplain,
   migrate,
@@ -25,6 +26,7 @@ import { AuditShipper } from './audit/shipper.js';
 import { listenAddress, type NodeConfig } from './config.js';
 import { HubLink } from './hub-link.js';
 import { LinkDialer } from './link-dialer.js';
+import { NodeMetrics } from './metrics.js';
 import { MountSource } from './mounts/mount-source.js';
 import { makePacks } from './pack-host.js';
 import type { LoadedPack } from './pack-loader.js';
@@ -130,7 +132,9 @@ export async function startNode(
         },
       };
     };
+    const metrics = new NodeMetrics({ recorded: () => audit.headSeq, backlog: () => shipper?.backlog });
     const { app, closeSessions, serveLink } = await buildNodeApp({
+      metrics,
       nodeName: config.node.name,
       sources,
       db,
@@ -231,6 +235,15 @@ export async function startNode(
       // Added before starting: a start that fails half-way still has its close run.
       if (pack.stop !== undefined) closer.add(() => pack.stop?.() ?? Promise.resolve());
       await pack.start();
+    }
+    if (config.metrics.port !== undefined) {
+      const listener = await listenForMetrics(metrics, {
+        host: config.metrics.host,
+        port: config.metrics.port,
+        what: `node ${config.node.name}`,
+        logger,
+      });
+      closer.add(() => listener.close());
     }
     const tools = (await Promise.all(sources.map((s) => s.listTools()))).flat().length;
     if (url === undefined) {

@@ -33,6 +33,18 @@ export const baseConfigSchema = z
     home: z.string().min(1).default('.brainmesh'),
     storage: storageConfigSchema.default({}),
     log: logConfigSchema.default({ level: 'info', format: 'auto' }),
+    /**
+     * Prometheus metrics (`/metrics`) on a listener of their own, with no credentials: so it is
+     * on loopback unless `host` says otherwise. Off unless `port` is given (0: any free port). The
+     * hub serves them on its own port as well, to the admin scope.
+     */
+    metrics: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).optional(),
+      })
+      .strict()
+      .default({ host: '127.0.0.1' }),
   })
   .strict();
 
@@ -50,6 +62,7 @@ export const baseEnvOverrides: Readonly<Record<string, EnvOverride>> = {
   BRAINMESH_HOME: { path: ['home'], type: 'string' },
   BRAINMESH_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
   BRAINMESH_LOG_FORMAT: { path: ['log', 'format'], type: 'string' },
+  BRAINMESH_METRICS_PORT: { path: ['metrics', 'port'], type: 'port' },
 };
 
 export interface LoadConfigOptions<S extends z.ZodType> {

@@ -105,6 +105,7 @@ export {
   type Refusal,
   unsupportedVersion,
 } from './mcp-edge.js';
+export { listenForMetrics, type MetricsListener, type MetricsSource } from './metrics-listener.js';
 export {
   type ParsedFlags,
   type ProcessSpec,

@@ -29,6 +29,8 @@ export class HubCallLog {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private dropped = 0;
+  /** Told of each call as it is recorded (the metrics). */
+  onRecord: ((call: HubCall) => void) | undefined;
 
   constructor(
     private readonly db: Db,
@@ -36,6 +38,7 @@ export class HubCallLog {
   ) {}
 
   record(call: HubCall): void {
+    this.onRecord?.(call);
     this.pending.push(call);
     if (this.pending.length > MAX_PENDING) {
       this.dropped += this.pending.length - MAX_PENDING;

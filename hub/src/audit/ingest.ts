@@ -46,6 +46,9 @@ interface ChainRow {
 }
 
 export class AuditIngest {
+  /** Told of each batch that added rows: its node, how many, and how late its newest landed (the metrics). */
+  onIngested: ((node: string, rows: number, lagMs: number) => void) | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly store: Store,
@@ -139,9 +142,10 @@ export class AuditIngest {
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (node_id, last_seq) DO NOTHING`,
         [node.id, first.seq, last.seq, last.hash, batch.signature],
       );
-      return { next: newest.seq + 1, inserted: fresh.length };
+      return { next: newest.seq + 1, inserted: fresh.length, lagMs: Math.max(0, this.now() - Date.parse(newest.at)) };
     });
     if (result.inserted > 0) {
+      this.onIngested?.(node.id, result.inserted, 'lagMs' in result ? result.lagMs : 0);
       this.logger.debug({ node: node.id, rows: result.inserted, next: result.next }, 'audit rows landed');
       // The tail wakes on this; the rows themselves are read from the table.
       await this.store.publish(AUDIT_CHANNEL, node.id).catch(() => {});
