@@ -29,12 +29,15 @@ const haveBrowser = existsSync(chromium);
 const onPath = (program) =>
   (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && existsSync(path.join(dir, program)));
 const haveEngine = onPath('podman') && existsSync('/bin/busybox');
+// Metrics tests scrape with Debian's prometheus; the same rule again.
+const havePrometheus = onPath('prometheus');
 const ci = process.env.CI === 'true';
 const files = roots
   .flatMap((root) => walk(root))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .filter((f) => haveBrowser || ci || !f.endsWith('.browser.test.ts'))
   .filter((f) => haveEngine || ci || !f.endsWith('.engine.test.ts'))
+  .filter((f) => havePrometheus || ci || !f.endsWith('.prometheus.test.ts'))
   .sort();
 if (!haveBrowser && !ci) {
   console.error(`browser tests not run: no Chromium at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);
@@ -43,6 +46,9 @@ if (!haveEngine && !ci) {
   console.error(
     'container engine tests not run: no podman or /bin/busybox (apt-get install podman runc busybox-static)',
   );
+}
+if (!havePrometheus && !ci) {
+  console.error('metrics tests not run: no prometheus on PATH (apt-get install prometheus)');
 }
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);

@@ -166,7 +166,8 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
           jsonrpc: '2.0',
           id: 9,
           method: 'tools/call',
-          params: { name: 'alpha__echo', arguments: { text: 'kept' } },
+          // Slow enough to be made a resumable stream.
+          params: { name: 'alpha__wait', arguments: { seconds: 1, steps: 1 } },
         }),
       });
       const events: SseEvent[] = [];

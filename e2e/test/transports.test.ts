@@ -82,7 +82,7 @@ describe('the hub’s MCP endpoints', { timeout: 120_000 }, () => {
     );
   });
 
-  it('primes a 2025-11-25 session’s streams with event ids, and takes a cut one up again with Last-Event-ID', async () => {
+  it('answers a quick call of a 2025-11-25 session as JSON, primes a slow one’s stream with event ids, and takes a cut one up again with Last-Event-ID', async () => {
     const opened = await post({
       jsonrpc: '2.0',
       id: 1,
@@ -93,12 +93,24 @@ describe('the hub’s MCP endpoints', { timeout: 120_000 }, () => {
     await opened.text();
     const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
 
-    const plain = await post(
-      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'alpha__echo', arguments: { text: 'hi' } } },
+    const quick = await post(
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'alpha__echo', arguments: { text: 'hi' } } },
       headers,
     );
-    assert.equal(plain.headers.get('content-type'), 'text/event-stream');
-    const blocks = (await plain.text()).split('\n\n').filter((b) => b !== '');
+    assert.equal(quick.headers.get('content-type'), 'application/json', 'answered before it was worth a stream');
+    await quick.text();
+    // A call with nothing to say for a second: its answer becomes a stream while it runs.
+    const slow = await post(
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'alpha__wait', arguments: { seconds: 1, steps: 1 } },
+      },
+      headers,
+    );
+    assert.equal(slow.headers.get('content-type'), 'text/event-stream');
+    const blocks = (await slow.text()).split('\n\n').filter((b) => b !== '');
     assert.match(blocks[0]!, /^id: \S+\ndata: $/, 'a priming event: an id, no data');
     assert.match(blocks[1]!, /^event: message\nid: \S+\ndata: \{.*"id":2/, 'the answer, with an id of its own');
 

@@ -11,6 +11,7 @@ import {
   openDb,
   openStore,
   resolveHome,
+  startTracing,
 } from '@brainmesh/shared';
 import { ApiKeys } from './api-keys.js';
 import { buildHubApp } from './app.js';
@@ -39,6 +40,8 @@ export async function startHub(config: Readonly<HubConfig>, logger: Logger): Pro
   const home = resolveHome(config);
   const closer = new Closer(logger);
   try {
+    // First in, so last out: spans of the shutdown are flushed too. Off without OTEL_* settings.
+    closer.add(await startTracing('brainmesh-hub'));
     const ring = await KeyRing.open(home, config.hub.keysFile);
     const db = await openDb({ databaseUrl: config.storage.databaseUrl, home, name: 'hub-db' });
     closer.add(() => db.close());

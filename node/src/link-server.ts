@@ -144,6 +144,7 @@ export class LinkServer {
     return {
       principal: envelope.p ?? this.deps.hubPrincipal,
       traceId,
+      traceparent: typeof meta.traceparent === 'string' ? meta.traceparent : undefined,
       signal,
       clientCapabilities: { sampling: caps.sampling !== undefined, elicitation: caps.elicitation !== undefined },
       progress: async (update) => {

@@ -4,8 +4,13 @@ import {
   auditedValue,
   clip,
   fitsTemplate,
+  inSpan,
   isBrainmeshError,
   type Logger,
+  parentFrom,
+  SpanKind,
+  SpanStatusCode,
+  tracing,
 } from '@brainmesh/shared';
 import {
   CallToolRequestSchema,
@@ -42,6 +47,8 @@ import type { CallContext, Source } from './source.js';
 export interface RequestEnv {
   principal: string;
   traceId: string;
+  /** The hub's span of this request (its `_meta.traceparent`), when it traces. */
+  traceparent?: string | undefined;
   signal: AbortSignal;
   clientCapabilities: { sampling: boolean; elicitation: boolean };
   /** Reports progress on this request; a no-op when the client asked for none. */
@@ -189,7 +196,23 @@ export class NodeService {
     let result: CallToolResult | undefined;
     let failure: unknown;
     try {
-      result = await source.callTool(name, args, ctx);
+      // With tracing on, the tool runs in a span under the hub's, and what it calls out to (the
+      // kit's API client) under that.
+      result = tracing.on
+        ? await inSpan(
+            `tool ${name}`,
+            {
+              kind: SpanKind.SERVER,
+              parent: parentFrom(env.traceparent),
+              attributes: { 'brainmesh.tool': name, 'brainmesh.source': source.name },
+            },
+            async (span) => {
+              const answer = await source.callTool(name, args, ctx);
+              if (answer.isError === true) span?.setStatus({ code: SpanStatusCode.ERROR, message: 'tool error' });
+              return answer;
+            },
+          )
+        : await source.callTool(name, args, ctx);
       if (result.isError === true) status = 'error';
     } catch (err) {
       status = 'error';

@@ -19,6 +19,7 @@ import {
   resolveHome,
   scopedStore,
   signLinkToken,
+  startTracing,
 } from '@brainmesh/shared';
 import { buildNodeApp, NODE_BOUNDS } from './app.js';
 import { AuditRecorder } from './audit/recorder.js';
@@ -59,6 +60,8 @@ export async function startNode(
   const closer = new Closer(logger);
   const mounts: MountSource[] = [];
   try {
+    // First in, so last out: spans of the shutdown are flushed too. Off without OTEL_* settings.
+    closer.add(await startTracing(`brainmesh-node-${config.node.name}`));
     const ring = await KeyRing.open(home);
     const link = new HubLink(home, ring, logger);
     // On a shared server a node keeps to a schema of its own, so its tables and its migration

@@ -131,3 +131,4 @@ export {
   namespacedName,
   sanitizeName,
 } from './tool-names.js';
+export * from './tracing.js';

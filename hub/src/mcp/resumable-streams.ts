@@ -19,9 +19,9 @@ import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.
  * "try again" error, as HAProxy answers a request whose replica died before it began to answer.
  * The same if the owner no longer has the stream (it ended too long ago).
  *
- * Kept in memory first, not appended as written: a store write per call was measured at a sixth
- * more hub CPU per call and twice Redis's (docs/performance.md), for a store read that almost
- * never comes. A replica killed outright loses what it kept, which is what a follower needs
+ * Kept in memory first, not appended as written: with a store write per call, resumable streams
+ * cost a sixth more hub CPU per call and up to twice Redis's (docs/performance.md), for a store
+ * read that almost never comes. A replica killed outright loses what it kept, which is what a follower needs
  * least: the answer was never coming.
  *
  * An event id is `<owner>.<nonce>.<request ids>.<n>`: the replica that owns the stream, a nonce,

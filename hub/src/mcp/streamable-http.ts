@@ -23,14 +23,13 @@ import type { StreamLog, StreamRecorder } from './resumable-streams.js';
  * `application/json` in one write; the stream (`text/event-stream`) starts only when something
  * is sent ahead of the answer. The protocol lets the server choose either for each POST.
  *
- * Resumable (2025-11-25): for a session that speaks that revision or later, a POST's stream
- * starts at once with a priming event that carries an id, every event after it has one and is
- * kept for a client that comes back (resumable-streams.ts), and a GET with `Last-Event-ID` is
- * served on whichever replica it reaches. That costs such a POST its one-write JSON answer, and is worth
- * it: a client whose replica dies mid-call hears "try again" on reconnecting, and one whose stream
- * was merely cut gets its answer. (Behind a proxy that keeps client connections alive, a replica
- * that dies before writing anything leaves the client only a closed connection.) Older sessions
- * are answered as before.
+ * Resumable (2025-11-25): for a session that speaks that revision or later, a request that sends
+ * something before its answer, or has waited `PRIME_AFTER_MS`, is answered on a stream that
+ * starts with a priming event carrying an id; every event after it has one and is kept for a
+ * client that comes back (resumable-streams.ts), and a GET with `Last-Event-ID` is served on
+ * whichever replica it reaches. A client whose replica dies mid-call hears "try again" on
+ * reconnecting, and one whose stream was merely cut gets its answer. Older sessions are answered
+ * as before.
  *
  * Not kept: the stateless mode; the hub keeps sessions. What the plug-in around it checks first (the session id, the
  * principal, the protocol version header, the message bounds) is not checked again here.
@@ -42,6 +41,14 @@ const MAX_BATCH = 100;
 const KEEP_ALIVE_MS = 15_000;
 /** The first revision whose clients are primed to resume a request's stream. */
 const RESUMABLE_FROM = '2025-11-25';
+/**
+ * How long a request of such a session may go unanswered, with nothing sent, before its answer
+ * becomes a resumable stream. Most calls answer well within it, as one JSON write: priming every
+ * POST cost the clients a sixth more CPU per call in the gateways benchmark (an SSE parse for a
+ * one-message answer) for nothing. A request that dies before it is primed still ends in a clean
+ * "try again": behind HAProxy each POST is the first on its connection, so HAProxy answers its 502.
+ */
+const PRIME_AFTER_MS = 500;
 
 const SSE_HEADERS: OutgoingHttpHeaders = {
   'content-type': 'text/event-stream',
@@ -57,7 +64,9 @@ interface Exchange {
   waiting: Set<RequestId>;
   /** Whether a single answer may still go as JSON (nothing has been written yet). */
   json: boolean;
-  /** Where a resumable stream's events are kept. */
+  /** Whether its stream may be resumed (the session's revision, a store to keep it in). */
+  resumable: boolean;
+  /** Where a resumable stream's events are kept, once it is one. */
   recorder?: StreamRecorder | undefined;
 }
 
@@ -169,14 +178,16 @@ export class StreamableHttpSession implements Transport {
       return;
     }
     // A batch answers on a stream from the start: its answers come one by one.
-    const exchange: Exchange = { res, waiting: new Set(requests.map((r) => r.id)), json: requests.length === 1 };
+    const exchange: Exchange = {
+      res,
+      waiting: new Set(requests.map((r) => r.id)),
+      json: requests.length === 1,
+      resumable: this.resumable && this.options.streams !== undefined && !messages.some(isInitializeRequest),
+    };
     for (const request of requests) this.exchanges.set(request.id, exchange);
-    const opening = messages.some(isInitializeRequest);
-    if (this.resumable && !opening) {
-      exchange.recorder = this.options.streams?.open(this.sessionId, [...exchange.waiting]);
-    }
     res.once('close', () => {
       letGo(res);
+      unprimed.delete(exchange);
       // A resumable exchange goes on without its client, its events in the store for a GET that
       // takes it up (also when its end was written but may not have left); any other goes with
       // its client, and later messages for it are dropped.
@@ -187,11 +198,9 @@ export class StreamableHttpSession implements Transport {
       for (const id of exchange.waiting) this.exchanges.delete(id);
       exchange.waiting.clear();
     });
-    if (exchange.recorder !== undefined) {
-      this.startStream(exchange);
-      // Written now, before the request is worked on, so the client holds an id to come back with.
-      res.write(`id: ${exchange.recorder.primingId}\ndata: \n\n`);
-    } else if (!exchange.json) this.startStream(exchange);
+    if (exchange.resumable && exchange.json) awaitPriming(exchange, () => this.prime(exchange));
+    else if (exchange.resumable) this.prime(exchange);
+    else if (!exchange.json) this.startStream(exchange);
     for (const message of messages) this.onmessage?.(message, extra);
   }
 
@@ -261,15 +270,17 @@ export class StreamableHttpSession implements Transport {
       if (this.closed || !isAnswer) return;
       throw new Error(`No connection established for request ID: ${String(id)}`);
     }
-    const eventId = exchange.recorder?.record(message);
     if (!isAnswer) {
-      if (exchange.json) this.startStream(exchange);
-      writeEvent(exchange.res, message, eventId);
+      if (exchange.resumable) this.prime(exchange);
+      else if (exchange.json) this.startStream(exchange);
+      writeEvent(exchange.res, message, exchange.recorder?.record(message));
       return;
     }
     exchange.waiting.delete(id);
     this.exchanges.delete(id);
+    const eventId = exchange.recorder?.record(message);
     if (exchange.json) {
+      unprimed.delete(exchange);
       const text = JSON.stringify(message);
       exchange.res
         .writeHead(
@@ -294,6 +305,7 @@ export class StreamableHttpSession implements Transport {
     this.exchanges.clear();
     for (const exchange of open) {
       letGo(exchange.res);
+      unprimed.delete(exchange);
       exchange.recorder?.finish();
       // As the SDK's: a stream the session ends under its requests ends empty.
       if (exchange.json) this.startStream(exchange);
@@ -311,6 +323,18 @@ export class StreamableHttpSession implements Transport {
     }
     this.resumed.clear();
     this.onclose?.();
+  }
+
+  /**
+   * Makes the exchange a resumable stream: a priming event (an id, no data), and every event after
+   * it kept. Once only, and only while something is still to come.
+   */
+  private prime(exchange: Exchange): void {
+    unprimed.delete(exchange);
+    if (exchange.recorder !== undefined || exchange.waiting.size === 0 || exchange.res.destroyed) return;
+    exchange.recorder = this.options.streams?.open(this.sessionId!, [...exchange.waiting]);
+    this.startStream(exchange);
+    if (exchange.recorder !== undefined) exchange.res.write(`id: ${exchange.recorder.primingId}\ndata: \n\n`);
   }
 
   private startStream(exchange: Exchange): void {
@@ -353,6 +377,31 @@ function keepOpen(res: ServerResponse): void {
     }
   }, KEEP_ALIVE_MS);
   keepAliveTimer.unref();
+}
+
+/**
+ * Single-request exchanges of resumable sessions still unanswered, each primed (made a resumable
+ * stream) once it has waited `PRIME_AFTER_MS` with nothing sent: by one timer for all of them, in
+ * the order they came (a Map keeps it), as the keep-alive timer is one for all streams.
+ */
+const unprimed = new Map<Exchange, { due: number; prime: () => void }>();
+let primeTimer: NodeJS.Timeout | undefined;
+
+function awaitPriming(exchange: Exchange, prime: () => void): void {
+  unprimed.set(exchange, { due: performance.now() + PRIME_AFTER_MS, prime });
+  if (primeTimer !== undefined) return;
+  primeTimer = setInterval(() => {
+    const now = performance.now();
+    for (const waiting of unprimed.values()) {
+      if (waiting.due > now) break;
+      waiting.prime();
+    }
+    if (unprimed.size === 0) {
+      clearInterval(primeTimer);
+      primeTimer = undefined;
+    }
+  }, PRIME_AFTER_MS / 4);
+  primeTimer.unref();
 }
 
 function letGo(res: ServerResponse): void {

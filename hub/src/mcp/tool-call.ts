@@ -1,18 +1,25 @@
 import {
   type Bounds,
   BrainmeshError,
+  callTraceId,
   clip,
   type Db,
   describeExcess,
   exceeds,
+  inSpan,
   isBrainmeshError,
   JsonRpcCode,
   type Logger,
   NAMESPACE_SEPARATOR,
   newTraceId,
+  parentFrom,
   RpcError,
+  type Span,
+  SpanKind,
   TRACE_META_KEY,
   toolError,
+  traceparentOf,
+  tracing,
 } from '@brainmesh/shared';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type {
@@ -92,7 +99,22 @@ export function toolCallPipeline(
 ): (params: CallToolRequest['params'], extra: Extra, inner?: InnerCall) => Promise<CallToolResult> {
   const { access, principal, logger: log } = deps;
 
-  return async (params, extra, inner) => {
+  // With tracing on, each call is a span: its client's `traceparent` (in `_meta`, or the HTTP
+  // request's header) continued, or a trace of its own; the call's trace id is the span's.
+  const traced = (params: CallToolRequest['params'], extra: Extra, inner?: InnerCall) => {
+    if (!tracing.on || inner !== undefined) return run(params, extra, inner, undefined);
+    return inSpan(
+      `tools/call ${clip(params.name, 64)}`,
+      { kind: SpanKind.SERVER, parent: parentOf(extra), attributes: { 'mcp.method.name': 'tools/call' } },
+      (span) => run(params, extra, inner, span),
+    );
+  };
+  const run = async (
+    params: CallToolRequest['params'],
+    extra: Extra,
+    inner: InnerCall | undefined,
+    span: Span | undefined,
+  ): Promise<CallToolResult> => {
     const { name } = params;
     const args = params.arguments ?? {};
     const requestLimit = requestLimitOf(extra.requestInfo?.headers);
@@ -114,7 +136,8 @@ export function toolCallPipeline(
       if (refusal !== undefined) return toolError(refusal.message);
       throw new RpcError(JsonRpcCode.InvalidParams, `unknown tool ${clip(name)}; mesh__search_tools lists what exists`);
     }
-    const traceId = inner?.traceId ?? newTraceId();
+    const traceId = inner?.traceId ?? callTraceId(span, clientTraceparent(extra));
+    span?.setAttributes({ 'brainmesh.node': route.node, 'brainmesh.tool': route.tool });
     const at = new Date();
     const started = performance.now();
     let outcome = 'ok';
@@ -200,8 +223,22 @@ export function toolCallPipeline(
         route.kind === 'hub' ? 'hub tool call' : 'proxied call',
       );
       deps.calls.record({ at, traceId, principal, node: route.node, tool: route.tool, durationMs: ms, outcome });
+      span?.setAttribute('brainmesh.outcome', outcome);
     }
   };
+  return traced;
+}
+
+/** The `traceparent` a client sent with its call: in the request's `_meta`, or as an HTTP header. */
+function clientTraceparent(extra: Extra): unknown {
+  const meta = (extra._meta as Record<string, unknown> | undefined)?.traceparent;
+  if (meta !== undefined) return meta;
+  const headers = extra.requestInfo?.headers as Record<string, unknown> | undefined;
+  return headers?.traceparent;
+}
+
+function parentOf(extra: Extra) {
+  return parentFrom(clientTraceparent(extra));
 }
 
 /**
@@ -250,14 +287,37 @@ export async function proxy(
   traceId: string = newTraceId(),
   chain?: readonly string[],
 ): Promise<unknown> {
+  const progressToken = extra._meta?.progressToken;
+  if (tracing.on) {
+    return inSpan(
+      `${method} ${link.id}`,
+      { kind: SpanKind.CLIENT, attributes: { 'brainmesh.node': link.id } },
+      (span) => proxyOnce(deps, link, extra, method, params, traceId, chain, progressToken, span),
+    );
+  }
+  return proxyOnce(deps, link, extra, method, params, traceId, chain, progressToken, undefined);
+}
+
+async function proxyOnce(
+  deps: Pick<ToolCallDeps, 'peer' | 'bounds'>,
+  link: NodeLink,
+  extra: Extra,
+  method: string,
+  params: Record<string, unknown>,
+  traceId: string,
+  chain: readonly string[] | undefined,
+  progressToken: string | number | undefined,
+  span: Span | undefined,
+): Promise<unknown> {
   // Progress goes out in order and is flushed before the answer (the SDK drops progress handled
   // after its response: typescript-sdk #2580).
   let progress = Promise.resolve();
-  const progressToken = extra._meta?.progressToken;
+  const meta: Record<string, unknown> = { [TRACE_META_KEY]: traceId };
+  if (span !== undefined) meta.traceparent = traceparentOf(span);
   const result = await link.call(
     deps.peer,
     method,
-    { ...params, _meta: { [TRACE_META_KEY]: traceId } },
+    { ...params, _meta: meta },
     {
       signal: extra.signal,
       relatedRequestId: extra.requestId,
