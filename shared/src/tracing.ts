@@ -35,10 +35,9 @@ export const tracing = {
 export const tracer = () => trace.getTracer('brainmesh');
 
 /** Starts exporting when the environment asks; returns how to flush and stop (a no-op when off). */
-export async function startTracing(
-  service: string,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): Promise<() => Promise<void>> {
+export async function startTracing(service: string): Promise<() => Promise<void>> {
+  // The SDK's exporter reads the same variables from the process's environment.
+  const env = process.env;
   const exporter = env.OTEL_TRACES_EXPORTER;
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (exporter === 'none' || (exporter !== 'otlp' && (endpoint === undefined || endpoint === ''))) {
