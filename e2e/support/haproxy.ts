@@ -6,11 +6,12 @@
  * must be shared through storage, not kept in one process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { tempDir } from '@brainmesh/shared/testing';
 import { freePort } from './everything-http.js';
+import { findProgram } from './programs.js';
 
 export interface HaproxyBackend {
   /** The server's name in HAProxy's configuration and messages (letters, digits, `-`, `_`, `.`). */
@@ -146,16 +147,7 @@ function serverAddress(backend: HaproxyBackend): string {
 
 /** Debian installs it in /usr/sbin, which a user's PATH may lack. */
 export function findHaproxy(): string {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const file = path.join(dir, 'haproxy');
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {}
-  }
-  throw new Error('haproxy is not installed: install Debian\u2019s haproxy (apt-get install -y haproxy)');
+  return findProgram('haproxy', ['/usr/sbin', '/usr/local/sbin', '/sbin']);
 }
 
 function connects(port: number): Promise<boolean> {

@@ -3,11 +3,12 @@
  * its data in a folder of its own. Queried through its HTTP API, as Grafana or an operator would.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '@brainmesh/shared/testing';
 import { stringify } from 'yaml';
 import { freePort } from './everything-http.js';
+import { findProgram } from './programs.js';
 
 export interface ScrapeTarget {
   job: string;
@@ -25,17 +26,9 @@ export interface PrometheusProcess {
   stop(): Promise<void>;
 }
 
-/** Debian installs it in /usr/bin; a user's build may be elsewhere on PATH. */
+/** Debian installs it in /usr/bin. */
 export function findPrometheus(): string {
-  for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin']) {
-    if (!dir) continue;
-    const file = path.join(dir, 'prometheus');
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {}
-  }
-  throw new Error('prometheus is not installed: install Debian\u2019s prometheus (apt-get install -y prometheus)');
+  return findProgram('prometheus', ['/usr/bin', '/usr/local/bin']);
 }
 
 export async function startPrometheus(

@@ -9,6 +9,7 @@ import { realServers } from '@brainmesh/shared/testing';
 import { parse } from 'yaml';
 import { findHaproxy, haproxyConfig, startHaproxy } from '../support/haproxy.js';
 import {
+  admin,
   type ConnectedClient,
   connectClient,
   connectModernClient,
@@ -35,6 +36,8 @@ import {
 const { databaseUrl, redisUrl } = realServers();
 const SECONDS = 60;
 const CLIENTS = 16;
+/** Writes a principal may make in the window, across all replicas together. */
+const WRITES = 20;
 
 interface Outcome {
   ok: number;
@@ -53,12 +56,13 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
 
     before(async () => {
       real = await realStorage(ctx, { databaseUrl, redisUrl });
-      // Nothing here is about rate limits: a minute of sixteen clients at full speed is many
-      // thousands of calls from one principal.
+      // A minute of sixteen clients at full speed is many thousands of reads from one principal:
+      // only writes are limited here, to be counted once across the replicas. An hour's window,
+      // so no test straddles two.
       const limits = {
-        windowSeconds: 60,
+        windowSeconds: 3_600,
         requests: 10_000_000,
-        toolCalls: { read: 10_000_000, write: 1_000, destructive: 100 },
+        toolCalls: { read: 10_000_000, write: WRITES, destructive: 100 },
       };
       // Behind the proxy, requests name it (127.0.0.1 on its own port), not the replica.
       const options = { real, limits, allowedHosts: ['127.0.0.1'] };
@@ -89,6 +93,31 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
         const echoed = await client.callTool({ name: 'laptop__echo', arguments: { text: replica.url } });
         assert.equal(text(echoed as Record<string, unknown>), replica.url, `served by the replica at ${replica.url}`);
       }
+    });
+
+    it('counts a principal’s calls once across the replicas behind the proxy', async () => {
+      const res = await admin(replicas[0]!, 'POST', '/admin/keys', { name: 'writer', scopes: ['node:alpha'] });
+      const { key } = (await res.json()) as { key: string };
+      // Clients of both eras, each request balanced on its own across the three replicas.
+      const writers = [
+        await connectClient(ctx, { url: lb.url, key }),
+        await connectModernClient(ctx, { url: lb.url, key }),
+      ];
+      const answers: string[] = [];
+      for (let n = 0; n < WRITES + 6; n++) {
+        const result = (await writers[n % 2]!.client.callTool({
+          name: 'alpha__remember',
+          arguments: { key: `k${n}`, text: `note ${n}` },
+        })) as Record<string, unknown>;
+        answers.push(
+          result.isError === true ? (text(result).startsWith('rate limited') ? 'limited' : text(result)) : 'ok',
+        );
+      }
+      assert.deepEqual(
+        answers,
+        [...Array(WRITES).fill('ok'), ...Array(6).fill('limited')],
+        'the first WRITES pass wherever they land, and no more',
+      );
     });
 
     it('answers every call rightly while a replica is killed and comes back; failures say try again', async (t) => {

@@ -88,12 +88,17 @@ function toEntry(r: Row): AuditEntry {
   };
 }
 
+// A trace id may be shared by several calls (a client's `traceparent` is continued, and a client
+// may send one for many calls, or another's): a row's hub record is the one of its node, tool and
+// principal nearest in time, never another principal's.
 const SELECT = `SELECT e.id, e.node_id, e.seq, e.at, e.tool, e.params, e.response, e.error, e.duration_ms, e.status,
     e.source, e.principal, e.trace_id, e.prev_hash, e.hash, e.received_at,
     h.principal AS hub_principal, h.duration_ms AS hub_duration_ms, h.outcome AS hub_outcome
   FROM audit_events e
   LEFT JOIN LATERAL (
-    SELECT principal, duration_ms, outcome FROM hub_calls WHERE trace_id = e.trace_id ORDER BY id LIMIT 1
+    SELECT principal, duration_ms, outcome FROM hub_calls
+    WHERE trace_id = e.trace_id AND node_id = e.node_id AND tool = e.tool AND principal = e.principal
+    ORDER BY abs(extract(epoch FROM at - e.at)) LIMIT 1
   ) h ON true`;
 
 /** The WHERE conditions for a filter, with their parameters numbered from `params.length + 1`. */

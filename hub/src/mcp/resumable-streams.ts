@@ -99,7 +99,7 @@ export class ResumableStreams implements StreamLog {
   private beat: NodeJS.Timeout | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
   /** Streams still being written, and those ended in the last `KEEP_ENDED_MS` (oldest first), by key. */
-  private readonly open_ = new Map<string, Kept>();
+  private readonly writing = new Map<string, Kept>();
   private readonly ended = new Map<string, Kept>();
 
   constructor(
@@ -126,14 +126,14 @@ export class ResumableStreams implements StreamLog {
     clearInterval(this.beat);
     await this.unsubscribe?.().catch(() => {});
     await this.store.del(aliveKey(this.instance)).catch(() => {});
-    this.open_.clear();
+    this.writing.clear();
     this.ended.clear();
   }
 
   /** A follower asks for stream `key`: into the store with it, or say it is not here. */
   private flushFor(key: string): void {
     this.dropEnded();
-    const kept = this.open_.get(key) ?? this.ended.get(key);
+    const kept = this.writing.get(key) ?? this.ended.get(key);
     if (kept !== undefined) this.detach(kept);
     else if (key.startsWith('mcp-stream:')) this.append(key, UNKNOWN_STREAM);
   }
@@ -167,7 +167,7 @@ export class ResumableStreams implements StreamLog {
     const stream = `${this.instance}.${randomBytes(6).toString('base64url')}.${ids}`;
     if (stream.length + 12 > MAX_EVENT_ID) return undefined;
     const kept: Kept = { key: logKey(sessionId, stream), events: [], detached: false };
-    this.open_.set(kept.key, kept);
+    this.writing.set(kept.key, kept);
     return {
       primingId: `${stream}.0`,
       record: (message) => {
@@ -180,7 +180,7 @@ export class ResumableStreams implements StreamLog {
       finish: () => {
         if (kept.endedAt !== undefined) return;
         kept.endedAt = Date.now();
-        this.open_.delete(kept.key);
+        this.writing.delete(kept.key);
         this.ended.set(kept.key, kept);
         this.dropEnded();
       },
