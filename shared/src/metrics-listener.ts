@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { listenOrExplain } from './lifecycle.js';
+import { listeningUrl, listenOrExplain } from './lifecycle.js';
 import type { Logger } from './logger.js';
 
 /** What a process's metrics are, in Prometheus's text format (hub/src/metrics.ts, node/src/metrics.ts). */
@@ -54,9 +53,7 @@ export async function listenForMetrics(
       hint: 'choose another with metrics.port (or BRAINMESH_METRICS_PORT)',
     },
   );
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${host}:${port}/metrics`;
+  const url = `${listeningUrl(server.address(), options.host, options.port)}/metrics`;
   options.logger.info({ url }, 'metrics listening');
   return {
     url,

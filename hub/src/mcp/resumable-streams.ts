@@ -213,11 +213,11 @@ export class ResumableStreams implements StreamLog {
     let unknown = false;
     const readOnce = async () => {
       for (const text of await this.store.range(key, next)) {
+        const position = next++;
         if (text === UNKNOWN_STREAM) {
           unknown = true;
           continue;
         }
-        const position = next++;
         let message: JSONRPCMessage;
         try {
           message = JSON.parse(text) as JSONRPCMessage;

@@ -64,7 +64,7 @@ interface Exchange {
   waiting: Set<RequestId>;
   /** Whether a single answer may still go as JSON (nothing has been written yet). */
   json: boolean;
-  /** Whether its stream may be resumed (the session's revision, a store to keep it in). */
+  /** Whether it may still be made a resumable stream (the session's revision, a store to keep it in; not tried yet). */
   resumable: boolean;
   /** Where a resumable stream's events are kept, once it is one. */
   recorder?: StreamRecorder | undefined;
@@ -331,7 +331,9 @@ export class StreamableHttpSession implements Transport {
    */
   private prime(exchange: Exchange): void {
     unprimed.delete(exchange);
-    if (exchange.recorder !== undefined || exchange.waiting.size === 0 || exchange.res.destroyed) return;
+    if (!exchange.resumable || exchange.waiting.size === 0 || exchange.res.destroyed) return;
+    // One try: a stream that cannot be resumable (its event ids would be too long) stays plain.
+    exchange.resumable = false;
     exchange.recorder = this.options.streams?.open(this.sessionId!, [...exchange.waiting]);
     this.startStream(exchange);
     if (exchange.recorder !== undefined) exchange.res.write(`id: ${exchange.recorder.primingId}\ndata: \n\n`);
