@@ -48,6 +48,19 @@ export const FAST_LINKS = {
   breakerHalfOpenMs: 1_000,
 };
 
+/**
+ * A rate-limit window (seconds, about an hour) whose next boundary is at least `clearSeconds`
+ * away. The hub's windows are fixed and aligned to the epoch, so a test that counts exactly
+ * must not run across a boundary: an hour's window does at the top of each hour. Shifting the
+ * length by a few seconds moves the boundaries by minutes, so one nearby always fits.
+ */
+export function limitWindowSeconds(clearSeconds = 900): number {
+  const now = Date.now() / 1000;
+  let window = 3_600;
+  while (window - (now % window) < clearSeconds) window += 1;
+  return window;
+}
+
 export interface HubOptions {
   home?: string;
   port?: number;

@@ -135,8 +135,8 @@ describe('brainmesh connect', { timeout: 180_000 }, () => {
     });
     await started;
     const changedBefore = notifications.filter((n) => n.method === 'notifications/tools/list_changed').length;
-    await hub.proc.stop('SIGKILL');
-    await assert.rejects(inFlight, (err: Error) => {
+    // The expectation is attached before the kill: the bridge may fail the call before the kill returns.
+    const failed = assert.rejects(inFlight, (err: Error) => {
       assert.match(
         err.message,
         /the connection to the hub at http:\/\/127\.0\.0\.1:\d+ was lost while this request was in flight/,
@@ -144,6 +144,8 @@ describe('brainmesh connect', { timeout: 180_000 }, () => {
       assert.match(err.message, /the bridge is reconnecting, try again/);
       return true;
     });
+    await hub.proc.stop('SIGKILL');
+    await failed;
 
     hub = await startHub(scope, { home: hub.home, port });
     await nodeUp(hub, 'alpha');

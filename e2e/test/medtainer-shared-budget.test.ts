@@ -3,7 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { serveFake } from '@brainmesh/node/kit/testing';
 import { emptyBusiness, goHighLevelEmulator } from '@brainmesh/pack-medtainer/emulators';
 import { realServers } from '@brainmesh/shared/testing';
-import { type ConnectedClient, connectClient, nodeUp, startHub, startNode, suiteScope, text } from '../support/mesh.js';
+import {
+  type ConnectedClient,
+  connectClient,
+  type HubProcess,
+  nodeUp,
+  startHub,
+  startNode,
+  suiteScope,
+  text,
+} from '../support/mesh.js';
 
 /**
  * Two MedTainer node processes with one GoHighLevel credential, on one Redis, driven at once
@@ -25,13 +34,14 @@ if (redisUrl !== undefined) {
     after(() => ctx.dispose());
     let fake: Awaited<ReturnType<typeof serveFake>>;
     let client: ConnectedClient['client'];
+    let hub: HubProcess;
     // This run's credential: a budget in Redis left by an earlier run cannot be counted in.
     const token = `${CREDENTIALS.token}-${process.pid}-${Date.now()}`;
 
     before(async () => {
       fake = await serveFake(goHighLevelEmulator(emptyBusiness(new Date()), { ...CREDENTIALS, token }));
       ctx.after(() => fake.close());
-      const hub = await startHub(ctx, { limits: { windowSeconds: 3_600, toolCalls: { read: 10_000 } } });
+      hub = await startHub(ctx, { limits: { windowSeconds: 3_600, toolCalls: { read: 10_000 } } });
       const env = {
         REDIS_URL: redisUrl,
         GOHIGHLEVEL_TOKEN: token,
@@ -57,7 +67,9 @@ if (redisUrl !== undefined) {
       const answers = (await Promise.all(calls)).map(text);
       const said = new Map<string, number>();
       for (const a of answers) said.set(a, (said.get(a) ?? 0) + 1);
-      const story = () => `answers: ${JSON.stringify([...said])}`;
+      // The hub's warnings (a node down, a circuit opened) say why a call was not answered.
+      const warnings = () => hub.proc.stdout.filter((line) => /"level":(4|5)\d/.test(line));
+      const story = () => `answers: ${JSON.stringify([...said])}; hub warnings: ${warnings().join('\n')}`;
 
       const statuses = fake.requests.map((r) => r.status);
       assert.deepEqual(
@@ -90,6 +102,7 @@ if (redisUrl !== undefined) {
         assert.match(
           answer,
           /^(GoHighLevel answered 404: Contact not found|GoHighLevel's rate limit is reached: try again in \d+ s)$/,
+          story(),
         );
     });
   });

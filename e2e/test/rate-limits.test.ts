@@ -3,15 +3,23 @@ import { describe, it } from 'node:test';
 import { realServers } from '@brainmesh/shared/testing';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { admin, connectClient, nodeUp, realStorage, startHub, startNode, text } from '../support/mesh.js';
-
-// An hour-long window: a test cannot straddle two windows unless it runs across the hour.
-const HOUR = 3_600;
+import {
+  admin,
+  connectClient,
+  limitWindowSeconds,
+  nodeUp,
+  realStorage,
+  startHub,
+  startNode,
+  text,
+} from '../support/mesh.js';
 
 describe('rate limits', { timeout: 120_000 }, () => {
   it('limit tool calls per principal and class, with a clear tool error', async (t) => {
+    // A window the test cannot run across (its counts would start again half-way).
+    const window = limitWindowSeconds();
     const hub = await startHub(t, {
-      limits: { windowSeconds: HOUR, toolCalls: { read: 1000, write: 2, destructive: 1 } },
+      limits: { windowSeconds: window, toolCalls: { read: 1000, write: 2, destructive: 1 } },
     });
     await startNode(t, hub, { name: 'alpha' });
     await nodeUp(hub, 'alpha');
@@ -24,7 +32,7 @@ describe('rate limits', { timeout: 120_000 }, () => {
     assert.equal(third.isError, true);
     assert.match(
       text(third),
-      /^rate limited: at most 2 write tool calls per 3600 s for this principal; try again in \d+ s$/,
+      new RegExp(`^rate limited: at most 2 write tool calls per ${window} s for this principal; try again in \\d+ s$`),
     );
     // Another class has its own allowance.
     assert.equal(text(await client.callTool({ name: 'alpha__echo', arguments: { text: 'read' } })), 'read');
@@ -51,15 +59,19 @@ describe('rate limits', { timeout: 120_000 }, () => {
   });
 
   it('answer HTTP requests over the limit with 429 and Retry-After', async (t) => {
-    const hub = await startHub(t, { limits: { windowSeconds: HOUR, requests: 3 } });
+    const window = limitWindowSeconds();
+    const hub = await startHub(t, { limits: { windowSeconds: window, requests: 3 } });
     for (let i = 0; i < 3; i++) assert.equal((await admin(hub, 'GET', '/admin/nodes')).status, 200);
     const over = await admin(hub, 'GET', '/admin/nodes');
     assert.equal(over.status, 429);
     const retryAfter = Number(over.headers.get('retry-after'));
-    assert.ok(retryAfter > 0 && retryAfter <= HOUR, `Retry-After: ${retryAfter}`);
+    assert.ok(retryAfter > 0 && retryAfter <= window, `Retry-After: ${retryAfter}`);
     const body = (await over.json()) as { code: string; message: string };
     assert.equal(body.code, 'RATE_LIMITED');
-    assert.match(body.message, /^more than 3 requests per 3600 s for this principal; retry in \d+ s$/);
+    assert.match(
+      body.message,
+      new RegExp(`^more than 3 requests per ${window} s for this principal; retry in \\d+ s$`),
+    );
   });
 
   // A tool call's request is judged on the request rate with the call's own counter (one round
@@ -75,8 +87,9 @@ describe('rate limits', { timeout: 120_000 }, () => {
       const real = storage.real ? await realStorage(t, { databaseUrl: databaseUrl!, redisUrl: redisUrl! }) : undefined;
       // Room for the admin key's polls while the node comes up (each principal has its own count).
       const LIMIT = 200;
+      const window = limitWindowSeconds();
       const hub = await startHub(t, {
-        limits: { windowSeconds: HOUR, requests: LIMIT },
+        limits: { windowSeconds: window, requests: LIMIT },
         ...(real === undefined ? {} : { real }),
       });
       // A key of its own, whose every request this test counts.
@@ -113,7 +126,9 @@ describe('rate limits', { timeout: 120_000 }, () => {
       for (const refused of answers.slice(served.length)) {
         assert.match(
           refused,
-          /^refused: rate limited: more than 200 requests per 3600 s for this principal; try again in \d+ s$/,
+          new RegExp(
+            `^refused: rate limited: more than 200 requests per ${window} s for this principal; try again in \\d+ s$`,
+          ),
         );
       }
       for (const name of ['alpha__no_such_tool', 'nowhere__echo']) {

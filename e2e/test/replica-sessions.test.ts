@@ -9,6 +9,7 @@ import {
   admin,
   connectModernClient,
   type HubProcess,
+  limitWindowSeconds,
   type NodeProcess,
   nodeUp,
   realStorage,
@@ -51,8 +52,8 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
 
     before(async () => {
       const real = await realStorage(ctx, { databaseUrl, redisUrl });
-      // Six writes an hour per principal, counted across replicas.
-      const limits = { windowSeconds: 3_600, toolCalls: { read: 100_000, write: 6, destructive: 30 } };
+      // Six writes a window per principal, counted across replicas; a window the tests cannot run across.
+      const limits = { windowSeconds: limitWindowSeconds(), toolCalls: { read: 100_000, write: 6, destructive: 30 } };
       a = await startHub(ctx, { real, limits });
       // The second replica: the same storage, and the first one's home for its key file.
       b = await startHub(ctx, { real, limits, home: a.home });

@@ -14,6 +14,7 @@ import {
   connectClient,
   connectModernClient,
   type HubProcess,
+  limitWindowSeconds,
   nodeUp,
   realStorage,
   startHub,
@@ -57,10 +58,10 @@ if (databaseUrl !== undefined && redisUrl !== undefined) {
     before(async () => {
       real = await realStorage(ctx, { databaseUrl, redisUrl });
       // A minute of sixteen clients at full speed is many thousands of reads from one principal:
-      // only writes are limited here, to be counted once across the replicas. An hour's window,
-      // so no test straddles two.
+      // only writes are limited here, to be counted once across the replicas, in a window no test
+      // runs across.
       const limits = {
-        windowSeconds: 3_600,
+        windowSeconds: limitWindowSeconds(),
         requests: 10_000_000,
         toolCalls: { read: 10_000_000, write: WRITES, destructive: 100 },
       };
