@@ -6,20 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
 import { admin, nodeUp, startHub, startNode } from '../support/mesh.js';
 
 const PASSWORD = 'correct horse battery staple';
-// As the machine's own probe starts it: no sandbox as root, and nothing reaching off the machine.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 describe('the consent page in a real browser', { timeout: 180_000 }, () => {
   it('signs in and allows by keyboard alone, shows a wrong password in words, and then the token calls, refreshes and is revoked', async (t) => {
@@ -58,11 +48,7 @@ describe('the consent page in a real browser', { timeout: 180_000 }, () => {
       url.searchParams.set(k, v);
     }
 
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
-    });
-    t.after(() => browser.close());
+    const browser = await launchChromium(t);
     const page = await browser.newPage();
 
     await page.goto(url.toString());

@@ -1,5 +1,6 @@
 import type { Db, KeyRing, Logger, Store } from '@brainmesh/shared';
-import { httpErrorResponse, listeningUrl, notFoundResponse } from '@brainmesh/shared';
+import { httpErrorResponse, linkMaxPayload, listeningUrl, notFoundResponse } from '@brainmesh/shared';
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { AdminOperations } from './admin/operations.js';
 import type { ApiKeys } from './api-keys.js';
@@ -16,12 +17,14 @@ import { OAuthService } from './oauth/service.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { adminRoutes } from './routes/admin.js';
-import { requirePrincipal } from './routes/auth.js';
+import { type Credentials, requirePrincipal } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { checksHost, hostGuard } from './routes/host.js';
 import { linkSocketRoutes } from './routes/link-socket.js';
 import { linkRoutes } from './routes/links.js';
 import { originGuard } from './routes/origin.js';
+import { BrowserSessions } from './ui/browser-session.js';
+import { uiRoutes } from './ui/routes.js';
 
 export interface HubDeps {
   config: Readonly<HubConfig>;
@@ -67,11 +70,18 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
   });
   const issuer = () => (listening ?? '').replace(/\/$/, '');
   const oauth = new OAuthService(deps.db, deps.ring, issuer);
-  const credentials = {
+  const formKeys = new FormKeys(deps.db, {
+    rotateMs: deps.config.oauth.formKeyRotationHours * 3_600_000,
+    maxLifeMs: SIGN_IN_LIFE_MS,
+  });
+  const sessions = new BrowserSessions(formKeys, oauth, () => issuer().startsWith('https://'));
+  // MCP takes tokens and keys only; the admin API (and /metrics) also the dashboard's sign-in.
+  const mcpCredentials: Credentials = {
     keys: deps.keys,
     oauth,
     resourceMetadataUrl: () => `${issuer()}/.well-known/oauth-protected-resource/mcp`,
   };
+  const credentials: Credentials = { ...mcpCredentials, browser: (request) => sessions.principal(request) };
   const { server } = deps.config;
   if (!checksHost({ bindHost: server.host, allowedHosts: server.allowedHosts })) {
     deps.logger.warn(
@@ -116,11 +126,11 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     ingest: deps.ingest,
     db: deps.db,
   });
-  await app.register(linkSocketRoutes, { mesh: deps.mesh, maxMessageBytes: deps.config.links.maxMessageBytes });
-  const formKeys = new FormKeys(deps.db, {
-    rotateMs: deps.config.oauth.formKeyRotationHours * 3_600_000,
-    maxLifeMs: SIGN_IN_LIFE_MS,
+  // One WebSocket server for the app: nodes dialling in, and the dashboard's live tail.
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: linkMaxPayload(deps.config.links.maxMessageBytes) },
   });
+  await app.register(linkSocketRoutes, { mesh: deps.mesh });
   await app.register(oauthRoutes, { oauth, issuer, limiter: limit.limiter, formKeys });
   const admin = new AdminOperations({
     registry: deps.registry,
@@ -134,6 +144,7 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     db: deps.db,
     accounts: oauth,
   });
+  await app.register(uiRoutes, { sessions, oauth, limiter: limit.limiter, db: deps.db, store: deps.store });
   await app.register(adminRoutes, {
     admin,
     registry: deps.registry,
@@ -149,7 +160,7 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     mesh: deps.mesh,
     store: deps.store,
     requestStateSecret: deps.ring.derivedSecret('mcp request state'),
-    credentials,
+    credentials: mcpCredentials,
     logger: deps.logger,
     limit,
     toolCalls: limits.toolCalls,

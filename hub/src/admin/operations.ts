@@ -165,6 +165,28 @@ export class AdminOperations {
     };
   }
 
+  /**
+   * Calls per node in each of the last `minutes` whole minutes and the current one, oldest first,
+   * from the hub's call records (every replica's): the dashboard's small charts.
+   */
+  async activity(minutes: number) {
+    const now = Math.floor(Date.now() / 60_000);
+    const first = now - minutes;
+    const { rows } = await this.deps.db.query<{ node_id: string; minute: string | number; calls: string | number }>(
+      `SELECT node_id, floor(extract(epoch FROM at) / 60) AS minute, count(*) AS calls
+         FROM hub_calls WHERE at >= $1 GROUP BY 1, 2`,
+      [new Date(first * 60_000).toISOString()],
+    );
+    const nodes: Record<string, number[]> = {};
+    for (const row of rows) {
+      const slot = Number(row.minute) - first;
+      if (slot < 0 || slot > minutes) continue;
+      nodes[row.node_id] ??= new Array<number>(minutes + 1).fill(0);
+      nodes[row.node_id]![slot] = Number(row.calls);
+    }
+    return { from: new Date(first * 60_000).toISOString(), minutes: minutes + 1, nodes };
+  }
+
   async createKey(input: z.output<typeof keyInput>) {
     const made = await this.deps.keys.create({
       name: input.name,

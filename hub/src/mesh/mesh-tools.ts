@@ -201,7 +201,8 @@ export function searchTools(mesh: Mesh, query: z.output<typeof searchInput>, acc
     for (const word of words) {
       score += weigh(fields.name, word, 10) + weigh(fields.node, word, 4) + weigh(fields.text, word, 2);
     }
-    if (score === 0) continue;
+    // No words: the whole catalog (the dashboard's list), in name order.
+    if (score === 0 && words.length > 0) continue;
     hits.push({
       name,
       node,
@@ -213,6 +214,15 @@ export function searchTools(mesh: Mesh, query: z.output<typeof searchInput>, acc
     });
   }
   return hits.sort((a, b) => b.score - a.score || a.name.localeCompare(b.name)).slice(0, query.limit);
+}
+
+/** One tool as the caller may see it, whole (schemas and annotations), or undefined. */
+export function describeTool(mesh: Mesh, name: string, access: Access): { node: string; tool: Tool } | undefined {
+  const own = meshToolsFor(access).find((m) => m.tool.name === name);
+  if (own !== undefined) return { node: MESH_NAMESPACE, tool: own.tool };
+  const routed = mesh.catalog.resolveTool(name);
+  if (routed === undefined || !access.allowsTool(name, routed.link.id, routed.item)) return undefined;
+  return { node: routed.link.id, tool: { ...routed.item, name } };
 }
 
 function weigh(tokens: string[], word: string, weight: number): number {

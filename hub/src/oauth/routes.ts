@@ -6,6 +6,7 @@ import { scopeSchema } from '../scopes.js';
 import type { FormKeys } from './form-keys.js';
 import { consentPage, errorPage } from './page.js';
 import { OAuthError, type OAuthService, type TokenSet } from './service.js';
+import { SignedCookie } from './signed-cookie.js';
 
 export interface OAuthRouteDeps {
   oauth: OAuthService;
@@ -21,7 +22,7 @@ const FORM_LIFE_MS = 3_600_000;
 export const SIGN_IN_LIFE_MS = 12 * 3_600_000;
 
 /** Sign-in attempts a client address may make a minute: each costs a memory-hard hash. */
-const SIGN_INS_PER_MINUTE = 20;
+export const SIGN_INS_PER_MINUTE = 20;
 
 /** Loopback redirects (native apps, mcp-remote) may be http; anything else must be https. */
 const redirectUri = z.url().refine((u) => {
@@ -207,24 +208,13 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps)
 
   // A signed-in browser keeps a session cookie (HttpOnly, SameSite=Lax, 12 h) so that a client
   // the user already allowed, for no more than it asked then, gets its code without a page.
-  // Its value: `<username, base64url>.<kid>.<until>.<mac>`.
-  const SESSION = 'bm_oauth_session';
-  const sessionValue = async (username: string) => {
-    const name = Buffer.from(username).toString('base64url');
-    return `${name}.${await formKeys.seal(`session:${name}`, SIGN_IN_LIFE_MS)}`;
-  };
-  const sessionUser = async (cookieHeader: string | undefined): Promise<string | undefined> => {
-    const raw = cookieHeader
-      ?.split(';')
-      .map((c) => c.trim())
-      .find((c) => c.startsWith(`${SESSION}=`))
-      ?.slice(SESSION.length + 1);
-    const dot = raw?.indexOf('.') ?? -1;
-    if (raw === undefined || dot < 1) return undefined;
-    const name = raw.slice(0, dot);
-    const signed = await formKeys.check(`session:${name}`, raw.slice(dot + 1));
-    return signed ? Buffer.from(name, 'base64url').toString() : undefined;
-  };
+  const session = new SignedCookie(formKeys, {
+    name: 'bm_oauth_session',
+    purpose: 'session',
+    path: '/oauth',
+    sameSite: 'Lax',
+    lifeMs: SIGN_IN_LIFE_MS,
+  });
   const secureCookie = () => issuer().startsWith('https://');
 
   const grantAndRedirect = async (
@@ -251,7 +241,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps)
     if ('fatal' in checked)
       return reply.code(400).type('text/html; charset=utf-8').send(errorPage('Cannot sign in', checked.fatal));
     if ('redirect' in checked) return reply.redirect(checked.redirect, 302);
-    const username = await sessionUser(request.headers.cookie);
+    const username = await session.username(request.headers.cookie);
     if (username !== undefined) {
       const remembered = await oauth.consentedScopes(username, checked.ok.client.clientId);
       if (checked.ok.scopes.every((scope) => remembered.includes(scope))) {
@@ -325,10 +315,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps)
       });
     }
     request.log.info({ username, clientId: ok.client.clientId, scopes: ok.scopes }, 'OAuth access granted');
-    reply.header(
-      'set-cookie',
-      `${SESSION}=${await sessionValue(username)}; Path=/oauth; HttpOnly; SameSite=Lax; Max-Age=${SIGN_IN_LIFE_MS / 1000}${secureCookie() ? '; Secure' : ''}`,
-    );
+    reply.header('set-cookie', await session.setCookie(username, secureCookie()));
     return grantAndRedirect(reply, ok, username);
   });
 

@@ -92,6 +92,15 @@ export class OAuthService {
     return ok && rows[0] !== undefined ? rows[0].scopes : undefined;
   }
 
+  /** An account's scopes, or undefined when there is no such account (any more). */
+  async accountScopes(username: string): Promise<string[] | undefined> {
+    const { rows } = await this.db.query<{ scopes: string[] }>(
+      'SELECT scopes FROM operator_accounts WHERE username = $1',
+      [username],
+    );
+    return rows[0]?.scopes;
+  }
+
   async registerClient(input: { clientName?: string | undefined; redirectUris: string[] }): Promise<Client> {
     const clientId = `bmc_${randomBytes(16).toString('base64url')}`;
     await this.db.query('INSERT INTO oauth_clients (client_id, client_name, redirect_uris) VALUES ($1, $2, $3)', [

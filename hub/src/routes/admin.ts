@@ -1,9 +1,9 @@
-import type { Db, Store } from '@brainmesh/shared';
+import { BrainmeshError, type Db, type Store } from '@brainmesh/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { type AdminOperations, enrolmentInput, keyIdSchema, keyInput, userInput } from '../admin/operations.js';
 import type { Mesh } from '../mesh/mesh.js';
-import { searchTools } from '../mesh/mesh-tools.js';
+import { describeTool, searchTools } from '../mesh/mesh-tools.js';
 import type { OAuthService } from '../oauth/service.js';
 import { nodeIdSchema, type Registry } from '../registry.js';
 import { Access } from '../scopes.js';
@@ -25,11 +25,14 @@ export interface AdminRouteDeps {
 
 const toolQuery = z
   .object({
-    query: z.string().min(1, 'say what to look for').max(200),
+    /** Absent or empty: every tool, in name order. */
+    query: z.string().max(200).default(''),
     node: nodeIdSchema.optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
   .strict();
+const toolParams = z.object({ name: z.string().min(1).max(200) }).strict();
+const activityQuery = z.object({ minutes: z.coerce.number().int().min(1).max(120).default(15) }).strict();
 const nodeParams = z.object({ id: nodeIdSchema }).strict();
 const keyParams = z.object({ id: keyIdSchema }).strict();
 
@@ -63,7 +66,16 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
     return { tools: searchTools(deps.mesh, query, new Access(request.principal?.scopes ?? [])) };
   });
 
+  app.get('/admin/tools/:name', async (request) => {
+    const { name } = parse(toolParams, request.params);
+    const found = describeTool(deps.mesh, name, new Access(request.principal?.scopes ?? []));
+    if (found === undefined) throw new BrainmeshError('NOT_FOUND', `no tool ${name}`);
+    return found;
+  });
+
   app.get('/admin/status', async () => admin.status());
+
+  app.get('/admin/activity', async (request) => admin.activity(parse(activityQuery, request.query).minutes));
 
   app.post('/admin/keys', async (request, reply) => {
     const made = await admin.createKey(parse(keyInput, request.body));

@@ -2,8 +2,8 @@ import type { Db, Store } from '@brainmesh/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { AdminOperations } from '../admin/operations.js';
-import { AUDIT_CHANNEL } from '../audit/ingest.js';
-import { auditAfter, auditFilterSchema, auditSearchSchema, newestAuditId, searchAudit } from '../audit/query.js';
+import { auditFilterSchema, auditSearchSchema, newestAuditId, searchAudit } from '../audit/query.js';
+import { tailAudit } from '../audit/tail.js';
 import { parse } from './links.js';
 
 export interface AuditRouteDeps {
@@ -19,8 +19,6 @@ const tailQuery = auditFilterSchema
   })
   .strict();
 const verifyQuery = z.object({ node: z.string().min(1).max(63).optional() }).strict();
-
-const PAGE = 500;
 
 /**
  * The audit trail, for operators (registered inside the admin routes, so admin scope only):
@@ -45,50 +43,30 @@ export const auditRoutes: FastifyPluginAsync<AuditRouteDeps> = async (app, deps)
     });
     // A first line at once, so the client knows the tail is live.
     res.write(`: tailing after ${last}\n\n`);
-    let closed = false;
-    let running: Promise<void> | undefined;
-    let again = false;
-    // Reads what landed since the last row sent; a wake-up during a read asks for one more read.
-    const pump = (): void => {
-      if (closed) return;
-      if (running !== undefined) {
-        again = true;
-        return;
-      }
-      running = (async () => {
-        do {
-          again = false;
-          for (;;) {
-            const rows = await auditAfter(deps.db, filter, last, PAGE);
-            for (const row of rows) {
-              res.write(`id: ${row.id}\nevent: audit\ndata: ${JSON.stringify(row)}\n\n`);
-              last = row.id;
-            }
-            if (rows.length < PAGE || closed) break;
-          }
-        } while (again && !closed);
-      })()
-        .catch((err: unknown) => request.log.warn({ err }, 'audit tail read failed'))
-        .finally(() => {
-          running = undefined;
-        });
-    };
-    const unsubscribe = await deps.store.subscribe(AUDIT_CHANNEL, pump);
-    // Also on a timer: a wake-up lost with a Redis reconnect costs a second, not an event.
     let ticks = 0;
-    const timer = setInterval(() => {
-      ticks += 1;
-      if (ticks % 15 === 0) res.write(': keep-alive\n\n');
-      pump();
-    }, 1_000);
-    pump();
+    const stop = await tailAudit({
+      db: deps.db,
+      store: deps.store,
+      filter,
+      after: last,
+      send: (row) => {
+        res.write(`id: ${row.id}\nevent: audit\ndata: ${JSON.stringify(row)}\n\n`);
+        last = row.id;
+      },
+      tick: () => {
+        ticks += 1;
+        if (ticks % 15 === 0) res.write(': keep-alive\n\n');
+      },
+      failed: (err) => request.log.warn({ err }, 'audit tail read failed'),
+    });
     // The response's close, not the request's: a GET's request is complete as soon as it is read,
     // while the response closes only when the client goes.
-    res.on('close', () => {
-      closed = true;
-      clearInterval(timer);
-      void unsubscribe();
+    const end = () => {
+      stop();
       request.log.debug({ last }, 'audit tail ended');
-    });
+    };
+    // A client gone while the tail subscribed has closed already.
+    if (res.destroyed) end();
+    else res.on('close', end);
   });
 };

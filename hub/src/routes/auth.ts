@@ -29,6 +29,8 @@ export interface Credentials {
   oauth: OAuthService;
   /** Where clients learn how to get a token (RFC 9728), named in every 401. */
   resourceMetadataUrl: () => string;
+  /** An operator signed in to the dashboard, for a request of its page that has no token. */
+  browser?: (request: FastifyRequest) => Promise<Principal | undefined>;
 }
 
 export interface PrincipalOptions {
@@ -83,6 +85,8 @@ export function requirePrincipal(credentials: Credentials, limit: HttpLimit, opt
         who === undefined
           ? undefined
           : { principal: who.principal, name: `${who.username} via ${who.clientId}`, scopes: who.scopes };
+    } else if (credentials.browser !== undefined) {
+      principal = await credentials.browser(request);
     }
     if (principal === undefined) {
       reply.header(

@@ -1,13 +1,4 @@
-import {
-  type Hello,
-  LINK_CLOSE,
-  LINK_PATH,
-  LINK_SUBPROTOCOL,
-  LinkTokenError,
-  linkMaxPayload,
-  openLink,
-} from '@brainmesh/shared';
-import fastifyWebsocket from '@fastify/websocket';
+import { type Hello, LINK_CLOSE, LINK_PATH, LINK_SUBPROTOCOL, LinkTokenError, openLink } from '@brainmesh/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Mesh } from '../mesh/mesh.js';
 
@@ -17,8 +8,7 @@ import type { Mesh } from '../mesh/mesh.js';
  * registry pinned for that node and carry this connection's nonce, and a disabled or unknown node
  * is refused like a bad token. Every refusal closes the socket the same way; the log says why.
  */
-export const linkSocketRoutes: FastifyPluginAsync<{ mesh: Mesh; maxMessageBytes: number }> = async (app, deps) => {
-  await app.register(fastifyWebsocket, { options: { maxPayload: linkMaxPayload(deps.maxMessageBytes) } });
+export const linkSocketRoutes: FastifyPluginAsync<{ mesh: Mesh }> = async (app, deps) => {
   app.get(LINK_PATH, { websocket: true }, (socket, request) => {
     if (socket.protocol !== LINK_SUBPROTOCOL) {
       request.log.warn({ protocol: socket.protocol }, 'link refused: not the link protocol');
