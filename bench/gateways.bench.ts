@@ -17,8 +17,10 @@
  *   BENCH_STORAGE=both       embedded | real | both (real: Postgres and Redis, below)
  *   BENCH_PATHS=…            a comma-separated subset of: direct, mcp-hub, brainmesh, hub-echo, node-echo,
  *                            replicas (real storage only: the same mesh's hub and a second replica
- *                            of it behind HAProxy, e2e/support/haproxy.ts), and baseline, when
- *                            BENCH_BASELINE is set
+ *                            of it behind HAProxy, e2e/support/haproxy.ts), no-metrics (a mesh
+ *                            like brainmesh's with BRAINMESH_METRICS=false), tracing (one with
+ *                            OpenTelemetry traces exported to an OTLP receiver in this process),
+ *                            and baseline, when BENCH_BASELINE is set
  *   BENCH_BASELINE=<rev>     also measures brainmesh as built at that revision of this repository
  *                            (a worktree with its own npm ci, support/baseline.ts), side by side
  *   BENCH_CPU_PROF=<folder>  the hub and node processes write V8 CPU profiles there (.cpuprofile)
@@ -30,6 +32,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startHaproxy } from '../e2e/support/haproxy.js';
 import { suiteScope } from '../e2e/support/mesh.js';
+import { type OtlpReceiver, startOtlpReceiver } from '../e2e/support/otlp.js';
 import { type Baseline, prepareBaseline } from './support/baseline.js';
 import { type Brainmesh, type RealServers, startBrainmesh } from './support/brainmesh.js';
 import { type Connect, findTool, httpSse, streamableHttp } from './support/clients.js';
@@ -61,10 +64,24 @@ const PROCESSES = [
   'node',
   'baseline hub',
   'baseline node',
+  'no-metrics hub',
+  'no-metrics node',
+  'tracing hub',
+  'tracing node',
 ] as const;
 type ProcessName = (typeof PROCESSES)[number];
 /** Those that keep audit rows and counters: where Postgres and Redis work is charged from. */
-const STORAGE_USERS: readonly ProcessName[] = ['hub', 'hub 2', 'node', 'baseline hub', 'baseline node'];
+const STORAGE_USERS: readonly ProcessName[] = [
+  'hub',
+  'hub 2',
+  'node',
+  'baseline hub',
+  'baseline node',
+  'no-metrics hub',
+  'no-metrics node',
+  'tracing hub',
+  'tracing node',
+];
 /** Machine-wide, whoever else uses them: shown for real storage, not added to the total. */
 const SHARED_SERVERS = [
   { label: 'postgres*', command: 'postgres' },
@@ -92,7 +109,12 @@ interface Running {
   baseline?: Brainmesh;
   /** The mesh's hub and a second replica behind HAProxy (real storage). */
   replicas?: { connect: Connect; hub2: number; haproxy: number };
+  /** Meshes like `mesh` but for one setting: metrics off, traces exported. */
+  variants: Partial<Record<Variant, Brainmesh>>;
 }
+
+const VARIANTS = ['no-metrics', 'tracing'] as const;
+type Variant = (typeof VARIANTS)[number];
 
 const BASELINE: Baseline | undefined =
   process.env.BENCH_BASELINE === undefined ? undefined : prepareBaseline(process.env.BENCH_BASELINE);
@@ -103,6 +125,7 @@ const ALL_PATHS = [
   'hub-echo',
   'node-echo',
   'replicas',
+  ...VARIANTS,
   ...(BASELINE ? ['baseline'] : []),
 ];
 const chosen = process.env.BENCH_PATHS?.split(',').map((p) => p.trim()) ?? ALL_PATHS;
@@ -185,6 +208,23 @@ function pathsOf(running: Running): PathSpec[] {
       args: ping,
       answer: 'Echo: ping',
     });
+  const variantLabels: Record<Variant, string> = {
+    'no-metrics': 'brainmesh with metrics off → server-everything',
+    tracing: 'brainmesh with traces exported (OTLP) → server-everything',
+  };
+  for (const variant of VARIANTS) {
+    const other = running.variants[variant];
+    if (other === undefined) continue;
+    specs.push({
+      id: variant,
+      label: variantLabels[variant],
+      through: [`${variant} hub`, `${variant} node`, 'server-everything'],
+      connect: other.viaHub,
+      tool: (n) => n.startsWith(`${other.nodeName}__`) && n.endsWith('everything_echo'),
+      args: ping,
+      answer: 'Echo: ping',
+    });
+  }
   const { baseline } = running;
   if (baseline !== undefined && BASELINE !== undefined)
     specs.push({
@@ -224,7 +264,7 @@ interface Measured {
 
 /** Every path at every level, the paths taken in turn within a level, in reverse order on odd rounds. */
 async function measure(storage: string, running: Running): Promise<Measured> {
-  const { everything, mcpHub, mesh, baseline, replicas } = running;
+  const { everything, mcpHub, mesh, baseline, replicas, variants } = running;
   const cpu: CpuSource[] = [
     { label: 'server-everything', pid: everything.pid },
     ...(mcpHub === undefined ? [] : [{ label: 'mcp-hub', pid: mcpHub.pid }]),
@@ -246,6 +286,10 @@ async function measure(storage: string, running: Running): Promise<Measured> {
           { label: 'baseline hub', pid: baseline.hub.proc.child.pid! },
           { label: 'baseline node', pid: baseline.node.proc.child.pid! },
         ]),
+    ...Object.entries(variants).flatMap(([variant, other]) => [
+      { label: `${variant} hub`, pid: other.hub.proc.child.pid! },
+      { label: `${variant} node`, pid: other.node.proc.child.pid! },
+    ]),
     { label: 'clients', pid: process.pid },
     ...(storage === 'real' ? SHARED_SERVERS : []),
     { label: 'machine', machine: true },
@@ -270,8 +314,7 @@ async function measure(storage: string, running: Running): Promise<Measured> {
       measureMs: 0,
       cpu: [],
     });
-    mesh?.dropLogs();
-    baseline?.dropLogs();
+    dropLogs(running);
   }
 
   const windows = new Map<string, Window[]>();
@@ -286,8 +329,7 @@ async function measure(storage: string, running: Running): Promise<Measured> {
           measureMs: SECONDS * 1000,
           cpu,
         });
-        mesh?.dropLogs();
-        baseline?.dropLogs();
+        dropLogs(running);
         const key = `${path.id}/${clients}`;
         windows.set(key, [...(windows.get(key) ?? []), window]);
         console.error(
@@ -302,6 +344,12 @@ async function measure(storage: string, running: Running): Promise<Measured> {
   const results = new Map([...windows].map(([key, w]) => [key, figures(w)]));
   for (const [key, f] of results) if (f.firstError !== undefined) notes.push(`${key}: first error: ${f.firstError}`);
   return { paths, at: (id, clients) => results.get(`${id}/${clients}`), notes };
+}
+
+function dropLogs(running: Running): void {
+  running.mesh?.dropLogs();
+  running.baseline?.dropLogs();
+  for (const other of Object.values(running.variants)) other.dropLogs();
 }
 
 /** How busy the machine was with other work while a path was measured, as % of all its cores. */
@@ -368,6 +416,8 @@ function report(storage: string, { paths, at, notes }: Measured): void {
       ['replicas', 'brainmesh'],
       ['replicas', 'mcp-hub'],
       ['brainmesh', 'baseline'],
+      ['brainmesh', 'no-metrics'],
+      ['tracing', 'brainmesh'],
       ['baseline', 'mcp-hub'],
       ['mcp-hub', 'direct'],
       ['brainmesh', 'direct'],
@@ -426,7 +476,7 @@ for (const storage of storages) {
     const loadBefore = loadavg()[0]!;
     const everything = await startEverything();
     scope.after(everything.stop);
-    const running: Running = { everything };
+    const running: Running = { everything, variants: {} };
     if (chosen.includes('mcp-hub')) {
       running.mcpHub = await startMcpHub(everything.url);
       scope.after(running.mcpHub.stop);
@@ -458,7 +508,28 @@ for (const storage of storages) {
         ...(storage === 'real' ? { real: REAL } : {}),
       });
     }
+    const real = storage === 'real' ? { real: REAL } : {};
+    if (chosen.includes('no-metrics')) {
+      running.variants['no-metrics'] = await startBrainmesh(scope, {
+        mountUrl: everything.url,
+        label: 'no-metrics',
+        env: { BRAINMESH_METRICS: 'false' },
+        ...real,
+      });
+    }
+    let receiver: OtlpReceiver | undefined;
+    if (chosen.includes('tracing')) {
+      receiver = await startOtlpReceiver(scope, { keep: false });
+      running.variants.tracing = await startBrainmesh(scope, {
+        mountUrl: everything.url,
+        label: 'tracing',
+        env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+        ...real,
+      });
+    }
     const measured = await measure(storage, running);
+    if (receiver !== undefined)
+      measured.notes.push(`spans received by the OTLP receiver (in the bench process): ${receiver.received()}`);
     measured.notes.push(`load average (1 min) at the start and end: ${num(loadBefore)}, ${num(loadavg()[0])}`);
     report(storage, measured);
   } finally {

@@ -76,6 +76,8 @@ export async function startBrainmesh(
     entry?: string;
     /** Names this mesh's profiles under BENCH_CPU_PROF. */
     label?: string;
+    /** More environment for its hub and node (metrics off, a trace exporter). */
+    env?: NodeJS.ProcessEnv;
   },
 ): Promise<Brainmesh> {
   const label = `${options.label ?? 'brainmesh'}-${options.real === undefined ? 'embedded' : 'real'}`;
@@ -83,7 +85,7 @@ export async function startBrainmesh(
   const hubOptions = {
     links: PRODUCTION_LINKS,
     limits: LIMITS,
-    env: LOG,
+    env: { ...LOG, ...options.env },
     // A load balancer in front (replicas) passes on the Host its clients name: 127.0.0.1.
     allowedHosts: ['127.0.0.1'],
     ...(real === undefined ? {} : { real }),
@@ -103,6 +105,7 @@ export async function startBrainmesh(
     ...(options.entry === undefined ? {} : { entry: options.entry }),
     env: {
       ...LOG,
+      ...options.env,
       ...(options.real === undefined
         ? {}
         : { DATABASE_URL: options.real.databaseUrl, REDIS_URL: options.real.redisUrl }),

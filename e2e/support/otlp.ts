@@ -22,6 +22,8 @@ export interface OtlpReceiver {
   /** What OTEL_EXPORTER_OTLP_ENDPOINT should say: the exporter adds `/v1/traces`. */
   url: string;
   spans: ReceivedSpan[];
+  /** Spans received, kept or not. */
+  received(): number;
   close(): Promise<void>;
 }
 
@@ -40,8 +42,13 @@ function attributeValue(v: AnyValue): unknown {
   return v.stringValue ?? (v.intValue === undefined ? undefined : Number(v.intValue)) ?? v.boolValue ?? v.doubleValue;
 }
 
-export async function startOtlpReceiver(t: { after(fn: () => unknown): void }): Promise<OtlpReceiver> {
+export async function startOtlpReceiver(
+  t: { after(fn: () => unknown): void },
+  /** `keep: false` counts spans without keeping them (a benchmark's hundreds of thousands). */
+  options: { keep?: boolean } = {},
+): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
+  let received = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -72,6 +79,8 @@ export async function startOtlpReceiver(t: { after(fn: () => unknown): void }): 
           );
           for (const ss of rs.scopeSpans ?? []) {
             for (const s of ss.spans ?? []) {
+              received += 1;
+              if (options.keep === false) continue;
               spans.push({
                 service,
                 traceId: s.traceId,
@@ -98,5 +107,10 @@ export async function startOtlpReceiver(t: { after(fn: () => unknown): void }): 
       server.closeAllConnections();
     });
   t.after(close);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, close };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    received: () => received,
+    close,
+  };
 }

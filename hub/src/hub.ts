@@ -60,16 +60,29 @@ export async function startHub(config: Readonly<HubConfig>, logger: Logger): Pro
     closer.add(() => mesh.stop());
     logger.info({ nodes: mesh.links.size }, 'registry loaded');
 
-    const metrics = new HubMetrics(mesh);
+    const metrics = config.metrics.enabled ? new HubMetrics(mesh) : undefined;
     const calls = new HubCallLog(db, logger);
-    calls.onRecord = (call) => metrics.call(call.node, call.tool, call.outcome, call.durationMs);
+    if (metrics !== undefined)
+      calls.onRecord = (call) => metrics.call(call.node, call.tool, call.outcome, call.durationMs);
     // Added after the database, so it is written out before the database closes.
     closer.add(() => calls.close());
     const ingest = new AuditIngest(db, store, config.hub.id, logger);
-    ingest.onIngested = (node, rows, lagMs) => metrics.ingested(node, rows, lagMs);
+    if (metrics !== undefined) ingest.onIngested = (node, rows, lagMs) => metrics.ingested(node, rows, lagMs);
     const retention = scheduleRetention(db, logger, config.audit);
     closer.add(() => retention.stop());
-    const app = await buildHubApp({ config, db, store, logger, ring, registry, keys, mesh, calls, ingest, metrics });
+    const app = await buildHubApp({
+      config,
+      db,
+      store,
+      logger,
+      ring,
+      registry,
+      keys,
+      mesh,
+      calls,
+      ingest,
+      ...(metrics === undefined ? {} : { metrics }),
+    });
     closer.add(() => app.close());
     await listenOrExplain(app, {
       host: config.server.host,
@@ -78,7 +91,7 @@ export async function startHub(config: Readonly<HubConfig>, logger: Logger): Pro
       hint: 'stop what uses it, or choose another port with --port N (or server.port in the hub config)',
     });
     const url = listeningUrl(app.server.address(), config.server.host, config.server.port);
-    if (config.metrics.port !== undefined) {
+    if (metrics !== undefined && config.metrics.port !== undefined) {
       const listener = await listenForMetrics(metrics, {
         host: config.metrics.host,
         port: config.metrics.port,

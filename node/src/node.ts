@@ -135,9 +135,11 @@ export async function startNode(
         },
       };
     };
-    const metrics = new NodeMetrics({ recorded: () => audit.headSeq, backlog: () => shipper?.backlog });
+    const metrics = config.metrics.enabled
+      ? new NodeMetrics({ recorded: () => audit.headSeq, backlog: () => shipper?.backlog })
+      : undefined;
     const { app, closeSessions, serveLink } = await buildNodeApp({
-      metrics,
+      ...(metrics === undefined ? {} : { metrics }),
       nodeName: config.node.name,
       sources,
       db,
@@ -239,7 +241,7 @@ export async function startNode(
       if (pack.stop !== undefined) closer.add(() => pack.stop?.() ?? Promise.resolve());
       await pack.start();
     }
-    if (config.metrics.port !== undefined) {
+    if (metrics !== undefined && config.metrics.port !== undefined) {
       const listener = await listenForMetrics(metrics, {
         host: config.metrics.host,
         port: config.metrics.port,

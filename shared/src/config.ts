@@ -34,17 +34,23 @@ export const baseConfigSchema = z
     storage: storageConfigSchema.default({}),
     log: logConfigSchema.default({ level: 'info', format: 'auto' }),
     /**
-     * Prometheus metrics (`/metrics`) on a listener of their own, with no credentials: so it is
-     * on loopback unless `host` says otherwise. Off unless `port` is given (0: any free port). The
-     * hub serves them on its own port as well, to the admin scope.
+     * Prometheus metrics (`/metrics`): counted unless `enabled` is false (BRAINMESH_METRICS=false).
+     * On a listener of their own, with no credentials, when `port` is given (0: any free port): so
+     * it is on loopback unless `host` says otherwise. The hub serves them on its own port as well,
+     * to the admin scope; a node on its own, to loopback clients.
      */
     metrics: z
       .object({
+        enabled: z.boolean().default(true),
         host: z.string().min(1).default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).optional(),
       })
       .strict()
-      .default({ host: '127.0.0.1' }),
+      .refine((m) => m.enabled || m.port === undefined, {
+        path: ['port'],
+        message: 'a metrics listener needs metrics.enabled (it is turned off)',
+      })
+      .default({ enabled: true, host: '127.0.0.1' }),
   })
   .strict();
 
@@ -62,6 +68,7 @@ export const baseEnvOverrides: Readonly<Record<string, EnvOverride>> = {
   BRAINMESH_HOME: { path: ['home'], type: 'string' },
   BRAINMESH_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
   BRAINMESH_LOG_FORMAT: { path: ['log', 'format'], type: 'string' },
+  BRAINMESH_METRICS: { path: ['metrics', 'enabled'], type: 'boolean' },
   BRAINMESH_METRICS_PORT: { path: ['metrics', 'port'], type: 'port' },
 };
 

@@ -76,6 +76,21 @@ describe('loadConfig', () => {
     assert.match(url.message, /^environment variable DATABASE_URL: storage\.databaseUrl: /);
   });
 
+  it('refuses a metrics listener with metrics turned off, naming the setting', (t) => {
+    const file = configFile(t, 'metrics:\n  enabled: false\n  port: 9100\n');
+    const err = failure(() => loadConfig({ schema, file, env: {}, envOverrides }));
+    assert.match(err.message, /metrics\.port/);
+    assert.match(err.message, /needs metrics\.enabled/);
+    assert.equal(
+      loadConfig({
+        schema,
+        env: { BRAINMESH_METRICS: 'false' },
+        envOverrides: { BRAINMESH_METRICS: { path: ['metrics', 'enabled'], type: 'boolean' } },
+      }).metrics.enabled,
+      false,
+    );
+  });
+
   it('refuses unknown settings, so a typo is not silently ignored', (t) => {
     const file = configFile(t, 'server:\n  prot: 9090\n');
     const err = failure(() => loadConfig({ schema, file, env: {}, envOverrides }));
