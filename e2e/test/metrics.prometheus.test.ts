@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { serveFake } from '@brainmesh/node/kit/testing';
+import { emptyBusiness, goHighLevelEmulator } from '@brainmesh/pack-medtainer/emulators';
 import { freePort } from '../support/everything-http.js';
 import {
   admin,
@@ -34,9 +36,24 @@ describe('Prometheus metrics of the hub and a node', { timeout: 180_000 }, () =>
     alpha = await startNode(ctx, hub, { name: 'alpha', env: { BRAINMESH_METRICS_PORT: String(port) } });
     nodeMetrics = `http://127.0.0.1:${port}/metrics`;
     await nodeUp(hub, 'alpha');
+    // MedTainer on a live GoHighLevel (its emulator on loopback): its budget and sync cache.
+    const credentials = { token: 'pit-metrics-token', locationId: 'metricsLocation01' };
+    const ghl = await serveFake(goHighLevelEmulator(emptyBusiness(new Date()), credentials));
+    ctx.after(() => ghl.close());
+    const crm = await startNode(ctx, hub, {
+      name: 'crm',
+      packs: ['medtainer'],
+      env: {
+        GOHIGHLEVEL_TOKEN: credentials.token,
+        GOHIGHLEVEL_LOCATION_ID: credentials.locationId,
+        GOHIGHLEVEL_BASE_URL: ghl.url,
+      },
+    });
+    await nodeUp(hub, 'crm');
     prometheus = await startPrometheus(ctx, [
       { job: 'hub', url: `${hub.url}/metrics`, bearer: hub.key },
       { job: 'alpha', url: nodeMetrics },
+      { job: 'crm', url: `${crm.url}/metrics` },
     ]);
   });
 
@@ -63,7 +80,8 @@ describe('Prometheus metrics of the hub and a node', { timeout: 180_000 }, () =>
     );
     assert.equal(await one('brainmesh_hub_tool_calls_total{node="alpha",tool="remember",outcome="refused"}'), 1);
     await until(
-      async () => (await one('brainmesh_node_tool_calls_total{tool="echo",status="ok",source="live"}')) === 5,
+      async () =>
+        (await one('brainmesh_node_tool_calls_total{job="alpha",tool="echo",status="ok",source="live"}')) === 5,
       'five echo calls counted at the node',
       30_000,
     );
@@ -71,7 +89,7 @@ describe('Prometheus metrics of the hub and a node', { timeout: 180_000 }, () =>
     assert.equal(await one('brainmesh_hub_node_up{node="alpha",direction="dial-in"}'), 1);
     assert.equal(await one('brainmesh_hub_node_circuit_state{node="alpha",state="closed"}'), 1);
     assert.ok(((await one('brainmesh_hub_node_tools{node="alpha"}')) ?? 0) > 0);
-    assert.ok(((await one('brainmesh_node_audit_rows_recorded')) ?? 0) >= 5);
+    assert.ok(((await one('brainmesh_node_audit_rows_recorded{job="alpha"}')) ?? 0) >= 5);
     assert.ok((await one('brainmesh_hub_process_resident_memory_bytes')) !== undefined, 'process metrics');
     // Every row the node wrote reaches the hub, and the hub counts what it ingested.
     await until(
@@ -79,7 +97,39 @@ describe('Prometheus metrics of the hub and a node', { timeout: 180_000 }, () =>
       'the node’s five rows ingested',
       30_000,
     );
-    await until(async () => (await one('brainmesh_node_audit_rows_unshipped')) === 0, 'nothing left to ship', 30_000);
+    await until(
+      async () => (await one('brainmesh_node_audit_rows_unshipped{job="alpha"}')) === 0,
+      'nothing left to ship',
+      30_000,
+    );
+  });
+
+  it("shows MedTainer's waits for the service's budget and its sync cache's age", async () => {
+    const c = await connectClient(ctx, hub);
+    const answer = await c.client.callTool({
+      name: 'crm__gohighlevel_get_contact',
+      arguments: { contactId: 'missingContact000001' },
+    });
+    assert.match(text(answer), /GoHighLevel answered 404/);
+    const one = async (expr: string) => {
+      const result = await prometheus.query(expr);
+      return result.length === 1 ? result[0]!.value : undefined;
+    };
+    // The call and the first sync's requests, each let go by the limiter.
+    await until(
+      async () =>
+        ((await one('brainmesh_pack_medtainer_outbound_wait_seconds_count{service="GoHighLevel",outcome="sent"}')) ??
+          0) >= 1,
+      'requests to GoHighLevel counted with their wait',
+      30_000,
+    );
+    await until(
+      async () => (await one('brainmesh_pack_medtainer_sync_age_seconds{kind="contacts"}')) !== undefined,
+      "the contacts copy's age",
+      30_000,
+    );
+    const age = (await one('brainmesh_pack_medtainer_sync_age_seconds{kind="contacts"}'))!;
+    assert.ok(age >= 0 && age < 600, `the first sync is minutes old at most: ${age} s`);
   });
 
   it('keeps principals, keys and arguments out of every label', async () => {

@@ -93,4 +93,41 @@ describe('OpenTelemetry traces of a call through the mesh', { timeout: 120_000 }
       ['fresh'],
     );
   });
+
+  it('makes a span for the other requests too: lists at the hub, reads and prompts continuing the client’s trace', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const clientSpan = randomBytes(8).toString('hex');
+    const client = new Client({ name: 'traced-requests', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL('/mcp', hub.url), {
+        requestInit: { headers: { authorization: `Bearer ${hub.key}`, traceparent: `00-${traceId}-${clientSpan}-01` } },
+      }),
+    );
+    ctx.after(() => client.close());
+    const before = receiver.spans.length;
+    const { resources } = await client.listResources();
+    const about = resources.find((r) => r.uri.endsWith('about'));
+    assert.ok(about, resources.map((r) => r.uri).join(', '));
+    await client.readResource({ uri: about.uri });
+    const { prompts } = await client.listPrompts();
+    assert.ok(prompts.length > 0);
+    await client.getPrompt({ name: prompts[0]!.name, arguments: {} }).catch(() => {});
+    await client.listTools();
+
+    const names = [
+      'resources/list',
+      `resources/read ${about.uri}`,
+      'prompts/list',
+      `prompts/get ${prompts[0]!.name}`,
+      'tools/list',
+    ];
+    const seen = await until(async () => {
+      const spans = receiver.spans.slice(before).filter((s) => s.service === 'brainmesh-hub');
+      return names.every((n) => spans.some((s) => s.name === n)) ? spans : undefined;
+    }, 'a hub span for each request');
+    for (const name of names) assert.equal(seen.find((s) => s.name === name)!.kind, 2, `${name}: a server span`);
+    const read = seen.find((s) => s.name === `resources/read ${about.uri}`)!;
+    assert.equal(read.traceId, traceId, 'a relayed request continues the client’s trace');
+    assert.equal(read.parentSpanId, clientSpan);
+  });
 });

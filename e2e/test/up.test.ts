@@ -74,6 +74,10 @@ describe('brainmesh up', { timeout: 240_000 }, () => {
     assert.match(out, /hub {7}ready at http:\/\/127\.0\.0\.1:\d+, storage embedded\/memory \(\d+\.\d s\)/);
     assert.match(out, /devmcp {4}starting and enrolling \(first run\)/);
     assert.match(out, /alpha {5}ready \(\d+\.\d s\)/);
+    assert.match(
+      out,
+      /dashboard {5}http:\/\/127\.0\.0\.1:\d+\/ui\/\n {16}\(sign in with an operator account: npx brainmesh users create NAME\)/,
+    );
     // The node table: every node linked, with its tool counts (devtools has 8; DevMCP's packs
     // and mounted servers make 70 or more).
     assert.match(out, /alpha +up +8\n/);

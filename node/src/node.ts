@@ -86,6 +86,10 @@ export async function startNode(
     closer.add(() => meshStore.close());
     const store = scopedStore(meshStore, `node:${config.node.name}:`);
 
+    // Made before the packs, which add their own; the audit gauges are read only when scraped.
+    const metrics = config.metrics.enabled
+      ? new NodeMetrics({ recorded: () => audit.headSeq, backlog: () => shipper?.backlog })
+      : undefined;
     // Packs' resources changing, on their way to the hub over whichever links are open.
     const resourceUpdates = new EventEmitter<{ updated: [uri: string, message: string | undefined] }>();
     const packs = await makePacks(loaded, {
@@ -96,6 +100,7 @@ export async function startNode(
       meshStore,
       logger,
       resourceUpdated: (uri, message) => resourceUpdates.emit('updated', uri, message),
+      metrics: metrics?.registry,
     });
     const sources: Source[] = [new PackSource(packs)];
     // Closed together: a mounted server slow to stop does not make the next one wait its turn.
@@ -135,9 +140,6 @@ export async function startNode(
         },
       };
     };
-    const metrics = config.metrics.enabled
-      ? new NodeMetrics({ recorded: () => audit.headSeq, backlog: () => shipper?.backlog })
-      : undefined;
     const { app, closeSessions, serveLink } = await buildNodeApp({
       ...(metrics === undefined ? {} : { metrics }),
       nodeName: config.node.name,

@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { type Db, type Logger, migrate, openPackDb, packStorage, type Store, scopedStore } from '@brainmesh/shared';
+import type { Registry } from 'prom-client';
+import { packMetrics } from './kit/metrics.js';
 import type { ToolPack } from './pack.js';
 import type { LoadedPack } from './pack-loader.js';
 
@@ -15,6 +17,8 @@ export interface PackHostDeps {
   logger: Logger;
   /** Where a pack's `resourceUpdated` goes: to the hub, over every open link. */
   resourceUpdated(uri: string, message: string | undefined): void;
+  /** The node's metrics registry; undefined with metrics off. */
+  metrics: Registry | undefined;
 }
 
 /**
@@ -43,6 +47,7 @@ export async function makePacks(loaded: readonly LoadedPack[], deps: PackHostDep
       db,
       store: scopedStore(deps.meshStore, `pack:${definition.name}:`),
       resourceUpdated: (uri, message) => deps.resourceUpdated(uri, message),
+      metrics: packMetrics(deps.metrics, definition.name),
     });
     packs.push({ name: definition.name, ...made });
   }

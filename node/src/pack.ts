@@ -6,6 +6,7 @@ import type {
   ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
+import type { PackMetrics } from './kit/metrics.js';
 import type { CallContext } from './source.js';
 
 /**
@@ -94,6 +95,8 @@ export interface PackContext<Settings = unknown> {
    * The node keeps no subscriptions; the hub does.
    */
   resourceUpdated(uri: string, message?: string): void;
+  /** The pack's own metrics on the node's `/metrics` (under `brainmesh_pack_<name>_`). */
+  metrics: PackMetrics;
 }
 
 const PACK = Symbol.for('brainmesh.pack');

@@ -199,6 +199,11 @@ class LocalMesh {
     const shown = nodes.filter((n) => layout.nodes.some((l) => l.name === n.id));
     this.say(`\nbrainmesh is up (${seconds(began)})\n`);
     this.say(`  MCP endpoint  ${hub.url}/mcp`);
+    this.say(`  dashboard     ${hub.url}/ui/`);
+    const { users } = await adminRequest<{ users: unknown[] }>(target, 'GET', '/admin/users');
+    if (users.length === 0) {
+      this.say(`                (sign in with an operator account: npx brainmesh users create NAME)`);
+    }
     this.say(table(shown));
     if (firstRun) {
       this.say(`  operator API key (admin; saved in ${keyFile}, shown only this once):\n\n    ${target.apiKey}\n`);

@@ -1,4 +1,4 @@
-import { clip, JsonRpcCode, RpcError } from '@brainmesh/shared';
+import { clip, inSpan, JsonRpcCode, parentFrom, RpcError, SpanKind, tracer, tracing } from '@brainmesh/shared';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   type CallToolRequest,
@@ -23,9 +23,33 @@ import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
 import type { NodeRequestContext } from '../mesh/link-requests.js';
 import { meshToolsFor } from '../mesh/mesh-tools.js';
 import type { SessionPeer } from '../mesh/node-link.js';
-import { type InnerCall, relay, type ToolCallDeps, toolCallPipeline } from './tool-call.js';
+import { clientTraceparent, type InnerCall, relay, type ToolCallDeps, toolCallPipeline } from './tool-call.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/**
+ * With tracing on, a server span for a request the hub relays to a node (its client's
+ * `traceparent` continued, as a tool call's is); off, the request itself.
+ */
+function traced<T>(method: string, target: string, extra: Extra, work: () => Promise<T>): Promise<T> {
+  if (!tracing.on) return work();
+  return inSpan(
+    `${method} ${clip(target, 64)}`,
+    { kind: SpanKind.SERVER, parent: parentFrom(clientTraceparent(extra)), attributes: { 'mcp.method.name': method } },
+    () => work(),
+  );
+}
+
+/** With tracing on, a server span for a list the hub answers from its catalog at once. */
+function listed<T>(method: string, answer: () => T): T {
+  if (!tracing.on) return answer();
+  const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'mcp.method.name': method } });
+  try {
+    return answer();
+  } finally {
+    span.end();
+  }
+}
 
 export type SurfaceDeps = Omit<ToolCallDeps, 'peer'>;
 
@@ -104,59 +128,69 @@ export function hubSurface(deps: SurfaceDeps, peer: SessionPeer): Surface {
       } as unknown as Extra;
       return callTool(parsed.data.params, extra, { chain: context.chain, traceId: context.traceId });
     },
-    listTools: () => ({
-      tools: [
-        ...meshToolsFor(access).map((m) => m.tool),
-        ...deps.mesh.catalog.listTools().filter((t) => allowed(t.name)),
-      ],
-    }),
+    listTools: () =>
+      listed('tools/list', () => ({
+        tools: [
+          ...meshToolsFor(access).map((m) => m.tool),
+          ...deps.mesh.catalog.listTools().filter((t) => allowed(t.name)),
+        ],
+      })),
     callTool,
-    listResources: () => ({
-      resources: deps.mesh.catalog.listResources().filter((r) => access.allowsNode(nodeOf(r.uri))),
-    }),
-    listResourceTemplates: () => ({
-      resourceTemplates: deps.mesh.catalog
-        .listResourceTemplates()
-        .filter((t) => access.allowsNode(nodeOf(t.uriTemplate))),
-    }),
-    async readResource(params, extra) {
-      const routed = deps.mesh.catalog.resolveResource(params.uri);
-      if (routed === undefined || !access.allowsNode(routed.link.id)) throw unknown('resource', params.uri);
-      const result = (await relay(relayed, routed.link, extra, 'resources/read', {
-        uri: routed.uri,
-      })) as ReadResourceResult;
-      return {
-        ...result,
-        contents: result.contents.map((c) => ({ ...c, uri: hubResourceUri(routed.link.id, c.uri) })),
-      };
-    },
-    listPrompts: () => ({
-      prompts: deps.mesh.catalog.listPrompts().filter((p) => promptFor(p.name) !== undefined),
-    }),
-    async getPrompt(params, extra) {
-      const routed = promptFor(params.name);
-      if (routed === undefined) throw unknown('prompt', params.name);
-      return (await relay(relayed, routed.link, extra, 'prompts/get', {
-        name: routed.name,
-        arguments: params.arguments ?? {},
-      })) as GetPromptResult;
-    },
-    async complete(params, extra) {
-      const ref = params.ref;
-      if (ref.type === 'ref/prompt') {
-        const routed = promptFor(ref.name);
-        if (routed === undefined) throw unknown('prompt', ref.name);
-        return (await relay(relayed, routed.link, extra, 'completion/complete', {
-          ...params,
-          ref: { ...ref, name: routed.name },
-        })) as CompleteResult;
-      }
-      const routed = deps.mesh.catalog.resolveResource(ref.uri);
-      if (routed === undefined || !access.allowsNode(routed.link.id)) throw unknown('resource template', ref.uri);
+    listResources: () =>
+      listed('resources/list', () => ({
+        resources: deps.mesh.catalog.listResources().filter((r) => access.allowsNode(nodeOf(r.uri))),
+      })),
+    listResourceTemplates: () =>
+      listed('resources/templates/list', () => ({
+        resourceTemplates: deps.mesh.catalog
+          .listResourceTemplates()
+          .filter((t) => access.allowsNode(nodeOf(t.uriTemplate))),
+      })),
+    readResource: (params, extra) => traced('resources/read', params.uri, extra, () => readResource(params, extra)),
+    listPrompts: () =>
+      listed('prompts/list', () => ({
+        prompts: deps.mesh.catalog.listPrompts().filter((p) => promptFor(p.name) !== undefined),
+      })),
+    getPrompt: (params, extra) => traced('prompts/get', params.name, extra, () => getPrompt(params, extra)),
+    complete: (params, extra) => traced('completion/complete', params.ref.type, extra, () => complete(params, extra)),
+  };
+
+  async function readResource(params: ReadResourceRequest['params'], extra: Extra): Promise<ReadResourceResult> {
+    const routed = deps.mesh.catalog.resolveResource(params.uri);
+    if (routed === undefined || !access.allowsNode(routed.link.id)) throw unknown('resource', params.uri);
+    const result = (await relay(relayed, routed.link, extra, 'resources/read', {
+      uri: routed.uri,
+    })) as ReadResourceResult;
+    return {
+      ...result,
+      contents: result.contents.map((c) => ({ ...c, uri: hubResourceUri(routed.link.id, c.uri) })),
+    };
+  }
+
+  async function getPrompt(params: GetPromptRequest['params'], extra: Extra): Promise<GetPromptResult> {
+    const routed = promptFor(params.name);
+    if (routed === undefined) throw unknown('prompt', params.name);
+    return (await relay(relayed, routed.link, extra, 'prompts/get', {
+      name: routed.name,
+      arguments: params.arguments ?? {},
+    })) as GetPromptResult;
+  }
+
+  async function complete(params: CompleteRequest['params'], extra: Extra): Promise<CompleteResult> {
+    const ref = params.ref;
+    if (ref.type === 'ref/prompt') {
+      const routed = promptFor(ref.name);
+      if (routed === undefined) throw unknown('prompt', ref.name);
       return (await relay(relayed, routed.link, extra, 'completion/complete', {
         ...params,
-        ref: { ...ref, uri: routed.uri },
+        ref: { ...ref, name: routed.name },
       })) as CompleteResult;
-    },
-  };
+    }
+    const routed = deps.mesh.catalog.resolveResource(ref.uri);
+    if (routed === undefined || !access.allowsNode(routed.link.id)) throw unknown('resource template', ref.uri);
+    return (await relay(relayed, routed.link, extra, 'completion/complete', {
+      ...params,
+      ref: { ...ref, uri: routed.uri },
+    })) as CompleteResult;
+  }
 }

@@ -230,7 +230,7 @@ export function toolCallPipeline(
 }
 
 /** The `traceparent` a client sent with its call: in the request's `_meta`, or as an HTTP header. */
-function clientTraceparent(extra: Extra): unknown {
+export function clientTraceparent(extra: Extra): unknown {
   const meta = (extra._meta as Record<string, unknown> | undefined)?.traceparent;
   if (meta !== undefined) return meta;
   const headers = extra.requestInfo?.headers as Record<string, unknown> | undefined;

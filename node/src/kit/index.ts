@@ -34,4 +34,5 @@ export {
   WaitingLine,
 } from './http/limiter.js';
 export { limiterKey, outboundLimiter, SharedLimiter } from './http/shared-limiter.js';
+export { type MetricLabels, type PackMetrics, packMetrics } from './metrics.js';
 export { type DataSource, reply } from './reply.js';

@@ -460,10 +460,14 @@ async function audit() {
     ws?.close();
   });
 
-  async function apply() {
+  async function search() {
     const { events } = await api('GET', `/admin/audit?limit=50&${filters()}`);
     foundRows.replaceChildren(...events.map((row) => auditRow(row, false)));
     say(`${plural(events.length, 'call')} found`);
+  }
+
+  async function apply() {
+    await search();
     // The live tail follows the same filters.
     last = undefined;
     liveRows.replaceChildren();
@@ -499,7 +503,7 @@ async function audit() {
   }
 
   connect();
-  await apply();
+  await search();
 }
 
 // ---- keys and nodes ------------------------------------------------------------------------

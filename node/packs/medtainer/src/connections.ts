@@ -3,6 +3,7 @@ import {
   type Emulator,
   type EmulatorOptions,
   outboundLimiter,
+  type PackMetrics,
   SAMPLE_ORIGIN,
   type ServicePolicy,
 } from '@brainmesh/node/kit';
@@ -47,13 +48,22 @@ const SAMPLE_CREDENTIALS = {
 /** Nothing is spared in sample mode, so nothing is rate limited: a user may try everything at once. */
 const SAMPLE_EMULATION: EmulatorOptions = { rateLimits: false };
 
+/** Seconds a request may wait for a service's budget: from none to the API client's 30 s. */
+const WAIT_SECONDS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
+
 export function connect(
   settings: MedtainerSettings,
   logger: Logger,
   business: () => SampleBusiness,
   store?: Store,
+  metrics?: PackMetrics,
 ): Connections {
   const { gohighlevel: ghl, godaddy: gd, digitalocean: doc } = settings;
+  const waits = metrics?.histogram('outbound_wait_seconds', {
+    help: "How long each request to a service waited for the service's rate budget, by service and whether it was then sent or refused.",
+    labelNames: ['service', 'outcome'],
+    buckets: WAIT_SECONDS,
+  });
   const live = (
     policy: ServicePolicy,
     limit: { points: number; durationMs: number },
@@ -67,7 +77,16 @@ export function connect(
       limit,
       store,
     });
-    return new ApiClient({ policy, baseUrl, auth: () => auth, limiter, logger });
+    return new ApiClient({
+      policy,
+      baseUrl,
+      auth: () => auth,
+      limiter,
+      logger,
+      ...(waits === undefined
+        ? {}
+        : { onLimiterWait: (ms, outcome) => waits.observe({ service: policy.title, outcome }, ms / 1000) }),
+    });
   };
   const sample = (policy: ServicePolicy, emulator: Emulator, auth: Record<string, string>) =>
     new ApiClient({ policy, baseUrl: SAMPLE_ORIGIN, auth: () => auth, limiter: null, logger, fetch: emulator.fetch });

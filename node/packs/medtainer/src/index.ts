@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { definePack, type PackContext, type PackInstance, type ToolPack } from '@brainmesh/node';
+import type { PackMetrics } from '@brainmesh/node/kit';
 import type { Db, Logger, Store } from '@brainmesh/shared';
 import { GhlSync, PgGhlCache } from './cache/sync.js';
 import { connect } from './connections.js';
@@ -52,7 +53,10 @@ export function medtainerPack(env: {
 }
 
 function createMedtainer(
-  ctx: Omit<PackContext<MedtainerSettings>, 'store' | 'resourceUpdated'> & { store?: Store | undefined },
+  ctx: Omit<PackContext<MedtainerSettings>, 'store' | 'resourceUpdated' | 'metrics'> & {
+    store?: Store | undefined;
+    metrics?: PackMetrics | undefined;
+  },
 ): PackInstance {
   let business: SampleBusiness | undefined;
   // One business for all three emulators, made only if some service runs on it; around the start
@@ -62,7 +66,7 @@ function createMedtainer(
     return business;
   };
   // With the node's store, two nodes with one credential share the service's budget.
-  const connections = connect(ctx.settings, ctx.logger, sampleBusiness, ctx.store);
+  const connections = connect(ctx.settings, ctx.logger, sampleBusiness, ctx.store, ctx.metrics);
   const ghl = new GoHighLevelApi(connections.gohighlevel.client, connections.gohighlevel.locationId);
   const godaddy = new GoDaddyApi(connections.godaddy.client, connections.godaddy.shopperId);
   const digitalocean = new DigitalOceanApi(connections.digitalocean.client);
@@ -73,6 +77,13 @@ function createMedtainer(
   const cache = live ? new PgGhlCache(ctx.db, connections.gohighlevel.locationId, maxAgeMs) : null;
   const sync = live ? new GhlSync(ctx.db, ghl, ctx.logger.child({ part: 'sync' })) : null;
   const ghlDeps = { api: ghl, mode: connections.gohighlevel.mode, cache };
+  if (cache !== null) {
+    ctx.metrics?.gauge('sync_age_seconds', {
+      help: "How old the sync cache's copy of each GoHighLevel kind is, in seconds (read tools use it while it is younger than sync.maxAgeMinutes).",
+      labelNames: ['kind'],
+      read: async () => (await cache.ages()).map(({ kind, seconds }) => ({ labels: { kind }, value: seconds })),
+    });
+  }
   return {
     start: async () => sync?.start(schedule, maxAgeMs),
     stop: async () => sync?.stop(),

@@ -65,6 +65,11 @@ export interface ApiClientOptions {
   maxWaitMs?: number;
   timeoutMs?: number;
   now?: () => number;
+  /**
+   * Told how long each request waited for the limiter, and whether it was then sent or refused
+   * (a wait longer than `maxWaitMs`): a pack's metrics. Not told when there is no limiter.
+   */
+  onLimiterWait?: (waitedMs: number, outcome: 'sent' | 'refused') => void;
 }
 
 /** An error the retry policy may try again; carries the error the caller sees if it gives up. */
@@ -108,12 +113,18 @@ export class ApiClient {
     const { policy, limiter } = this.options;
     let taken = NOTHING_TO_DO;
     if (limiter !== null) {
+      const waited = this.waited();
       const held = await limiter.holdRemainingMs();
-      if (held > this.maxWaitMs) throw rateLimited(policy.title, held);
+      if (held > this.maxWaitMs) {
+        waited('refused');
+        throw rateLimited(policy.title, held);
+      }
       try {
         taken = await limiter.take(this.maxWaitMs, req.signal);
+        waited('sent');
       } catch (err) {
         if (!(err instanceof LimiterWaitExceeded)) throw err;
+        waited('refused');
         // The line ahead (or a hold set while waiting) is longer than a call should wait.
         throw rateLimited(policy.title, Math.max(await limiter.holdRemainingMs(), 1_000));
       }
@@ -132,6 +143,14 @@ export class ApiClient {
         return answer;
       },
     );
+  }
+
+  /** Tells `onLimiterWait` how long since this was made, once asked. */
+  private waited(): (outcome: 'sent' | 'refused') => void {
+    const { onLimiterWait } = this.options;
+    if (onLimiterWait === undefined) return () => {};
+    const started = performance.now();
+    return (outcome) => onLimiterWait(performance.now() - started, outcome);
   }
 
   private async exchange<T>(

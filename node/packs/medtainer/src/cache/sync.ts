@@ -152,6 +152,18 @@ export class PgGhlCache implements GhlCache {
     return { syncedAt, ageMs, items: items as CachedKinds[K] };
   }
 
+  /** How old each kind's copy is (seconds), kept or not: the metrics' sync cache age. */
+  async ages(): Promise<Array<{ kind: string; seconds: number }>> {
+    const { rows } = await this.db.query<{ kind: string; synced_at: Date }>(
+      'SELECT kind, synced_at FROM medtainer_sync WHERE location_id = $1',
+      [this.locationId],
+    );
+    return rows.map((r) => ({
+      kind: r.kind,
+      seconds: Math.max(0, this.now() - new Date(r.synced_at).getTime()) / 1000,
+    }));
+  }
+
   async remember<K extends SyncKind>(kind: K, item: CachedKinds[K][number]): Promise<void> {
     await this.db.query(
       `INSERT INTO medtainer_cache (location_id, kind, id, data) VALUES ($1, $2, $3, $4::jsonb)
