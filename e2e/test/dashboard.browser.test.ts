@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Page } from 'playwright-core';
+import { WebSocket } from 'ws';
 import { artifactsDir, launchChromium, seriousA11yViolations } from '../support/browser.js';
 import { admin, nodeUp, startHub, startNode, text } from '../support/mesh.js';
 
@@ -108,7 +109,8 @@ describe('the dashboard in a real browser', { timeout: 180_000 }, () => {
     // Audit: a call by the other client reaches the live tail within 2 s.
     await page.getByRole('link', { name: 'Audit' }).click();
     await page.waitForSelector('#live-state:text("Live:")');
-    const marker = `seen live ${Date.now()}`;
+    // Markup in an argument is shown as text, never made into elements.
+    const marker = `<img src=x id=injected> seen live ${Date.now()}`;
     assert.equal(text(await client.callTool({ name: 'alpha__echo', arguments: { text: marker } })), marker);
     await page.waitForSelector('#live-rows tr', { timeout: 2_000 });
     const live = await page.locator('#live-rows tr').first().locator('td').allInnerTexts();
@@ -120,6 +122,7 @@ describe('the dashboard in a real browser', { timeout: 180_000 }, () => {
     const shown = await page.locator('#shown').innerText();
     assert.ok(shown.includes(marker), shown);
     assert.match(shown, /Trace id\s+[0-9a-f]{32}/);
+    assert.equal(await page.locator('#injected').count(), 0, 'no element made from the argument');
     await page.keyboard.press('Escape');
     await page.getByRole('button', { name: 'Verify chain' }).click();
     await page.waitForSelector('#verify-result li');
@@ -138,42 +141,74 @@ describe('the dashboard in a real browser', { timeout: 180_000 }, () => {
     await assert.rejects(client.callTool({ name: 'alpha__echo', arguments: { text: 'after' } }), /401|not valid/);
   });
 
-  it('takes its sign-in only from its own pages: the cookie without the dashboard header is no credential', async (t) => {
+  it('takes its sign-in only from its own pages: the cookie is no credential without the secret its page keeps', async (t) => {
     const hub = await startHub(t);
-    await admin(hub, 'POST', '/admin/users', { username: 'ops', password: PASSWORD, scopes: ['admin'] });
-    const signIn = (headers: Record<string, string>) =>
+    for (const username of ['ops', 'other'])
+      await admin(hub, 'POST', '/admin/users', { username, password: PASSWORD, scopes: ['admin'] });
+    const signIn = (headers: Record<string, string>, username = 'ops') =>
       fetch(`${hub.url}/ui/session`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ username: 'ops', password: PASSWORD }),
+        body: JSON.stringify({ username, password: PASSWORD }),
       });
     assert.equal((await signIn({})).status, 403);
-    assert.equal((await signIn({ 'x-brainmesh-ui': '1', origin: 'https://evil.example' })).status, 403);
-    const ok = await signIn({ 'x-brainmesh-ui': '1' });
-    assert.equal(ok.status, 200);
-    const cookie = ok.headers.get('set-cookie') ?? '';
-    assert.match(cookie, /^bm_ui_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
-    const session = cookie.split(';')[0]!;
-    const keys = (headers: Record<string, string>) =>
-      fetch(`${hub.url}/admin/keys`, { headers: { cookie: session, ...headers } });
-    assert.equal((await keys({ 'x-brainmesh-ui': '1' })).status, 200);
-    assert.equal((await keys({})).status, 401);
-    // Nor is it one for MCP.
+    assert.equal((await signIn({ 'x-brainmesh-ui': 'sign-in', origin: 'https://evil.example' })).status, 403);
+    const signedIn = async (username: string) => {
+      const ok = await signIn({ 'x-brainmesh-ui': 'sign-in' }, username);
+      assert.equal(ok.status, 200);
+      const cookie = ok.headers.get('set-cookie') ?? '';
+      assert.match(cookie, /^bm_ui_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+      const { secret } = (await ok.json()) as { secret: string };
+      assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+      return { cookie: cookie.split(';')[0]!, secret };
+    };
+    const ops = await signedIn('ops');
+    const other = await signedIn('other');
+    const keys = (headers: Record<string, string>) => fetch(`${hub.url}/admin/keys`, { headers });
+    assert.equal((await keys({ cookie: ops.cookie, 'x-brainmesh-ui': ops.secret })).status, 200);
+    // The cookie alone, as a server on another port of the host would receive it.
+    assert.equal((await keys({ cookie: ops.cookie })).status, 401);
+    assert.equal((await keys({ cookie: ops.cookie, 'x-brainmesh-ui': '1' })).status, 401);
+    assert.equal((await keys({ cookie: ops.cookie, 'x-brainmesh-ui': other.secret })).status, 401);
+    assert.equal((await keys({ 'x-brainmesh-ui': ops.secret })).status, 401);
+    // Nor is it a credential for MCP.
     const mcp = await fetch(`${hub.url}/mcp`, {
       method: 'POST',
       headers: {
-        cookie: session,
-        'x-brainmesh-ui': '1',
+        cookie: ops.cookie,
+        'x-brainmesh-ui': ops.secret,
         'content-type': 'application/json',
         accept: 'application/json, text/event-stream',
       },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     assert.equal(mcp.status, 401);
+
+    // The live tail: the hub's own origin, the cookie, and the secret as the first message.
+    const own = new URL(hub.url).origin;
+    const live = (origin: string | undefined, cookie: string, secret: string) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(`${hub.url.replace('http', 'ws')}/ui/live`, {
+          headers: { cookie, ...(origin === undefined ? {} : { origin }) },
+        });
+        ws.on('open', () => ws.send(JSON.stringify({ secret })));
+        ws.on('message', (data) => {
+          resolve(String((JSON.parse(String(data)) as { type: string }).type));
+          ws.close();
+        });
+        ws.on('close', (code) => resolve(`closed ${code}`));
+        ws.on('unexpected-response', (_req, res) => resolve(`HTTP ${res.statusCode}`));
+      });
+    assert.equal(await live(own, ops.cookie, ops.secret), 'live');
+    assert.equal(await live(undefined, ops.cookie, ops.secret), 'closed 4403');
+    assert.equal(await live('http://127.0.0.1:1', ops.cookie, ops.secret), 'HTTP 403');
+    assert.equal(await live(own, ops.cookie, other.secret), 'closed 4401');
+    assert.equal(await live(own, '', ops.secret), 'closed 4401');
+
     // A wrong password, in words.
     const wrong = await fetch(`${hub.url}/ui/session`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-brainmesh-ui': '1' },
+      headers: { 'content-type': 'application/json', 'x-brainmesh-ui': 'sign-in' },
       body: JSON.stringify({ username: 'ops', password: 'not it at all' }),
     });
     assert.equal(wrong.status, 401);

@@ -110,24 +110,23 @@ describe('OpenTelemetry traces of a call through the mesh', { timeout: 120_000 }
     assert.ok(about, resources.map((r) => r.uri).join(', '));
     await client.readResource({ uri: about.uri });
     const { prompts } = await client.listPrompts();
-    assert.ok(prompts.length > 0);
-    await client.getPrompt({ name: prompts[0]!.name, arguments: {} }).catch(() => {});
+    const review = prompts.find((p) => p.name.endsWith('review_change'));
+    assert.ok(review, prompts.map((p) => p.name).join(', '));
+    const prompt = await client.getPrompt({ name: review.name, arguments: { summary: 'a traced change' } });
+    assert.match(JSON.stringify(prompt.messages), /a traced change/);
     await client.listTools();
 
-    const names = [
-      'resources/list',
-      `resources/read ${about.uri}`,
-      'prompts/list',
-      `prompts/get ${prompts[0]!.name}`,
-      'tools/list',
-    ];
+    const names = ['resources/list', 'resources/read', 'prompts/list', 'prompts/get', 'tools/list'];
     const seen = await until(async () => {
       const spans = receiver.spans.slice(before).filter((s) => s.service === 'brainmesh-hub');
       return names.every((n) => spans.some((s) => s.name === n)) ? spans : undefined;
     }, 'a hub span for each request');
     for (const name of names) assert.equal(seen.find((s) => s.name === name)!.kind, 2, `${name}: a server span`);
-    const read = seen.find((s) => s.name === `resources/read ${about.uri}`)!;
+    const read = seen.find((s) => s.name === 'resources/read')!;
     assert.equal(read.traceId, traceId, 'a relayed request continues the client’s trace');
     assert.equal(read.parentSpanId, clientSpan);
+    // The URI (which may hold a record's id) is an attribute, not the span's name.
+    assert.equal(read.attributes['mcp.resource.uri'], about.uri);
+    assert.equal(seen.find((s) => s.name === 'prompts/get')!.attributes['mcp.prompt.name'], review.name);
   });
 });

@@ -59,12 +59,20 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
 
   // The hub's own origin and URL are known only once it listens (port 0 in tests).
   const origins = new Set(deps.config.server.allowedOrigins.map((o) => new URL(o).origin));
+  // The hub's own, without the other sites allowed: the dashboard's live tail takes only these.
+  const own = new Set<string>();
   let listening = deps.config.hub.publicUrl;
-  if (listening !== undefined) origins.add(new URL(listening).origin);
+  if (listening !== undefined) {
+    own.add(new URL(listening).origin);
+    origins.add(new URL(listening).origin);
+  }
   app.addHook('onListen', async () => {
     const address = app.server.address();
     if (typeof address === 'object' && address !== null) {
-      for (const host of ['127.0.0.1', 'localhost', '[::1]']) origins.add(`http://${host}:${address.port}`);
+      for (const host of ['127.0.0.1', 'localhost', '[::1]']) {
+        own.add(`http://${host}:${address.port}`);
+        origins.add(`http://${host}:${address.port}`);
+      }
       listening ??= listeningUrl(address, deps.config.server.host, address.port);
     }
   });
@@ -144,7 +152,14 @@ export async function buildHubApp(deps: HubDeps): Promise<FastifyInstance> {
     db: deps.db,
     accounts: oauth,
   });
-  await app.register(uiRoutes, { sessions, oauth, limiter: limit.limiter, db: deps.db, store: deps.store });
+  await app.register(uiRoutes, {
+    sessions,
+    ownOrigin: (origin) => own.has(origin),
+    oauth,
+    limiter: limit.limiter,
+    db: deps.db,
+    store: deps.store,
+  });
   await app.register(adminRoutes, {
     admin,
     registry: deps.registry,

@@ -29,13 +29,23 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /**
  * With tracing on, a server span for a request the hub relays to a node (its client's
- * `traceparent` continued, as a tool call's is); off, the request itself.
+ * `traceparent` continued, as a tool call's is); off, the request itself. Named for the method
+ * alone: a resource URI may hold a record's id, so it is an attribute, not the span's name.
  */
-function traced<T>(method: string, target: string, extra: Extra, work: () => Promise<T>): Promise<T> {
+function traced<T>(
+  method: string,
+  attributes: Record<string, string>,
+  extra: Extra,
+  work: () => Promise<T>,
+): Promise<T> {
   if (!tracing.on) return work();
   return inSpan(
-    `${method} ${clip(target, 64)}`,
-    { kind: SpanKind.SERVER, parent: parentFrom(clientTraceparent(extra)), attributes: { 'mcp.method.name': method } },
+    method,
+    {
+      kind: SpanKind.SERVER,
+      parent: parentFrom(clientTraceparent(extra)),
+      attributes: { 'mcp.method.name': method, ...attributes },
+    },
     () => work(),
   );
 }
@@ -146,13 +156,16 @@ export function hubSurface(deps: SurfaceDeps, peer: SessionPeer): Surface {
           .listResourceTemplates()
           .filter((t) => access.allowsNode(nodeOf(t.uriTemplate))),
       })),
-    readResource: (params, extra) => traced('resources/read', params.uri, extra, () => readResource(params, extra)),
+    readResource: (params, extra) =>
+      traced('resources/read', { 'mcp.resource.uri': clip(params.uri, 200) }, extra, () => readResource(params, extra)),
     listPrompts: () =>
       listed('prompts/list', () => ({
         prompts: deps.mesh.catalog.listPrompts().filter((p) => promptFor(p.name) !== undefined),
       })),
-    getPrompt: (params, extra) => traced('prompts/get', params.name, extra, () => getPrompt(params, extra)),
-    complete: (params, extra) => traced('completion/complete', params.ref.type, extra, () => complete(params, extra)),
+    getPrompt: (params, extra) =>
+      traced('prompts/get', { 'mcp.prompt.name': clip(params.name, 64) }, extra, () => getPrompt(params, extra)),
+    complete: (params, extra) =>
+      traced('completion/complete', { 'mcp.completion.ref': params.ref.type }, extra, () => complete(params, extra)),
   };
 
   async function readResource(params: ReadResourceRequest['params'], extra: Extra): Promise<ReadResourceResult> {

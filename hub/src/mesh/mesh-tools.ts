@@ -201,8 +201,9 @@ export function searchTools(mesh: Mesh, query: z.output<typeof searchInput>, acc
     for (const word of words) {
       score += weigh(fields.name, word, 10) + weigh(fields.node, word, 4) + weigh(fields.text, word, 2);
     }
-    // No words: the whole catalog (the dashboard's list), in name order.
-    if (score === 0 && words.length > 0) continue;
+    // An empty query: the whole catalog (the dashboard's list), in name order. A query of no
+    // words (punctuation) still finds nothing.
+    if (score === 0 && query.query.trim() !== '') continue;
     hits.push({
       name,
       node,

@@ -28,7 +28,7 @@ const toolQuery = z
     /** Absent or empty: every tool, in name order. */
     query: z.string().max(200).default(''),
     node: nodeIdSchema.optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
+    limit: z.coerce.number().int().min(1).max(500).default(20),
   })
   .strict();
 const toolParams = z.object({ name: z.string().min(1).max(200) }).strict();

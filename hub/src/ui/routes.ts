@@ -13,6 +13,8 @@ import { type BrowserSessions, UI_HEADER } from './browser-session.js';
 
 export interface UiRouteDeps {
   sessions: BrowserSessions;
+  /** Whether an Origin is the hub's own (its public URL, or its loopback address and port). */
+  ownOrigin: (origin: string) => boolean;
   oauth: OAuthService;
   limiter: RateLimiter;
   db: Db;
@@ -71,9 +73,11 @@ export const uiRoutes: FastifyPluginAsync<UiRouteDeps> = async (app, deps) => {
     return send(reply, file);
   });
 
+  // A page of another site cannot set a header without a CORS preflight the hub never grants.
   const dashboardOnly = (headers: Record<string, unknown>) => {
-    if (headers[UI_HEADER] !== '1') {
-      throw new BrainmeshError('FORBIDDEN', `the dashboard's requests carry ${UI_HEADER}: 1`);
+    const value = headers[UI_HEADER];
+    if (typeof value !== 'string' || value === '') {
+      throw new BrainmeshError('FORBIDDEN', `the dashboard's requests carry its ${UI_HEADER} header`);
     }
   };
 
@@ -100,7 +104,8 @@ export const uiRoutes: FastifyPluginAsync<UiRouteDeps> = async (app, deps) => {
       throw new BrainmeshError('FORBIDDEN', 'this account may not manage the mesh (it has no admin scope)');
     }
     request.log.info({ username }, 'dashboard sign-in');
-    return reply.header('set-cookie', await sessions.signIn(username)).send({ username });
+    const { setCookie, secret } = await sessions.signIn(username);
+    return reply.header('set-cookie', setCookie).send({ username, secret });
   });
 
   app.get('/ui/session', async (request) => {
@@ -116,13 +121,12 @@ export const uiRoutes: FastifyPluginAsync<UiRouteDeps> = async (app, deps) => {
     return reply.header('set-cookie', sessions.signOut()).code(204).send();
   });
 
-  app.get('/ui/live', { websocket: true }, async (socket, request) => {
-    // A browser always says where a WebSocket's page is from; the origin guard has refused any
-    // other site's, and a request that names none is not the dashboard's.
-    const principal =
-      request.headers.origin === undefined ? undefined : await sessions.fromCookie(request.headers.cookie);
-    if (principal === undefined || !new Access(principal.scopes).isAdmin) {
-      socket.close(4401, 'not signed in');
+  app.get('/ui/live', { websocket: true }, (socket, request) => {
+    // A browser always says where a WebSocket's page is from: it must be the hub's own (another
+    // port of the same host is the same site, and would be sent the cookie).
+    const origin = request.headers.origin;
+    if (origin === undefined || !deps.ownOrigin(origin)) {
+      socket.close(4403, 'not the dashboard');
       return;
     }
     const query = liveQuery.safeParse(request.query);
@@ -130,17 +134,70 @@ export const uiRoutes: FastifyPluginAsync<UiRouteDeps> = async (app, deps) => {
       socket.close(4400, 'bad filter');
       return;
     }
-    const { after, ...filter } = query.data;
-    const stop = await tailAudit({
-      db: deps.db,
-      store: deps.store,
-      filter,
-      after: after ?? (await newestAuditId(deps.db)),
-      send: (row) => socket.send(JSON.stringify({ type: 'audit', row })),
-      failed: (err) => request.log.warn({ err }, 'dashboard audit tail read failed'),
+    // The secret comes first, as a message: a WebSocket's handshake carries no header of ours.
+    const unauthenticated = setTimeout(() => socket.close(4401, 'not signed in'), 5_000);
+    let stop: (() => void) | undefined;
+    let closed = false;
+    socket.on('close', () => {
+      closed = true;
+      clearTimeout(unauthenticated);
+      stop?.();
     });
-    if (socket.readyState !== socket.OPEN) stop();
-    else socket.on('close', stop);
-    socket.send(JSON.stringify({ type: 'live' }));
+    const admitted = async (secret: unknown) => {
+      const principal = await sessions.check(request.headers.cookie, typeof secret === 'string' ? secret : undefined);
+      return principal !== undefined && new Access(principal.scopes).isAdmin;
+    };
+    const follow = async (data: unknown) => {
+      clearTimeout(unauthenticated);
+      let secret: unknown;
+      try {
+        secret = (JSON.parse(String(data)) as { secret?: unknown }).secret;
+      } catch {
+        secret = undefined;
+      }
+      if (!(await admitted(secret))) {
+        socket.close(4401, 'not signed in');
+        return;
+      }
+      const { after, ...filter } = query.data;
+      let ticks = 0;
+      let answered = true;
+      const stopTail = await tailAudit({
+        db: deps.db,
+        store: deps.store,
+        filter,
+        after: after ?? (await newestAuditId(deps.db)),
+        send: (row) => socket.send(JSON.stringify({ type: 'audit', row })),
+        // Every 15 s: a browser that went away without closing is let go, and a sign-in that
+        // no longer holds (expired, or the account's admin scope gone) ends the tail.
+        tick: () => {
+          ticks += 1;
+          if (ticks % 15 !== 0) return;
+          if (!answered) {
+            socket.terminate();
+            return;
+          }
+          answered = false;
+          socket.ping();
+          void admitted(secret).then(
+            (ok) => ok || socket.close(4401, 'not signed in'),
+            () => {},
+          );
+        },
+        failed: (err) => request.log.warn({ err }, 'dashboard audit tail read failed'),
+      });
+      socket.on('pong', () => {
+        answered = true;
+      });
+      if (closed) stopTail();
+      else stop = stopTail;
+      socket.send(JSON.stringify({ type: 'live' }));
+    };
+    socket.once('message', (data) => {
+      follow(data).catch((err: unknown) => {
+        request.log.warn({ err }, 'dashboard audit tail could not start');
+        socket.close(1011, 'the tail could not start');
+      });
+    });
   });
 };

@@ -78,6 +78,11 @@ class Turns {
     this.tail = result.catch(() => {});
     return result;
   }
+
+  /** Resolves once every statement queued so far has run. */
+  drained(): Promise<unknown> {
+    return this.tail;
+  }
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -120,6 +125,8 @@ class EmbeddedDb implements Db {
 
   async close(): Promise<void> {
     if (this.pg.closed) return;
+    // Statements already asked for are run, not failed against a closed database.
+    await this.turns.drained();
     await this.pg.close();
     await this.release?.();
   }

@@ -10,8 +10,15 @@ let cleanups = [];
 
 class SignedOut extends Error {}
 
+/**
+ * The secret the sign-in returned, the other half of the sign-in with the cookie: this origin's
+ * storage only (port included), where the cookie goes to every port of the host.
+ */
+const SECRET_KEY = 'brainmesh-ui-secret';
+const secret = () => localStorage.getItem(SECRET_KEY) ?? 'signed-out';
+
 async function api(method, path, body) {
-  const headers = { [UI_HEADER]: '1' };
+  const headers = { [UI_HEADER]: secret() };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, {
     method,
@@ -125,7 +132,11 @@ function showSignIn(message) {
     event.preventDefault();
     const data = new FormData(form);
     try {
-      await api('POST', '/ui/session', { username: data.get('username'), password: data.get('password') });
+      const signedIn = await api('POST', '/ui/session', {
+        username: data.get('username'),
+        password: data.get('password'),
+      });
+      localStorage.setItem(SECRET_KEY, signedIn.secret);
       await start();
     } catch (err) {
       error.hidden = false;
@@ -138,6 +149,7 @@ function showSignIn(message) {
 
 document.getElementById('sign-out').addEventListener('click', async () => {
   await api('DELETE', '/ui/session').catch(() => {});
+  localStorage.removeItem(SECRET_KEY);
   showSignIn();
 });
 
@@ -230,6 +242,9 @@ async function overview() {
 
 // ---- tools ---------------------------------------------------------------------------------
 
+/** The most the admin API lists at once. */
+const TOOL_LIMIT = 500;
+
 async function tools() {
   const list = h('ul', { id: 'tool-list', class: 'tools' });
   const count = h('p', { 'aria-live': 'polite' });
@@ -250,9 +265,9 @@ async function tools() {
 
   async function find() {
     const query = document.getElementById('tool-query').value.trim();
-    const { tools } = await api('GET', `/admin/tools?limit=100&query=${encodeURIComponent(query)}`);
-    count.textContent =
-      query === '' ? plural(tools.length, 'tool') : `${plural(tools.length, 'tool')} match “${query}”, best first`;
+    const { tools } = await api('GET', `/admin/tools?limit=${TOOL_LIMIT}&query=${encodeURIComponent(query)}`);
+    const shown = tools.length === TOOL_LIMIT ? `the first ${TOOL_LIMIT} tools` : plural(tools.length, 'tool');
+    count.textContent = query === '' ? shown : `${shown} match “${query}”, best first`;
     list.replaceChildren(
       ...tools.map((tool) => {
         const body = h('div', {}, 'Loading…');
@@ -422,6 +437,8 @@ async function audit() {
 
   let socket;
   let last;
+  /** The filters last applied (the search's and the live tail's), not the form as edited since. */
+  let applied = new URLSearchParams();
   const filters = () => {
     const params = new URLSearchParams();
     const data = new FormData(form);
@@ -433,11 +450,13 @@ async function audit() {
     return params;
   };
   const connect = () => {
-    const params = filters();
+    const params = new URLSearchParams(applied);
     if (last !== undefined) params.set('after', String(last));
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const ws = new WebSocket(`${scheme}://${location.host}/ui/live?${params}`);
     socket = ws;
+    // The secret first: a WebSocket's handshake carries no header of ours.
+    ws.addEventListener('open', () => ws.send(JSON.stringify({ secret: secret() })));
     ws.addEventListener('message', (event) => {
       const message = JSON.parse(event.data);
       if (message.type === 'live') liveState.textContent = 'Live: new calls appear here as they are recorded.';
@@ -449,6 +468,10 @@ async function audit() {
     ws.addEventListener('close', (event) => {
       if (socket !== ws) return;
       if (event.code === 4401) return showSignIn('Your sign-in has ended; sign in again.');
+      if (event.code === 4400) {
+        liveState.textContent = 'The live tail cannot follow these filters; change them and search again.';
+        return;
+      }
       liveState.textContent = 'The live tail was cut; reconnecting…';
       const timer = setTimeout(connect, 2_000);
       cleanups.push(() => clearTimeout(timer));
@@ -461,12 +484,13 @@ async function audit() {
   });
 
   async function search() {
-    const { events } = await api('GET', `/admin/audit?limit=50&${filters()}`);
+    const { events } = await api('GET', `/admin/audit?limit=50&${applied}`);
     foundRows.replaceChildren(...events.map((row) => auditRow(row, false)));
     say(`${plural(events.length, 'call')} found`);
   }
 
   async function apply() {
+    applied = filters();
     await search();
     // The live tail follows the same filters.
     last = undefined;
@@ -689,7 +713,7 @@ function report(err) {
 async function route() {
   for (const stop of cleanups) stop();
   cleanups = [];
-  const name = location.hash.slice(1) in PAGES ? location.hash.slice(1) : 'overview';
+  const name = Object.hasOwn(PAGES, location.hash.slice(1)) ? location.hash.slice(1) : 'overview';
   const [title, render] = PAGES[name];
   document.title = `${title} · brainmesh`;
   for (const a of document.querySelectorAll('nav a')) {

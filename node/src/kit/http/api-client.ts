@@ -121,13 +121,13 @@ export class ApiClient {
       }
       try {
         taken = await limiter.take(this.maxWaitMs, req.signal);
-        waited('sent');
       } catch (err) {
         if (!(err instanceof LimiterWaitExceeded)) throw err;
         waited('refused');
         // The line ahead (or a hold set while waiting) is longer than a call should wait.
         throw rateLimited(policy.title, Math.max(await limiter.holdRemainingMs(), 1_000));
       }
+      waited('sent');
     }
     req.signal?.throwIfAborted();
     const url = this.url(req);
@@ -150,7 +150,12 @@ export class ApiClient {
     const { onLimiterWait } = this.options;
     if (onLimiterWait === undefined) return () => {};
     const started = performance.now();
-    return (outcome) => onLimiterWait(performance.now() - started, outcome);
+    return (outcome) => {
+      // The metrics' business: a fault there must not fail the request.
+      try {
+        onLimiterWait(performance.now() - started, outcome);
+      } catch {}
+    };
   }
 
   private async exchange<T>(
