@@ -70,18 +70,8 @@ const PROCESSES = [
   'tracing node',
 ] as const;
 type ProcessName = (typeof PROCESSES)[number];
-/** Those that keep audit rows and counters: where Postgres and Redis work is charged from. */
-const STORAGE_USERS: readonly ProcessName[] = [
-  'hub',
-  'hub 2',
-  'node',
-  'baseline hub',
-  'baseline node',
-  'no-metrics hub',
-  'no-metrics node',
-  'tracing hub',
-  'tracing node',
-];
+/** Those that keep audit rows and counters (every hub and node): where Postgres and Redis work is charged from. */
+const STORAGE_USERS: readonly ProcessName[] = PROCESSES.filter((p) => /(^| )(hub|node)( 2)?$/.test(p));
 /** Machine-wide, whoever else uses them: shown for real storage, not added to the total. */
 const SHARED_SERVERS = [
   { label: 'postgres*', command: 'postgres' },

@@ -18,6 +18,20 @@ describe('OpenTelemetry traces of a call through the mesh', { timeout: 120_000 }
   let hub: HubProcess;
   let receiver: OtlpReceiver;
 
+  /** A client whose every request carries a `traceparent` of a trace and span of its own. */
+  const tracedClient = async (name: string) => {
+    const traceId = randomBytes(16).toString('hex');
+    const clientSpan = randomBytes(8).toString('hex');
+    const client = new Client({ name, version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL('/mcp', hub.url), {
+        requestInit: { headers: { authorization: `Bearer ${hub.key}`, traceparent: `00-${traceId}-${clientSpan}-01` } },
+      }),
+    );
+    ctx.after(() => client.close());
+    return { client, traceId, clientSpan };
+  };
+
   before(async () => {
     receiver = await startOtlpReceiver(ctx);
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' };
@@ -27,15 +41,7 @@ describe('OpenTelemetry traces of a call through the mesh', { timeout: 120_000 }
   });
 
   it('continues the client’s trace through hub and node, under the audit row’s trace id', async () => {
-    const traceId = randomBytes(16).toString('hex');
-    const clientSpan = randomBytes(8).toString('hex');
-    const client = new Client({ name: 'traced', version: '1' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL('/mcp', hub.url), {
-        requestInit: { headers: { authorization: `Bearer ${hub.key}`, traceparent: `00-${traceId}-${clientSpan}-01` } },
-      }),
-    );
-    ctx.after(() => client.close());
+    const { client, traceId, clientSpan } = await tracedClient('traced');
     assert.equal(text(await client.callTool({ name: 'alpha__echo', arguments: { text: 'traced' } })), 'traced');
 
     const inTrace = await until(async () => {
@@ -95,15 +101,7 @@ describe('OpenTelemetry traces of a call through the mesh', { timeout: 120_000 }
   });
 
   it('makes a span for the other requests too: lists at the hub, reads and prompts continuing the client’s trace', async () => {
-    const traceId = randomBytes(16).toString('hex');
-    const clientSpan = randomBytes(8).toString('hex');
-    const client = new Client({ name: 'traced-requests', version: '1' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL('/mcp', hub.url), {
-        requestInit: { headers: { authorization: `Bearer ${hub.key}`, traceparent: `00-${traceId}-${clientSpan}-01` } },
-      }),
-    );
-    ctx.after(() => client.close());
+    const { client, traceId, clientSpan } = await tracedClient('traced-requests');
     const before = receiver.spans.length;
     const { resources } = await client.listResources();
     const about = resources.find((r) => r.uri.endsWith('about'));

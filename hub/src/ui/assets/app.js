@@ -53,6 +53,14 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** A form's submit handler: the page stays, and `work` runs with its failure reported. */
+function submitted(work) {
+  return (event) => {
+    event.preventDefault();
+    work().catch(report);
+  };
+}
+
 function plural(n, one, many = `${one}s`) {
   return `${n} ${n === 1 ? one : many}`;
 }
@@ -250,13 +258,7 @@ async function tools() {
   const count = h('p', { 'aria-live': 'polite' });
   const form = h(
     'form',
-    {
-      role: 'search',
-      onsubmit: (e) => {
-        e.preventDefault();
-        find().catch(report);
-      },
-    },
+    { role: 'search', onsubmit: submitted(find) },
     h('label', { for: 'tool-query' }, 'Search the catalog'),
     h('input', { type: 'search', id: 'tool-query', name: 'query', placeholder: 'words from a name or description' }),
     h('div', { class: 'buttons' }, h('button', { type: 'submit' }, 'Search')),
@@ -393,13 +395,7 @@ async function audit() {
     );
   const form = h(
     'form',
-    {
-      class: 'filters',
-      onsubmit: (e) => {
-        e.preventDefault();
-        apply().catch(report);
-      },
-    },
+    { class: 'filters', onsubmit: submitted(apply) },
     field(
       'node',
       'Node',
@@ -546,12 +542,7 @@ async function access() {
   );
   const keyForm = h(
     'form',
-    {
-      onsubmit: (e) => {
-        e.preventDefault();
-        createKey().catch(report);
-      },
-    },
+    { onsubmit: submitted(createKey) },
     h('label', { for: 'key-name' }, 'Name'),
     h('input', { type: 'text', id: 'key-name', name: 'name', required: true }),
     scopePicker,
@@ -559,12 +550,7 @@ async function access() {
   );
   const enrolForm = h(
     'form',
-    {
-      onsubmit: (e) => {
-        e.preventDefault();
-        enrol().catch(report);
-      },
-    },
+    { onsubmit: submitted(enrol) },
     h('label', { for: 'enrol-node' }, 'New node’s name'),
     h('input', { type: 'text', id: 'enrol-node', name: 'node', required: true, pattern: '[a-z0-9][a-z0-9-]{0,62}' }),
     h('div', { class: 'buttons' }, h('button', { type: 'submit' }, 'Make an enrolment token')),
