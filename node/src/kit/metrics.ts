@@ -63,7 +63,10 @@ export function packMetrics(registry: Registry | undefined, pack: string): PackM
         registers,
         async collect() {
           this.reset();
-          for (const { labels, value } of await spec.read()) this.set(labels, value);
+          // A read that fails (the database away) leaves this gauge out of one scrape rather
+          // than failing the whole scrape.
+          const values = await spec.read().catch(() => []);
+          for (const { labels, value } of values) this.set(labels, value);
         },
       });
     },
