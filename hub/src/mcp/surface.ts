@@ -1,4 +1,4 @@
-import { clip, inSpan, JsonRpcCode, parentFrom, RpcError, SpanKind, tracer, tracing } from '@brainmesh/shared';
+import { clip, inSpan, JsonRpcCode, RpcError, SpanKind, tracer, tracing } from '@brainmesh/shared';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   type CallToolRequest,
@@ -23,7 +23,7 @@ import { hubResourceUri, parseHubResourceUri } from '../mesh/catalog.js';
 import type { NodeRequestContext } from '../mesh/link-requests.js';
 import { meshToolsFor } from '../mesh/mesh-tools.js';
 import type { SessionPeer } from '../mesh/node-link.js';
-import { clientTraceparent, type InnerCall, relay, type ToolCallDeps, toolCallPipeline } from './tool-call.js';
+import { type InnerCall, parentOf, relay, type ToolCallDeps, toolCallPipeline } from './tool-call.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -43,7 +43,7 @@ function traced<T>(
     method,
     {
       kind: SpanKind.SERVER,
-      parent: parentFrom(clientTraceparent(extra)),
+      parent: parentOf(extra),
       attributes: { 'mcp.method.name': method, ...attributes },
     },
     () => work(),

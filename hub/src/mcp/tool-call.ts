@@ -230,14 +230,15 @@ export function toolCallPipeline(
 }
 
 /** The `traceparent` a client sent with its call: in the request's `_meta`, or as an HTTP header. */
-export function clientTraceparent(extra: Extra): unknown {
+function clientTraceparent(extra: Extra): unknown {
   const meta = (extra._meta as Record<string, unknown> | undefined)?.traceparent;
   if (meta !== undefined) return meta;
   const headers = extra.requestInfo?.headers as Record<string, unknown> | undefined;
   return headers?.traceparent;
 }
 
-function parentOf(extra: Extra) {
+/** The client's span, as the parent of the hub's span for its request; undefined when it sent none. */
+export function parentOf(extra: Extra) {
   return parentFrom(clientTraceparent(extra));
 }
 

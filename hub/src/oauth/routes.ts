@@ -22,7 +22,16 @@ const FORM_LIFE_MS = 3_600_000;
 export const SIGN_IN_LIFE_MS = 12 * 3_600_000;
 
 /** Sign-in attempts a client address may make a minute: each costs a memory-hard hash. */
-export const SIGN_INS_PER_MINUTE = 20;
+const SIGN_INS_PER_MINUTE = 20;
+
+/**
+ * Counts a sign-in attempt from `address` (the consent page's and the dashboard's, together);
+ * the seconds to wait when it is one too many, else undefined.
+ */
+export async function signInRefused(limiter: RateLimiter, address: string): Promise<number | undefined> {
+  const verdict = await limiter.take(`signin:${address}`, SIGN_INS_PER_MINUTE, 60_000);
+  return verdict.ok ? undefined : Math.ceil(verdict.retryAfterMs / 1000);
+}
 
 /** Loopback redirects (native apps, mcp-remote) may be http; anything else must be https. */
 const redirectUri = z.url().refine((u) => {
@@ -257,9 +266,8 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteDeps> = async (app, deps)
   });
 
   app.post('/oauth/authorize', async (request, reply) => {
-    const verdict = await deps.limiter.take(`signin:${request.ip}`, SIGN_INS_PER_MINUTE, 60_000);
-    if (!verdict.ok) {
-      const seconds = Math.ceil(verdict.retryAfterMs / 1000);
+    const seconds = await signInRefused(deps.limiter, request.ip);
+    if (seconds !== undefined) {
       return reply
         .code(429)
         .header('retry-after', String(seconds))

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { auditFilterSchema, newestAuditId } from '../audit/query.js';
 import { tailAudit } from '../audit/tail.js';
-import { SIGN_INS_PER_MINUTE } from '../oauth/routes.js';
+import { signInRefused } from '../oauth/routes.js';
 import type { OAuthService } from '../oauth/service.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { parse } from '../routes/links.js';
@@ -84,9 +84,8 @@ export const uiRoutes: FastifyPluginAsync<UiRouteDeps> = async (app, deps) => {
   app.post('/ui/session', async (request, reply) => {
     dashboardOnly(request.headers);
     // The consent page's allowance, shared: each attempt costs a memory-hard hash.
-    const verdict = await deps.limiter.take(`signin:${request.ip}`, SIGN_INS_PER_MINUTE, 60_000);
-    if (!verdict.ok) {
-      const seconds = Math.ceil(verdict.retryAfterMs / 1000);
+    const seconds = await signInRefused(deps.limiter, request.ip);
+    if (seconds !== undefined) {
       reply.header('retry-after', String(seconds));
       throw new BrainmeshError(
         'RATE_LIMITED',
